@@ -1,0 +1,41 @@
+# chat-server: `make run` to chat, `make test` to check everything.
+CARGO ?= cargo
+
+.PHONY: run build test lint unit test-browser bench screenshot clean
+
+## Build in release mode and start both servers (page :8080, chat :12345).
+run:
+	$(CARGO) run --release -- $(ARGS)
+
+build:
+	$(CARGO) build --release
+
+## Everything CI checks: formatting, lints, unit and end-to-end tests, and
+## the browser test when Chromium is installed.
+test: lint unit
+	@if command -v chromium >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory test-browser; \
+	else \
+		echo "browser test skipped: chromium not found (make test-browser installs it)"; \
+	fi
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --release
+
+## The page in headless Chromium (installs chromium with apt-get when root).
+test-browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium not found: install it with 'sudo apt-get install chromium'"; exit 1; fi; }
+	$(CARGO) test --release --test browser -- --include-ignored --nocapture
+
+## Throughput, latency, memory and capacity figures (see README, Performance).
+bench:
+	$(CARGO) bench --bench load
+
+clean:
+	$(CARGO) clean

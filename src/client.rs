@@ -1,0 +1,548 @@
+//! One client's session: the seed's `chat-server` function, per connection.
+//!
+//! Two threads per client:
+//! - the **reader** (`client-N`, spawned by the acceptor) does the handshake,
+//!   then reads frames and turns them into room events. It is the socket's
+//!   only reader. A drop guard sends the room exactly one `Leave`, however the
+//!   thread ends (close, error, timeout, panic).
+//! - the **writer** (`client-N-w`, spawned by the reader) drains the outbox
+//!   and is the socket's only writer, so frames never interleave. It pings on
+//!   a timer and writes everything waiting with one flush.
+//!
+//! tungstenite's `read` writes too (it answers pings and closes from inside
+//! `read`), so the reader's copy of the socket is a [`ReadOnly`] that
+//! discards writes; the reader hands pongs and close replies to the writer
+//! through the outbox instead. Socket timeouts are shared by both copies: the
+//! read timeout is the allowed silence, the write timeout bounds a stalled write.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use log::Level;
+use tungstenite::error::{CapacityError, ProtocolError};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
+
+use crate::config::Limits;
+use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
+use crate::outbox::{self, Kick, Outgoing};
+use crate::protocol::{close, SLOW_DOWN};
+use crate::room::{ClientId, Event, LeaveReason};
+use crate::throttle::Throttle;
+use crate::throttled;
+
+/// Refused handshakes and protocol errors, at most this many log lines a second.
+static WARNINGS: Throttle = Throttle::new(20);
+/// The writer puts at most this many bytes in its buffer before writing, so a
+/// long backlog goes out in large writes without growing the buffer.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// What every client thread shares: the limits, the room's channel, and the
+/// count of joined clients (for `--max-clients`).
+pub struct Context {
+    pub limits: Limits,
+    pub origins: OriginPolicy,
+    /// Sent on by every reader; received by the room thread.
+    pub events: Sender<Event>,
+    /// Clients past their handshake. Incremented by a reader when it takes a
+    /// seat, decremented when its thread ends.
+    pub clients: Arc<AtomicUsize>,
+}
+
+impl Context {
+    fn ws_config(&self, read_buffer: usize) -> WebSocketConfig {
+        let max = self.limits.max_message_bytes;
+        WebSocketConfig::default()
+            .read_buffer_size(read_buffer)
+            .write_buffer_size(WRITE_BATCH_BYTES)
+            .max_write_buffer_size(WRITE_BATCH_BYTES + 2 * max + 1024)
+            .max_message_size(Some(max))
+            .max_frame_size(Some(max))
+    }
+}
+
+/// The reader thread's body (the seed's `chat-server` for one connection):
+/// handshake, join, read until the client goes, leave. Blocks throughout.
+pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Context>) {
+    let _ = stream.set_nodelay(true);
+    let deadline = Instant::now() + ctx.limits.handshake_timeout;
+    let upgrade = match handshake::read_upgrade(&stream, deadline, &ctx.origins) {
+        Ok(upgrade) => upgrade,
+        Err(ReadFailure::Refused(refusal)) => return refuse(id, &stream, peer, &refusal),
+        Err(ReadFailure::TimedOut) => {
+            throttled!(
+                WARNINGS,
+                Level::Info,
+                "client-{id}: {peer} did not finish its handshake in time, dropped"
+            );
+            return;
+        }
+        Err(ReadFailure::Closed) => {
+            return log::debug!("client-{id}: {peer} left during the handshake")
+        }
+        Err(ReadFailure::Io(e)) => {
+            return log::debug!("client-{id}: {peer} handshake read failed: {e}")
+        }
+    };
+    let Some(_seat) = Seat::take(&ctx) else {
+        let refusal = Refusal::new(503, "the room is full, try again later");
+        return refuse(id, &stream, peer, &refusal);
+    };
+    if let Err(e) = handshake::accept(&stream, &upgrade) {
+        return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
+    }
+    if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx) {
+        log::warn!("client-{id}: could not start a session for {peer}: {e}");
+    }
+}
+
+fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
+    throttled!(
+        WARNINGS,
+        Level::Info,
+        "client-{id}: refused {peer}: {} {}",
+        refusal.status,
+        refusal.why
+    );
+    handshake::refuse(stream, refusal);
+}
+
+/// A place among `--max-clients`, given back when the reader thread ends.
+struct Seat<'a>(&'a AtomicUsize);
+
+impl<'a> Seat<'a> {
+    fn take(ctx: &'a Context) -> Option<Seat<'a>> {
+        let max = ctx.limits.max_clients;
+        ctx.clients
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Seat(&ctx.clients))
+    }
+}
+
+impl Drop for Seat<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Sends the room this client's `Leave` when dropped: at the end of the
+/// reader, or while unwinding from a panic.
+struct LeaveGuard<'a> {
+    id: ClientId,
+    events: &'a Sender<Event>,
+    reason: LeaveReason,
+}
+
+impl Drop for LeaveGuard<'_> {
+    fn drop(&mut self) {
+        let reason = if thread::panicking() {
+            LeaveReason::Panicked
+        } else {
+            std::mem::replace(&mut self.reason, LeaveReason::Dropped)
+        };
+        let _ = self.events.send(Event::Leave {
+            id: self.id,
+            reason,
+        });
+    }
+}
+
+/// After the handshake: start the writer, join the room, read until the end.
+fn session(
+    id: ClientId,
+    stream: Arc<TcpStream>,
+    peer: SocketAddr,
+    early: Vec<u8>,
+    ctx: &Context,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(ctx.limits.idle_timeout))?;
+    stream.set_write_timeout(Some(ctx.limits.write_timeout))?;
+    let (outbox, queue) = outbox::bounded(ctx.limits.outbox_lines);
+    let kick = Kick::new();
+
+    // The writer never reads, so its read buffer is empty.
+    let writer_ws =
+        WebSocket::from_raw_socket(Socket(stream.clone()), Role::Server, Some(ctx.ws_config(0)));
+    let writer = {
+        let (kick, limits) = (kick.clone(), ctx.limits.clone());
+        thread::Builder::new()
+            .name(format!("client-{id}-w"))
+            .stack_size(ctx.limits.thread_stack_bytes)
+            .spawn(move || write_loop(id, writer_ws, queue, &kick, &limits))?
+    };
+
+    let mut guard = LeaveGuard {
+        id,
+        events: &ctx.events,
+        reason: LeaveReason::Dropped,
+    };
+    let joined = ctx.events.send(Event::Join {
+        id,
+        peer,
+        outbox: outbox.clone(),
+        kick,
+    });
+    let mut ws = WebSocket::from_partially_read(
+        ReadOnly(stream),
+        early,
+        Role::Server,
+        Some(ctx.ws_config(ctx.limits.read_buffer_bytes)),
+    );
+    if joined.is_ok() {
+        guard.reason = read_loop(id, &mut ws, &outbox, ctx);
+    }
+    let must_linger = matches!(
+        guard.reason,
+        LeaveReason::ProtocolError(_) | LeaveReason::TimedOut
+    );
+    drop(guard); // the room hears of it now, not after the linger below
+    drop(outbox); // with the room's copy gone too, the writer's queue ends
+    if must_linger {
+        // We asked the writer to close; read and drop what the client still
+        // sends, so our close is not lost to a reset, until its close or EOF.
+        handshake::drain(&ws.get_ref().0, ctx.limits.close_timeout);
+    }
+    if writer.join().is_err() {
+        log::error!("client-{id}: writer thread panicked");
+    }
+    Ok(())
+}
+
+/// Read frames and hand them on until the client goes; return why it went.
+fn read_loop(
+    id: ClientId,
+    ws: &mut WebSocket<ReadOnly>,
+    outbox: &Sender<Outgoing>,
+    ctx: &Context,
+) -> LeaveReason {
+    let mut bucket = TokenBucket::new(ctx.limits.rate_per_second, ctx.limits.burst);
+    loop {
+        let message = match ws.read() {
+            Ok(message) => message,
+            Err(e) => return read_error(id, e, outbox),
+        };
+        match message {
+            Message::Text(text) => match bucket.take(Instant::now()) {
+                Admit::Yes => {
+                    if ctx.events.send(Event::Message { id, text }).is_err() {
+                        return LeaveReason::Shutdown; // the room is gone
+                    }
+                }
+                Admit::NoAndWarn => {
+                    let _ = outbox.try_send(Outgoing::Line(SLOW_DOWN.into()));
+                }
+                Admit::No => {}
+            },
+            Message::Binary(_) => {
+                let _ = outbox.try_send(Outgoing::Close(
+                    close::UNSUPPORTED_DATA,
+                    "binary frames are not chat",
+                ));
+                return LeaveReason::ProtocolError(close::UNSUPPORTED_DATA);
+            }
+            // A full outbox means the room is about to drop this client anyway.
+            Message::Ping(data) => {
+                let _ = outbox.try_send(Outgoing::Pong(data));
+            }
+            Message::Pong(_) | Message::Frame(_) => {}
+            Message::Close(frame) => {
+                // tungstenite has already turned a code a client may not send
+                // into 1002; echo the code as RFC 6455 section 5.5.1 suggests.
+                let code = frame.map(|f| u16::from(f.code));
+                let _ = outbox.try_send(Outgoing::Close(code.unwrap_or(0), ""));
+                return match code {
+                    Some(close::PROTOCOL_ERROR) => {
+                        LeaveReason::ProtocolError(close::PROTOCOL_ERROR)
+                    }
+                    code => LeaveReason::Closed(code),
+                };
+            }
+        }
+    }
+}
+
+/// Map a read error to a close code (sent through the writer) and a reason.
+/// tungstenite reports protocol errors but sends nothing; RFC 6455 wants a
+/// close frame with the right code first.
+fn read_error(id: ClientId, error: WsError, outbox: &Sender<Outgoing>) -> LeaveReason {
+    let code = match &error {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => return LeaveReason::Dropped,
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            return LeaveReason::Dropped
+        }
+        WsError::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            let _ = outbox.try_send(Outgoing::Close(close::GOING_AWAY, "silent too long"));
+            return LeaveReason::TimedOut;
+        }
+        WsError::Io(e) if is_disconnect(e) => return LeaveReason::Dropped,
+        WsError::Io(e) => return LeaveReason::ReadFailed(e.to_string()),
+        WsError::Utf8(_) => close::INVALID_PAYLOAD,
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => close::MESSAGE_TOO_BIG,
+        WsError::Capacity(_) => close::MESSAGE_TOO_BIG,
+        // Invalid UTF-8 in a close frame's reason is a payload error too.
+        WsError::Protocol(ProtocolError::InvalidCloseSequence) => close::PROTOCOL_ERROR,
+        _ => close::PROTOCOL_ERROR,
+    };
+    throttled!(
+        WARNINGS,
+        Level::Warn,
+        "client-{id}: {error}; closing with {code}"
+    );
+    let reason = match code {
+        close::INVALID_PAYLOAD => "invalid UTF-8",
+        close::MESSAGE_TOO_BIG => "message too big",
+        _ => "protocol error",
+    };
+    let _ = outbox.try_send(Outgoing::Close(code, reason));
+    LeaveReason::ProtocolError(code)
+}
+
+fn is_disconnect(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::NotConnected
+    )
+}
+
+/// Why the writer stopped.
+enum WriterEnd {
+    /// Every sender is gone: the client left and the room let it go.
+    Drained,
+    /// We sent a close frame (and half-closed); the reader sees the rest.
+    Closed,
+    /// A write failed or stalled past the write timeout.
+    Failed(WsError),
+}
+
+/// The writer thread's body: the socket's only writer. Blocks on the outbox
+/// until a line, or the next ping, is due.
+fn write_loop(
+    id: ClientId,
+    mut ws: WebSocket<Socket>,
+    queue: Receiver<Outgoing>,
+    kick: &Kick,
+    limits: &Limits,
+) {
+    let end = match write_until_end(&mut ws, &queue, kick, limits) {
+        Ok(end) => end,
+        Err(e) => WriterEnd::Failed(e),
+    };
+    let socket = &ws.get_ref().0;
+    match end {
+        WriterEnd::Drained => {}
+        WriterEnd::Closed => {
+            // FIN after our close frame; the reader waits a moment for the
+            // client's close, then the socket is dropped.
+            let _ = socket.set_read_timeout(Some(limits.close_timeout));
+            let _ = socket.shutdown(Shutdown::Write);
+        }
+        WriterEnd::Failed(e) => {
+            log::debug!("client-{id}: write failed: {e}");
+            // Wake the reader: its read now returns and it leaves.
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+fn write_until_end(
+    ws: &mut WebSocket<Socket>,
+    queue: &Receiver<Outgoing>,
+    kick: &Kick,
+    limits: &Limits,
+) -> Result<WriterEnd, WsError> {
+    let mut next_ping = Instant::now() + limits.ping_interval;
+    loop {
+        let first = match queue.recv_deadline(next_ping) {
+            Ok(item) => item,
+            Err(RecvTimeoutError::Disconnected) => return Ok(WriterEnd::Drained),
+            Err(RecvTimeoutError::Timeout) => {
+                ws.send(Message::Ping(Bytes::new()))?;
+                next_ping = Instant::now() + limits.ping_interval;
+                continue;
+            }
+        };
+        // Everything already waiting goes out with one flush: one syscall
+        // for many frames when the room is busy.
+        for item in std::iter::once(first).chain(queue.try_iter()) {
+            if let Some(code) = kick.code() {
+                return close_kicked(ws, code);
+            }
+            match item {
+                Outgoing::Line(line) => ws.write(Message::Text(line))?,
+                Outgoing::Pong(data) => ws.write(Message::Pong(data))?,
+                Outgoing::Close(code, reason) => {
+                    let frame = (code != 0).then(|| CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    });
+                    ws.write(Message::Close(frame))?;
+                    ws.flush()?;
+                    return Ok(WriterEnd::Closed);
+                }
+            }
+        }
+        ws.flush()?;
+        if Instant::now() >= next_ping {
+            ws.send(Message::Ping(Bytes::new()))?;
+            next_ping = Instant::now() + limits.ping_interval;
+        }
+    }
+}
+
+/// The room dropped this client (its outbox was full): try a close frame,
+/// bounded by the write timeout, then cut the connection both ways.
+fn close_kicked(ws: &mut WebSocket<Socket>, code: u16) -> Result<WriterEnd, WsError> {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: if code == close::POLICY_VIOLATION {
+            "too slow"
+        } else {
+            "server shutting down"
+        }
+        .into(),
+    };
+    let sent = ws.send(Message::Close(Some(frame)));
+    let _ = ws.get_ref().0.shutdown(Shutdown::Both);
+    sent.map(|_| WriterEnd::Closed)
+}
+
+/// The reader's copy of the socket. tungstenite's `read` queues pong and
+/// close replies and writes them from inside `read`; this swallows those
+/// writes, because only the writer thread may write (its replies come from
+/// the outbox instead).
+pub struct ReadOnly(pub Arc<TcpStream>);
+
+impl Read for ReadOnly {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for ReadOnly {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The writer's copy of the socket. Both threads share one `TcpStream`
+/// (std implements `Read` and `Write` for `&TcpStream`), so a client costs
+/// one file descriptor, not two.
+pub struct Socket(pub Arc<TcpStream>);
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self.0).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Per-client flood limit: `rate` tokens a second, at most `burst` saved up.
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+    /// Whether the sender has been told to slow down during this excess.
+    warned: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Admit {
+    Yes,
+    /// Over the limit, and the sender has not been told yet.
+    NoAndWarn,
+    No,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: u32) -> TokenBucket {
+        TokenBucket {
+            rate,
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
+            last: Instant::now(),
+            warned: false,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> Admit {
+        if self.rate <= 0.0 {
+            return Admit::Yes; // --rate 0: no limit
+        }
+        let earned = now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.warned = false;
+            Admit::Yes
+        } else if !self.warned {
+            self.warned = true;
+            Admit::NoAndWarn
+        } else {
+            Admit::No
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut b = TokenBucket::new(10.0, 20);
+        b.last = start;
+        for _ in 0..20 {
+            assert_eq!(b.take(start), Admit::Yes);
+        }
+        assert_eq!(b.take(start), Admit::NoAndWarn);
+        assert_eq!(b.take(start), Admit::No);
+        // 100 ms later one token has been earned.
+        let later = start + Duration::from_millis(100);
+        assert_eq!(b.take(later), Admit::Yes);
+        assert_eq!(b.take(later), Admit::NoAndWarn);
+    }
+
+    #[test]
+    fn rate_zero_is_unlimited() {
+        let mut b = TokenBucket::new(0.0, 1);
+        let now = Instant::now();
+        assert!((0..1000).all(|_| b.take(now) == Admit::Yes));
+    }
+}

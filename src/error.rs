@@ -1,0 +1,53 @@
+//! Start-up errors. Per-connection failures never come here: they are logged
+//! and end only that client.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum Error {
+    /// A listener could not be bound (port in use, no permission).
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    /// A bound listener could not be set up (address, options, clone).
+    Listener {
+        what: &'static str,
+        source: io::Error,
+    },
+    /// A thread could not be started.
+    Spawn {
+        what: &'static str,
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Bind { what, addr, source } => {
+                write!(f, "could not bind {what} listener on {addr}: {source}")
+            }
+            Error::Listener { what, source } => {
+                write!(f, "could not set up the {what} listener: {source}")
+            }
+            Error::Spawn { what, source } => {
+                write!(f, "could not start the {what} thread: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Bind { source, .. }
+            | Error::Listener { source, .. }
+            | Error::Spawn { source, .. } => Some(source),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! A small, synchronous WebSocket chat room: a Rust port of the Common Lisp
+//! Cookbook's WebSocket chat, one OS thread per connection, no async runtime.
+//!
+//! # Layout
+//! - [`config`]: defaults and the command line.
+//! - [`server`]: starts and stops everything; the acceptor thread.
+//! - [`handshake`]: the WebSocket opening handshake, with HTTP answers.
+//! - [`client`]: one client's reader and writer threads.
+//! - [`outbox`]: the bounded queue from the room to a client's writer.
+//! - [`room`]: the broadcaster thread, sole owner of the nickname table.
+//! - [`protocol`]: the wire wording and close codes.
+//! - [`page`]: tiny_http serving `web/index.html`.
+//!
+//! # Threads
+//! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and two
+//! per client (`client-N` reads, `client-N-w` writes).
+//!
+//! ```text
+//! browser --HTTP--> page (tiny_http) -- web/index.html
+//! browser ==WS====> acceptor --spawn--> client-N reader (1 per socket)
+//!                                         | Event::Join/Message/Leave
+//!                                         v
+//!                                       room (owns nicknames)
+//!                                         | outbox per client (bounded)
+//!                                         v
+//!                                       client-N-w writer --WS--> browser
+//! ```
+//!
+//! # Example
+//! ```no_run
+//! let server = chat_server::Server::bind(&chat_server::Config::default())?;
+//! println!("chat at ws://{}/", server.chat_addr());
+//! server.shutdown();
+//! # Ok::<(), chat_server::Error>(())
+//! ```
+
+pub mod client;
+pub mod config;
+mod error;
+pub mod handshake;
+pub mod outbox;
+pub mod page;
+pub mod protocol;
+mod rlimit;
+pub mod room;
+pub mod server;
+mod throttle;
+
+pub use config::{Command, Config, Limits};
+pub use error::Error;
+pub use server::Server;

@@ -1,0 +1,203 @@
+//! The page server (the seed's `client-server`): tiny_http serves
+//! `web/index.html`, embedded in the binary, at `/`.
+//!
+//! Runs on one supervisor thread, `page`, which answers requests and restarts
+//! tiny_http whenever its accept thread ends. Two tiny_http gaps are closed
+//! here:
+//! - it has no socket timeouts, so a slow or idle connection could hold a
+//!   thread forever. Linux copies a listening socket's `SO_RCVTIMEO` and
+//!   `SO_SNDTIMEO` to each accepted socket, so we set them on the listener
+//!   and every page connection inherits them.
+//! - its accept thread ends on any accept error (tiny-http issue 283), and
+//!   with a receive timeout on the listener an idle `accept` is one of those.
+//!   So the supervisor treats an error from `recv` as "the accept thread has
+//!   ended" and starts a new tiny_http on the same listener. Connections that
+//!   arrive meanwhile wait in the listener's backlog; none is lost.
+
+use std::io;
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use tiny_http::{Header, Method, Request, Response, StatusCode};
+
+/// The page, with `{{WS_PORT}}` where the WebSocket port goes.
+const INDEX_HTML: &str = include_str!("../web/index.html");
+/// How often the supervisor looks at its stop flag while no request comes.
+const POLL: Duration = Duration::from_millis(200);
+/// Pause before restarting after a real accept error (EMFILE and the like),
+/// so a persistent error does not spin.
+const RESTART_PAUSE: Duration = Duration::from_millis(100);
+
+/// The running page server. Stops on [`PageServer::stop`] or drop.
+pub struct PageServer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The page as served: `ws_port` filled in, so the page needs no request of
+/// its own to find the chat.
+pub fn render(ws_port: u16) -> String {
+    INDEX_HTML.replace("{{WS_PORT}}", &ws_port.to_string())
+}
+
+impl PageServer {
+    /// Serve the page on `listener` from a new `page` thread.
+    pub fn start(listener: TcpListener, ws_port: u16, timeout: Duration) -> io::Result<PageServer> {
+        set_inherited_timeouts(&listener, timeout)?;
+        let page = Arc::new(Page {
+            html: render(ws_port),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            thread::Builder::new()
+                .name("page".into())
+                .spawn(move || supervise(&listener, &page, &stop))?
+        };
+        Ok(PageServer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stop serving and join the thread.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                log::error!("page: thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `page` thread: run tiny_http on the listener, and run it again each
+/// time its accept thread ends, until told to stop.
+fn supervise(listener: &TcpListener, page: &Page, stop: &AtomicBool) {
+    while !stop.load(Ordering::Acquire) {
+        let server = match listener
+            .try_clone()
+            .map_err(|e| e.to_string())
+            .and_then(|l| tiny_http::Server::from_listener(l, None).map_err(|e| e.to_string()))
+        {
+            Ok(server) => server,
+            Err(e) => {
+                log::error!("page: could not start serving: {e}; retrying");
+                thread::sleep(RESTART_PAUSE);
+                continue;
+            }
+        };
+        while !stop.load(Ordering::Acquire) {
+            match server.recv_timeout(POLL) {
+                Ok(Some(request)) => page.answer(request),
+                Ok(None) => {}
+                Err(e) => {
+                    // The accept thread has ended; its error says why.
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) {
+                        log::trace!("page: no connection for a while, renewing the accept thread");
+                    } else {
+                        log::warn!("page: accept failed: {e}; restarting");
+                        thread::sleep(RESTART_PAUSE);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    log::debug!("page: stopped");
+}
+
+struct Page {
+    html: String,
+}
+
+impl Page {
+    fn answer(&self, request: Request) {
+        let path = request.url().split(['?', '#']).next().unwrap_or("");
+        let response = match (path, request.method()) {
+            ("/" | "/index.html", Method::Get | Method::Head) => {
+                Response::from_string(self.html.clone())
+                    .with_header(header("Content-Type", "text/html; charset=utf-8"))
+                    .with_header(header("Cache-Control", "no-cache"))
+                    .with_header(header("X-Content-Type-Options", "nosniff"))
+                    .with_header(header("Referrer-Policy", "no-referrer"))
+            }
+            ("/" | "/index.html", _) => {
+                text(405, "method not allowed\n").with_header(header("Allow", "GET, HEAD"))
+            }
+            _ => text(404, "not found\n"),
+        };
+        log::debug!(
+            "page: {} {} -> {}",
+            request.method(),
+            request.url(),
+            response.status_code().0
+        );
+        if let Err(e) = request.respond(response) {
+            log::debug!("page: could not answer: {e}");
+        }
+    }
+}
+
+fn text(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {
+    Response::from_string(body)
+        .with_status_code(StatusCode(status))
+        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+}
+
+fn header(name: &'static str, value: &'static str) -> Header {
+    // Both strings are constants above, valid ASCII header text.
+    Header::from_bytes(name, value).expect("constant header is valid")
+}
+
+/// Set `SO_RCVTIMEO` and `SO_SNDTIMEO` on the listener: accepted sockets
+/// inherit them (Linux), and tiny_http has no timeouts of its own.
+fn set_inherited_timeouts(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
+        // SAFETY: the fd is a live socket owned by `listener`; we pass a
+        // pointer to a timeval and its exact size.
+        let rc = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_gets_the_port_and_opens_a_websocket() {
+        let html = render(4242);
+        assert!(!html.contains("{{WS_PORT}}"));
+        assert!(html.contains("4242"));
+        assert!(html.contains("WebSocket"));
+    }
+}

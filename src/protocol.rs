@@ -1,0 +1,77 @@
+//! The wire wording: every line the room sends, and the close codes we use.
+//!
+//! Plain text frames, as in the seed. Everything a client can read is spelled
+//! here once, so the room, the tests and the page agree on it.
+
+/// The highest nickname number is below this (the seed's `(random 100000)`).
+pub const NICKNAME_SPACE: u32 = 100_000;
+
+/// A nickname is `user-N`, N below [`NICKNAME_SPACE`].
+pub fn nickname(n: u32) -> String {
+    format!("user-{n}")
+}
+
+/// A chat line, as the seed's `broadcast-to-room` formats it: `nick: message`.
+pub fn chat_line(nick: &str, text: &str) -> String {
+    let mut line = String::with_capacity(nick.len() + 2 + text.len());
+    line.push_str(nick);
+    line.push_str(": ");
+    line.push_str(text);
+    line
+}
+
+/// Told to the newcomer only, so a person knows who they are.
+pub fn you_are(nick: &str) -> String {
+    format!(" .... you are {nick}.")
+}
+
+/// Told to everyone else when a client arrives.
+pub fn has_joined(nick: &str) -> String {
+    format!(" .... {nick} has joined.")
+}
+
+/// Told to everyone left when a client goes (the seed's `handle-close-connection`).
+pub fn has_left(nick: &str) -> String {
+    format!(" .... {nick} has left.")
+}
+
+/// Told once to a sender whose messages are being dropped by the rate limit.
+pub const SLOW_DOWN: &str = " .... slow down.";
+
+/// Close codes (RFC 6455, section 7.4.1) and the reasons we send with them.
+pub mod close {
+    /// The client asked to close, or we answer its close.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down, or the peer went silent.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A protocol violation: bad framing, reserved bits or opcodes, bad close code.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A binary frame: this chat speaks text only.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A text message that is not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// The client could not keep up (its outbox filled).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A message over the size limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_match_the_seed() {
+        assert_eq!(nickname(42), "user-42");
+        assert_eq!(chat_line("user-42", "hello"), "user-42: hello");
+        assert_eq!(chat_line("user-42", ""), "user-42: ");
+        assert_eq!(has_left("user-42"), " .... user-42 has left.");
+    }
+
+    #[test]
+    fn notices_have_the_leading_space() {
+        assert_eq!(you_are("user-7"), " .... you are user-7.");
+        assert_eq!(has_joined("user-7"), " .... user-7 has joined.");
+        assert_eq!(SLOW_DOWN, " .... slow down.");
+    }
+}

@@ -1,0 +1,293 @@
+//! Starting and stopping the whole server: the listeners, the acceptor, the
+//! room and the page server.
+//!
+//! The acceptor thread (`acceptor`) blocks in `accept` on the chat listener
+//! and spawns one client thread per connection; it is the only owner of the
+//! list of client threads, which it reaps as it goes and hands back at
+//! shutdown so every thread can be joined.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+
+use crate::client::{self, Context};
+use crate::config::Config;
+use crate::handshake::OriginPolicy;
+use crate::page::PageServer;
+use crate::rlimit;
+use crate::room::{self, Event};
+use crate::throttle::Throttle;
+use crate::throttled;
+use crate::Error;
+
+/// Room events waiting at most; a reader blocks (and so its TCP connection
+/// pushes back) when the room is this far behind.
+const EVENT_QUEUE: usize = 8192;
+/// Connections still in their handshake, beyond `--max-clients`, that get a
+/// thread (to be answered 503). Past that a connection is closed at once.
+const HANDSHAKE_SLACK: usize = 1024;
+/// After an accept error (EMFILE and the like), wait this long before the next.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// At shutdown, how long clients get to finish their close handshakes before
+/// their sockets are cut, on top of the close timeout.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+static ACCEPT_ERRORS: Throttle = Throttle::new(5);
+
+/// A running chat server. [`Server::shutdown`] (or drop) stops it: every
+/// client gets close 1001 and every thread is joined.
+pub struct Server {
+    chat_addr: SocketAddr,
+    page_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    clients: Arc<AtomicUsize>,
+    /// The server's own line to the room, for `Shutdown`.
+    events: Option<Sender<Event>>,
+    acceptor: Option<JoinHandle<Vec<ClientThread>>>,
+    room: Option<JoinHandle<()>>,
+    /// Dropped by the room thread as it ends; lets shutdown wait with a deadline.
+    room_done: crossbeam_channel::Receiver<()>,
+    page: Option<PageServer>,
+    close_timeout: Duration,
+}
+
+/// A client thread as the acceptor keeps it: to join it, and to cut its
+/// socket if it outstays the shutdown. `Weak`, so a finished client's socket
+/// is closed at once rather than when the acceptor next looks.
+struct ClientThread {
+    thread: JoinHandle<()>,
+    socket: Weak<TcpStream>,
+}
+
+impl Server {
+    /// Bind both listeners as `config` says and start.
+    pub fn bind(config: &Config) -> Result<Server, Error> {
+        let bind = |what, port| {
+            let addr = SocketAddr::new(config.bind, port);
+            TcpListener::bind(addr).map_err(|source| Error::Bind { what, addr, source })
+        };
+        let chat = bind("chat", config.ws_port)?;
+        let page = bind("page", config.http_port)?;
+        Server::start(chat, page, config)
+    }
+
+    /// Start on listeners already bound (port 0 works: tests do that).
+    /// Ports and bind address in `config` are not used.
+    pub fn start(chat: TcpListener, page: TcpListener, config: &Config) -> Result<Server, Error> {
+        let listener_err = |what| move |source| Error::Listener { what, source };
+        let chat_addr = chat.local_addr().map_err(listener_err("chat"))?;
+        let page_addr = page.local_addr().map_err(listener_err("page"))?;
+
+        let mut limits = config.limits.clone();
+        let fd_clients = rlimit::clients_for_fds(rlimit::raise_fd_limit());
+        if limits.max_clients > fd_clients {
+            log::warn!(
+                "--max-clients {} is more than the open-file limit allows; holding at most {fd_clients}",
+                limits.max_clients
+            );
+            limits.max_clients = fd_clients;
+        }
+        for warning in rlimit::thread_limit_warnings(limits.max_clients) {
+            log::warn!(
+                "--max-clients {} may not be reached: {warning}",
+                limits.max_clients
+            );
+        }
+
+        let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
+        let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
+        let spawn_err = |what| move |source| Error::Spawn { what, source };
+        let room = thread::Builder::new()
+            .name("room".into())
+            .spawn(move || {
+                let _done = room_done_tx;
+                room::run(room_events);
+            })
+            .map_err(spawn_err("room"))?;
+
+        let clients = Arc::new(AtomicUsize::new(0));
+        let close_timeout = limits.close_timeout;
+        let page_timeout = limits.page_timeout;
+        let ctx = Arc::new(Context {
+            limits,
+            origins: OriginPolicy {
+                allowed: config.allowed_origins.clone(),
+                page_port: page_addr.port(),
+            },
+            events: events.clone(),
+            clients: clients.clone(),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = stop.clone();
+            thread::Builder::new()
+                .name("acceptor".into())
+                .spawn(move || accept_loop(&chat, &ctx, &stop))
+                .map_err(spawn_err("acceptor"))?
+        };
+        let page =
+            PageServer::start(page, chat_addr.port(), page_timeout).map_err(spawn_err("page"))?;
+        log::info!("page at http://{page_addr}/");
+        log::info!("chat at ws://{chat_addr}/");
+        Ok(Server {
+            chat_addr,
+            page_addr,
+            stop,
+            clients,
+            events: Some(events),
+            acceptor: Some(acceptor),
+            room: Some(room),
+            room_done,
+            page: Some(page),
+            close_timeout,
+        })
+    }
+
+    /// Where the chat (WebSocket) listener is bound.
+    pub fn chat_addr(&self) -> SocketAddr {
+        self.chat_addr
+    }
+
+    /// Where the page listener is bound.
+    pub fn page_addr(&self) -> SocketAddr {
+        self.page_addr
+    }
+
+    /// Clients past their handshake right now.
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Acquire)
+    }
+
+    /// Stop: no new connections, close 1001 to every client, join every
+    /// thread. Blocks for at most about the close timeout plus half a second.
+    pub fn shutdown(mut self) {
+        self.stop_all();
+    }
+
+    fn stop_all(&mut self) {
+        let Some(acceptor) = self.acceptor.take() else {
+            return; // already stopped
+        };
+        log::info!("shutting down");
+        self.stop.store(true, Ordering::Release);
+        wake(self.chat_addr);
+        let threads = acceptor.join().unwrap_or_else(|_| {
+            log::error!("acceptor panicked");
+            Vec::new()
+        });
+        if let Some(page) = self.page.as_mut() {
+            page.stop();
+        }
+        if let Some(events) = self.events.take() {
+            let _ = events.send(Event::Shutdown);
+        }
+        // The room ends when the last client thread drops its sender. Give
+        // the close handshakes their time, then cut whatever is left.
+        let grace = self.close_timeout + SHUTDOWN_GRACE;
+        if self.room_done.recv_timeout(grace).is_err() {
+            for client in &threads {
+                if let Some(socket) = client.socket.upgrade() {
+                    let _ = socket.shutdown(Shutdown::Both);
+                }
+            }
+        }
+        for client in threads {
+            let _ = client.thread.join();
+        }
+        if let Some(room) = self.room.take() {
+            if room.join().is_err() {
+                log::error!("room panicked");
+            }
+        }
+        log::info!("stopped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// Connect to our own listener so a blocked `accept` returns and sees the
+/// stop flag.
+fn wake(addr: SocketAddr) {
+    let target = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    };
+    let _ = TcpStream::connect_timeout(&target, Duration::from_secs(1));
+}
+
+/// The acceptor thread (the seed's `clackup #'chat-server`): one client
+/// thread per connection. Blocks in `accept`. Never ends on an accept error;
+/// returns its client threads when the stop flag is set.
+fn accept_loop(listener: &TcpListener, ctx: &Arc<Context>, stop: &AtomicBool) -> Vec<ClientThread> {
+    let mut threads: Vec<ClientThread> = Vec::new();
+    let mut next_id: u64 = 1;
+    loop {
+        let accepted = listener.accept();
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                // EMFILE, ENFILE, ENOBUFS...: the listener is fine, we are
+                // short of something. Pause so we do not spin, then go on.
+                if e.kind() != io::ErrorKind::Interrupted {
+                    throttled!(
+                        ACCEPT_ERRORS,
+                        log::Level::Warn,
+                        "acceptor: accept failed: {e}; pausing"
+                    );
+                    thread::sleep(ACCEPT_PAUSE);
+                }
+                continue;
+            }
+        };
+        threads.retain(|c| !c.thread.is_finished());
+        if threads.len() >= ctx.limits.max_clients + HANDSHAKE_SLACK {
+            throttled!(
+                ACCEPT_ERRORS,
+                log::Level::Warn,
+                "acceptor: too many connections, closing {peer}"
+            );
+            continue;
+        }
+        let id = next_id;
+        next_id += 1;
+        let socket = Arc::new(stream);
+        let weak = Arc::downgrade(&socket);
+        let ctx = ctx.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("client-{id}"))
+            .stack_size(ctx.limits.thread_stack_bytes)
+            .spawn(move || client::serve(id, socket, peer, ctx));
+        match spawned {
+            Ok(thread) => threads.push(ClientThread {
+                thread,
+                socket: weak,
+            }),
+            Err(e) => {
+                throttled!(
+                    ACCEPT_ERRORS,
+                    log::Level::Warn,
+                    "acceptor: no thread for {peer}: {e}"
+                );
+            }
+        }
+    }
+    log::debug!("acceptor: stopped");
+    threads
+}

@@ -1,0 +1,288 @@
+//! Helpers for the end-to-end tests: a server on loopback port 0 that stops
+//! when dropped, and a WebSocket test client whose every wait is bounded.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use chat_server::{Config, Limits, Server};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A server started in-process on `127.0.0.1:0` (both listeners).
+pub struct TestServer {
+    pub server: Option<Server>,
+}
+
+impl TestServer {
+    pub fn chat_addr(&self) -> SocketAddr {
+        self.server.as_ref().unwrap().chat_addr()
+    }
+    pub fn page_addr(&self) -> SocketAddr {
+        self.server.as_ref().unwrap().page_addr()
+    }
+    pub fn clients(&self) -> usize {
+        self.server.as_ref().unwrap().clients()
+    }
+    /// Stop now (every client gets 1001), joining every thread.
+    pub fn shutdown(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Default limits, but no rate limit unless a test asks for one: most tests
+/// send faster than a person types.
+pub fn test_config() -> Config {
+    Config {
+        limits: Limits {
+            rate_per_second: 0.0,
+            ..Limits::default()
+        },
+        ..Config::default()
+    }
+}
+
+pub fn start_server() -> TestServer {
+    start_server_with(test_config())
+}
+
+pub fn start_server_with(config: Config) -> TestServer {
+    let chat = TcpListener::bind("127.0.0.1:0").expect("bind chat listener");
+    let page = TcpListener::bind("127.0.0.1:0").expect("bind page listener");
+    let server = Server::start(chat, page, &config).expect("start server");
+    TestServer {
+        server: Some(server),
+    }
+}
+
+/// A WebSocket client over a plain TCP socket, with a read timeout.
+pub struct TestClient {
+    pub ws: WebSocket<TcpStream>,
+    /// The nickname from the ` .... you are user-N.` line.
+    pub nick: String,
+}
+
+impl TestClient {
+    /// Connect and read the greeting; panics if it does not come within WAIT.
+    pub fn connect(addr: SocketAddr) -> TestClient {
+        let mut client = TestClient::connect_quiet(addr);
+        let hello = client.recv_text();
+        client.nick = hello
+            .strip_prefix(" .... you are ")
+            .and_then(|s| s.strip_suffix('.'))
+            .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
+            .to_owned();
+        client
+    }
+
+    /// Connect without reading anything.
+    pub fn connect_quiet(addr: SocketAddr) -> TestClient {
+        let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        stream.set_write_timeout(Some(WAIT)).unwrap();
+        let url = format!("ws://{addr}/chat");
+        let (ws, _) = tungstenite::client(url.as_str(), stream).expect("handshake");
+        TestClient {
+            ws,
+            nick: String::new(),
+        }
+    }
+
+    pub fn send(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).expect("send");
+    }
+
+    /// The next text line (pings and pongs skipped); panics after WAIT.
+    pub fn recv_text(&mut self) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(Instant::now() < deadline, "no text within {WAIT:?}");
+            match self.ws.read() {
+                Ok(Message::Text(t)) => return t.as_str().to_owned(),
+                Ok(Message::Ping(_) | Message::Pong(_)) => {}
+                Ok(other) => panic!("expected text, got {other:?}"),
+                Err(e) => panic!("expected text, got error {e}"),
+            }
+        }
+    }
+
+    /// Read lines until one equals `want`; panics after WAIT. Returns the
+    /// lines skipped on the way.
+    pub fn recv_until(&mut self, want: &str) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut skipped = Vec::new();
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "{want:?} not seen; got {skipped:?}"
+            );
+            let line = self.recv_text();
+            if line == want {
+                return skipped;
+            }
+            skipped.push(line);
+        }
+    }
+
+    /// Read until the server's close frame; return its code. Text lines on
+    /// the way are skipped. Panics if the connection ends without one.
+    pub fn recv_close(&mut self) -> u16 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(Instant::now() < deadline, "no close within {WAIT:?}");
+            match self.ws.read() {
+                Ok(Message::Close(Some(frame))) => return u16::from(frame.code),
+                Ok(Message::Close(None)) => return u16::from(CloseCode::Status),
+                Ok(_) => {}
+                Err(e) => panic!("expected a close frame, got error {e}"),
+            }
+        }
+    }
+
+    pub fn close(&mut self) {
+        let _ = self.ws.close(None);
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline && self.ws.read().is_ok() {}
+    }
+}
+
+/// `user-N: text`, `.... user-N has left.` and the rest, built the same way
+/// the tests read them.
+pub fn left(nick: &str) -> String {
+    format!(" .... {nick} has left.")
+}
+pub fn joined(nick: &str) -> String {
+    format!(" .... {nick} has joined.")
+}
+
+/// Open a WebSocket by hand and return the raw socket, for tests that send
+/// bytes no well-behaved client would. The greeting is read and dropped.
+pub fn raw_upgrade(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let head = read_http_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let (opcode, payload) = read_frame(&mut stream).expect("greeting frame");
+    assert_eq!(opcode, 1, "greeting is text");
+    assert!(String::from_utf8_lossy(&payload).starts_with(" .... you are"));
+    stream
+}
+
+/// Read an HTTP response head (up to the blank line).
+pub fn read_http_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            Ok(_) => break,
+            Err(e) => panic!(
+                "reading HTTP head: {e}; got {:?}",
+                String::from_utf8_lossy(&head)
+            ),
+        }
+        assert!(head.len() < 16 * 1024, "HTTP head too long");
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A client frame, masked as RFC 6455 requires (unless `masked` is false).
+pub fn frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut out = vec![(u8::from(fin) << 7) | opcode];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => out.push(mask_bit | n as u8),
+        n if n <= 0xFFFF => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+/// Read one server frame: (opcode, payload). Server frames are unmasked and
+/// unfragmented here. `Err` on EOF or timeout.
+pub fn read_frame(stream: &mut TcpStream) -> io::Result<(u8, Vec<u8>)> {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            stream.read_exact(&mut b)?;
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            stream.read_exact(&mut b)?;
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload)?;
+    Ok((head[0] & 0x0f, payload))
+}
+
+/// Read frames until a close frame; return its code (1005 when it has none).
+/// Panics if the connection ends first.
+pub fn read_close_code(stream: &mut TcpStream) -> u16 {
+    for _ in 0..10_000 {
+        let (opcode, payload) = read_frame(stream).expect("close frame");
+        if opcode == 8 {
+            return if payload.len() >= 2 {
+                u16::from_be_bytes([payload[0], payload[1]])
+            } else {
+                1005
+            };
+        }
+    }
+    panic!("no close frame in 10000 frames");
+}
+
+/// After a close frame, the server ends the TCP connection: reads hit EOF.
+pub fn assert_eof(stream: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "connection still open");
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("expected EOF, got {e}"),
+        }
+    }
+}
