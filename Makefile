@@ -24,14 +24,14 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test --release
+	$(CARGO) test
 
 ## The page in headless Chromium (installs chromium with apt-get when root).
 test-browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else echo "chromium not found: install it with 'sudo apt-get install chromium'"; exit 1; fi; }
-	$(CARGO) test --release --test browser -- --include-ignored --nocapture
+	$(CARGO) test --test browser -- --include-ignored --nocapture
 
 ## Throughput, latency, memory and capacity figures (see README, Performance).
 bench:

@@ -286,3 +286,273 @@ pub fn assert_eof(stream: &mut TcpStream) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Helpers for the robustness tests (slow, hostile and broken clients).
+// ---------------------------------------------------------------------------
+
+impl TestClient {
+    /// Send `text` and read until this client's own `nick: text` comes back;
+    /// return the lines seen on the way. Proves the room still works for us.
+    pub fn chat(&mut self, text: &str) -> Vec<String> {
+        self.send(text);
+        let mine = format!("{}: {text}", self.nick);
+        self.recv_until(&mine)
+    }
+}
+
+/// Poll `cond` every 5 ms until it holds or `timeout` passes; whether it held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Threads in this process right now (the in-process server's included).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| dir.count())
+        .unwrap_or(0)
+}
+
+/// The upgrade request [`raw_upgrade`] sends, with `extra` header lines
+/// (each ending in `\r\n`) before the blank line.
+pub fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
+    format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
+/// Like [`raw_upgrade`], but also return the nickname from the greeting.
+pub fn raw_join(addr: SocketAddr) -> (TcpStream, String) {
+    let (status, head, mut stream) = http_exchange(addr, upgrade_request(addr, "").as_bytes());
+    assert_eq!(status, 101, "{head}");
+    let (opcode, payload) = read_frame(&mut stream).expect("greeting frame");
+    assert_eq!(opcode, 1, "greeting is text");
+    let hello = String::from_utf8(payload).expect("greeting is UTF-8");
+    let nick = hello
+        .strip_prefix(" .... you are ")
+        .and_then(|s| s.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
+        .to_owned();
+    (stream, nick)
+}
+
+/// Connect, write `request`, read the HTTP response head: (status, head,
+/// the stream for more reading). Status 0 if there was no status line.
+pub fn http_exchange(addr: SocketAddr, request: &[u8]) -> (u16, String, TcpStream) {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request).expect("write request");
+    let head = read_http_head(&mut stream);
+    (status_of(&head), head, stream)
+}
+
+/// The status code of an HTTP response head (0 if there is none).
+pub fn status_of(head: &str) -> u16 {
+    head.strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The value of header `name` in an HTTP head, if present.
+pub fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Read until EOF (or a reset), at most `limit` bytes and `timeout`; return
+/// whether the server ended the connection in time.
+pub fn ends_within(stream: &mut TcpStream, timeout: Duration, limit: usize) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0usize;
+    while total <= limit {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(e) => panic!("reading to EOF: {e}"),
+        }
+    }
+    false
+}
+
+/// [`read_frame`] over any reader (a `BufReader` when reading many frames).
+pub fn read_frame_from(stream: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            stream.read_exact(&mut b)?;
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            stream.read_exact(&mut b)?;
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload)?;
+    Ok((head[0] & 0x0f, payload))
+}
+
+/// A close frame's payload: the code, then the reason bytes.
+pub fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason);
+    payload
+}
+
+/// The real `chat-server` binary as a child process, its addresses read from
+/// its log. Killed (SIGKILL) if still running when dropped.
+pub struct ChildServer {
+    pub child: std::process::Child,
+    pub chat_addr: SocketAddr,
+    pub page_addr: SocketAddr,
+    /// The child's stderr, line by line, after the two address lines.
+    pub log: crossbeam_channel::Receiver<String>,
+}
+
+/// Start the binary with `args` (ports default to 0 here), under an
+/// open-file limit (soft and hard) of `fd_limit` if given.
+pub fn start_binary(fd_limit: Option<u64>, args: &[&str]) -> ChildServer {
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_chat-server");
+    let mut command = Command::new("sh");
+    let script = match fd_limit {
+        Some(n) => format!("ulimit -n {n} && exec \"$0\" \"$@\""),
+        None => "exec \"$0\" \"$@\"".to_owned(),
+    };
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(bin)
+        .args(["--http-port", "0", "--ws-port", "0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start chat-server");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (tx, log) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut child = ChildServer {
+        child,
+        chat_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        page_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        log,
+    };
+    let addr_after = |line: &str, marker: &str| -> Option<SocketAddr> {
+        let rest = &line[line.find(marker)? + marker.len()..];
+        rest.trim_end().trim_end_matches('/').parse().ok()
+    };
+    let (mut chat, mut page) = (None, None);
+    let deadline = Instant::now() + WAIT;
+    while chat.is_none() || page.is_none() {
+        let line = child
+            .log
+            .recv_deadline(deadline)
+            .unwrap_or_else(|_| panic!("chat-server did not log its addresses within {WAIT:?}"));
+        page = page.or_else(|| addr_after(&line, "page at http://"));
+        chat = chat.or_else(|| addr_after(&line, "chat at ws://"));
+    }
+    child.chat_addr = chat.unwrap();
+    child.page_addr = page.unwrap();
+    child
+}
+
+impl ChildServer {
+    /// Send SIGTERM.
+    pub fn sigterm(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
+        // SAFETY: kill only sends a signal to our own child, by its pid.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill failed");
+    }
+
+    /// Wait at most `timeout` for the child to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The first log line (from now on) containing `needle`, within `timeout`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        while let Ok(line) = self.log.recv_deadline(deadline) {
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+        None
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Raise this process's soft open-file limit to its hard limit; return it.
+pub fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return 0;
+            }
+        }
+    }
+    lim.rlim_cur
+}
