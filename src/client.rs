@@ -5,44 +5,43 @@
 //!   then reads frames and turns them into room events. It is the socket's
 //!   only reader. A drop guard sends the room exactly one `Leave`, however the
 //!   thread ends (close, error, timeout, panic).
-//! - the **writer** (`client-N-w`, spawned by the reader) drains the outbox
-//!   and is the socket's only writer, so frames never interleave. It pings on
-//!   a timer and writes everything waiting with one flush.
+//! - the **writer** (`client-N-w`, spawned by the reader, in `writer.rs`)
+//!   drains the outbox and is the socket's only writer, so frames never
+//!   interleave.
 //!
 //! tungstenite's `read` writes too (it answers pings and closes from inside
-//! `read`), so the reader's copy of the socket is a [`ReadOnly`] that
-//! discards writes; the reader hands pongs and close replies to the writer
-//! through the outbox instead. Socket timeouts are shared by both copies: the
-//! read timeout is the allowed silence, the write timeout bounds a stalled write.
+//! `read`), so the reader's socket is a [`ReadOnly`] that discards writes;
+//! the reader hands pongs and close replies to the writer through the outbox
+//! instead. Both threads share one `TcpStream` (std implements `Read` and
+//! `Write` for `&TcpStream`), so a client costs one file descriptor, and
+//! they share its timeouts: the read timeout is the allowed silence, the
+//! write timeout bounds a stalled write.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::Sender;
 use log::Level;
 use tungstenite::error::{CapacityError, ProtocolError};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 
 use crate::config::Limits;
+use crate::frame;
 use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
-use crate::outbox::{self, Kick, Outgoing};
+use crate::outbox::{self, Outbox, Outgoing};
 use crate::protocol::{close, SLOW_DOWN};
 use crate::room::{ClientId, Event, LeaveReason};
 use crate::throttle::Throttle;
 use crate::throttled;
+use crate::writer;
 
 /// Refused handshakes and protocol errors, at most this many log lines a second.
 static WARNINGS: Throttle = Throttle::new(20);
-/// The writer puts at most this many bytes in its buffer before writing, so a
-/// long backlog goes out in large writes without growing the buffer.
-const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
 /// What every client thread shares: the limits, the room's channel, and the
 /// count of joined clients (for `--max-clients`).
@@ -57,12 +56,14 @@ pub struct Context {
 }
 
 impl Context {
-    fn ws_config(&self, read_buffer: usize) -> WebSocketConfig {
+    /// tungstenite's limits for the reader: the message limit for both a
+    /// message and a frame (so a huge frame header is refused before any
+    /// allocation), and a small read buffer (its 128 KiB default is
+    /// allocated for every connection).
+    fn ws_config(&self) -> WebSocketConfig {
         let max = self.limits.max_message_bytes;
         WebSocketConfig::default()
-            .read_buffer_size(read_buffer)
-            .write_buffer_size(WRITE_BATCH_BYTES)
-            .max_write_buffer_size(WRITE_BATCH_BYTES + 2 * max + 1024)
+            .read_buffer_size(self.limits.read_buffer_bytes)
             .max_message_size(Some(max))
             .max_frame_size(Some(max))
     }
@@ -167,18 +168,13 @@ fn session(
 ) -> io::Result<()> {
     stream.set_read_timeout(Some(ctx.limits.idle_timeout))?;
     stream.set_write_timeout(Some(ctx.limits.write_timeout))?;
-    let (outbox, queue) = outbox::bounded(ctx.limits.outbox_lines);
-    let kick = Kick::new();
-
-    // The writer never reads, so its read buffer is empty.
-    let writer_ws =
-        WebSocket::from_raw_socket(Socket(stream.clone()), Role::Server, Some(ctx.ws_config(0)));
+    let (outbox, queue) = outbox::new(ctx.limits.outbox_lines);
     let writer = {
-        let (kick, limits) = (kick.clone(), ctx.limits.clone());
+        let (socket, limits) = (stream.clone(), ctx.limits.clone());
         thread::Builder::new()
             .name(format!("client-{id}-w"))
             .stack_size(ctx.limits.thread_stack_bytes)
-            .spawn(move || write_loop(id, writer_ws, queue, &kick, &limits))?
+            .spawn(move || writer::run(id, &socket, &queue, &limits))?
     };
 
     let mut guard = LeaveGuard {
@@ -190,24 +186,23 @@ fn session(
         id,
         peer,
         outbox: outbox.clone(),
-        kick,
     });
     let mut ws = WebSocket::from_partially_read(
         ReadOnly(stream),
         early,
         Role::Server,
-        Some(ctx.ws_config(ctx.limits.read_buffer_bytes)),
+        Some(ctx.ws_config()),
     );
     if joined.is_ok() {
         guard.reason = read_loop(id, &mut ws, &outbox, ctx);
     }
-    let must_linger = matches!(
+    let must_drain = matches!(
         guard.reason,
         LeaveReason::ProtocolError(_) | LeaveReason::TimedOut
     );
-    drop(guard); // the room hears of it now, not after the linger below
+    drop(guard); // the room hears of it now, not after the drain below
     drop(outbox); // with the room's copy gone too, the writer's queue ends
-    if must_linger {
+    if must_drain {
         // We asked the writer to close; read and drop what the client still
         // sends, so our close is not lost to a reset, until its close or EOF.
         handshake::drain(&ws.get_ref().0, ctx.limits.close_timeout);
@@ -222,7 +217,7 @@ fn session(
 fn read_loop(
     id: ClientId,
     ws: &mut WebSocket<ReadOnly>,
-    outbox: &Sender<Outgoing>,
+    outbox: &Outbox,
     ctx: &Context,
 ) -> LeaveReason {
     let mut bucket = TokenBucket::new(ctx.limits.rate_per_second, ctx.limits.burst);
@@ -239,27 +234,26 @@ fn read_loop(
                     }
                 }
                 Admit::NoAndWarn => {
-                    let _ = outbox.try_send(Outgoing::Line(SLOW_DOWN.into()));
+                    let mut notice = Vec::new();
+                    frame::encode(frame::TEXT, SLOW_DOWN.as_bytes(), &mut notice);
+                    let _ = outbox.push_lines(&Bytes::from(notice), 1);
                 }
                 Admit::No => {}
             },
             Message::Binary(_) => {
-                let _ = outbox.try_send(Outgoing::Close(
-                    close::UNSUPPORTED_DATA,
-                    "binary frames are not chat",
-                ));
+                let bye = Outgoing::Close(close::UNSUPPORTED_DATA, "binary frames are not chat");
+                let _ = outbox.push_control(bye);
                 return LeaveReason::ProtocolError(close::UNSUPPORTED_DATA);
             }
-            // A full outbox means the room is about to drop this client anyway.
             Message::Ping(data) => {
-                let _ = outbox.try_send(Outgoing::Pong(data));
+                let _ = outbox.push_control(Outgoing::Pong(data));
             }
             Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(frame) => {
                 // tungstenite has already turned a code a client may not send
                 // into 1002; echo the code as RFC 6455 section 5.5.1 suggests.
                 let code = frame.map(|f| u16::from(f.code));
-                let _ = outbox.try_send(Outgoing::Close(code.unwrap_or(0), ""));
+                let _ = outbox.push_control(Outgoing::Close(code.unwrap_or(0), ""));
                 return match code {
                     Some(close::PROTOCOL_ERROR) => {
                         LeaveReason::ProtocolError(close::PROTOCOL_ERROR)
@@ -274,7 +268,7 @@ fn read_loop(
 /// Map a read error to a close code (sent through the writer) and a reason.
 /// tungstenite reports protocol errors but sends nothing; RFC 6455 wants a
 /// close frame with the right code first.
-fn read_error(id: ClientId, error: WsError, outbox: &Sender<Outgoing>) -> LeaveReason {
+fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
     let code = match &error {
         WsError::ConnectionClosed | WsError::AlreadyClosed => return LeaveReason::Dropped,
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
@@ -286,7 +280,7 @@ fn read_error(id: ClientId, error: WsError, outbox: &Sender<Outgoing>) -> LeaveR
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ) =>
         {
-            let _ = outbox.try_send(Outgoing::Close(close::GOING_AWAY, "silent too long"));
+            let _ = outbox.push_control(Outgoing::Close(close::GOING_AWAY, "silent too long"));
             return LeaveReason::TimedOut;
         }
         WsError::Io(e) if is_disconnect(e) => return LeaveReason::Dropped,
@@ -308,7 +302,7 @@ fn read_error(id: ClientId, error: WsError, outbox: &Sender<Outgoing>) -> LeaveR
         close::MESSAGE_TOO_BIG => "message too big",
         _ => "protocol error",
     };
-    let _ = outbox.try_send(Outgoing::Close(code, reason));
+    let _ = outbox.push_control(Outgoing::Close(code, reason));
     LeaveReason::ProtocolError(code)
 }
 
@@ -323,109 +317,7 @@ fn is_disconnect(e: &io::Error) -> bool {
     )
 }
 
-/// Why the writer stopped.
-enum WriterEnd {
-    /// Every sender is gone: the client left and the room let it go.
-    Drained,
-    /// We sent a close frame (and half-closed); the reader sees the rest.
-    Closed,
-    /// A write failed or stalled past the write timeout.
-    Failed(WsError),
-}
-
-/// The writer thread's body: the socket's only writer. Blocks on the outbox
-/// until a line, or the next ping, is due.
-fn write_loop(
-    id: ClientId,
-    mut ws: WebSocket<Socket>,
-    queue: Receiver<Outgoing>,
-    kick: &Kick,
-    limits: &Limits,
-) {
-    let end = match write_until_end(&mut ws, &queue, kick, limits) {
-        Ok(end) => end,
-        Err(e) => WriterEnd::Failed(e),
-    };
-    let socket = &ws.get_ref().0;
-    match end {
-        WriterEnd::Drained => {}
-        WriterEnd::Closed => {
-            // FIN after our close frame; the reader waits a moment for the
-            // client's close, then the socket is dropped.
-            let _ = socket.set_read_timeout(Some(limits.close_timeout));
-            let _ = socket.shutdown(Shutdown::Write);
-        }
-        WriterEnd::Failed(e) => {
-            log::debug!("client-{id}: write failed: {e}");
-            // Wake the reader: its read now returns and it leaves.
-            let _ = socket.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-fn write_until_end(
-    ws: &mut WebSocket<Socket>,
-    queue: &Receiver<Outgoing>,
-    kick: &Kick,
-    limits: &Limits,
-) -> Result<WriterEnd, WsError> {
-    let mut next_ping = Instant::now() + limits.ping_interval;
-    loop {
-        let first = match queue.recv_deadline(next_ping) {
-            Ok(item) => item,
-            Err(RecvTimeoutError::Disconnected) => return Ok(WriterEnd::Drained),
-            Err(RecvTimeoutError::Timeout) => {
-                ws.send(Message::Ping(Bytes::new()))?;
-                next_ping = Instant::now() + limits.ping_interval;
-                continue;
-            }
-        };
-        // Everything already waiting goes out with one flush: one syscall
-        // for many frames when the room is busy.
-        for item in std::iter::once(first).chain(queue.try_iter()) {
-            if let Some(code) = kick.code() {
-                return close_kicked(ws, code);
-            }
-            match item {
-                Outgoing::Line(line) => ws.write(Message::Text(line))?,
-                Outgoing::Pong(data) => ws.write(Message::Pong(data))?,
-                Outgoing::Close(code, reason) => {
-                    let frame = (code != 0).then(|| CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    });
-                    ws.write(Message::Close(frame))?;
-                    ws.flush()?;
-                    return Ok(WriterEnd::Closed);
-                }
-            }
-        }
-        ws.flush()?;
-        if Instant::now() >= next_ping {
-            ws.send(Message::Ping(Bytes::new()))?;
-            next_ping = Instant::now() + limits.ping_interval;
-        }
-    }
-}
-
-/// The room dropped this client (its outbox was full): try a close frame,
-/// bounded by the write timeout, then cut the connection both ways.
-fn close_kicked(ws: &mut WebSocket<Socket>, code: u16) -> Result<WriterEnd, WsError> {
-    let frame = CloseFrame {
-        code: CloseCode::from(code),
-        reason: if code == close::POLICY_VIOLATION {
-            "too slow"
-        } else {
-            "server shutting down"
-        }
-        .into(),
-    };
-    let sent = ws.send(Message::Close(Some(frame)));
-    let _ = ws.get_ref().0.shutdown(Shutdown::Both);
-    sent.map(|_| WriterEnd::Closed)
-}
-
-/// The reader's copy of the socket. tungstenite's `read` queues pong and
+/// The reader's view of the socket. tungstenite's `read` queues pong and
 /// close replies and writes them from inside `read`; this swallows those
 /// writes, because only the writer thread may write (its replies come from
 /// the outbox instead).
@@ -440,29 +332,6 @@ impl Read for ReadOnly {
 impl Write for ReadOnly {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The writer's copy of the socket. Both threads share one `TcpStream`
-/// (std implements `Read` and `Write` for `&TcpStream`), so a client costs
-/// one file descriptor, not two.
-pub struct Socket(pub Arc<TcpStream>);
-
-impl Read for Socket {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
-    }
-}
-
-impl Write for Socket {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        (&*self.0).write_vectored(bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())

@@ -5,9 +5,11 @@
 //! - [`config`]: defaults and the command line.
 //! - [`server`]: starts and stops everything; the acceptor thread.
 //! - [`handshake`]: the WebSocket opening handshake, with HTTP answers.
-//! - [`client`]: one client's reader and writer threads.
-//! - [`outbox`]: the bounded queue from the room to a client's writer.
+//! - [`client`]: one client's session and its reader thread.
 //! - [`room`]: the broadcaster thread, sole owner of the nickname table.
+//! - [`outbox`]: the queue from the room to a client's writer.
+//! - [`writer`]: one client's writer thread, the socket's only writer.
+//! - [`frame`]: server frames, encoded once for every client.
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
 //!
@@ -37,6 +39,7 @@
 pub mod client;
 pub mod config;
 mod error;
+pub mod frame;
 pub mod handshake;
 pub mod outbox;
 pub mod page;
@@ -45,6 +48,7 @@ mod rlimit;
 pub mod room;
 pub mod server;
 mod throttle;
+pub mod writer;
 
 pub use config::{Command, Config, Limits};
 pub use error::Error;

@@ -1,58 +1,133 @@
-//! A client's outbox: the bounded queue between the room (and the client's own
-//! reader) and the client's writer thread, which is the only thing that ever
-//! writes the socket.
+//! A client's outbox: the queue between the room (and the client's own
+//! reader) and the client's writer thread, the only thing that ever writes
+//! the socket.
 //!
-//! Chat lines are shared, reference-counted buffers: the room formats a line
-//! once and every outbox holds a pointer to the same bytes, so a full outbox of
-//! 4096 lines costs pointers, not copies.
+//! Lines travel as encoded frames in shared, reference-counted buffers: the
+//! room encodes a batch of lines once and every outbox holds a pointer to the
+//! same bytes, so a long queue costs pointers, not copies. The queue itself is
+//! an unbounded channel (it allocates as it fills, so an idle client costs
+//! almost nothing); the bound is on *lines*, counted here, and checked by the
+//! room before it queues more.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
-use tungstenite::{Bytes, Utf8Bytes};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use tungstenite::Bytes;
 
 /// One thing for the writer to put on the wire.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
-    /// A text frame: a chat line or a notice. Sent by the room (and, for the
-    /// rate-limit notice, by the client's own reader).
-    Line(Utf8Bytes),
-    /// The answer to a client's ping, handed over by the reader, which must not
-    /// write (see `client.rs`).
+    /// One or more complete text frames, ready to write as they are; `lines`
+    /// says how many, for the outbox bound.
+    Frames { bytes: Bytes, lines: usize },
+    /// The answer to a client's ping, handed over by the reader, which must
+    /// not write (see `client.rs`).
     Pong(Bytes),
-    /// A close frame with this code and reason; the writer sends it and stops.
+    /// A close frame with this code (0: no code) and reason; the writer sends
+    /// it and stops.
     Close(u16, &'static str),
 }
 
-/// Create an outbox that holds at most `lines` entries.
-pub fn bounded(lines: usize) -> (Sender<Outgoing>, Receiver<Outgoing>) {
-    crossbeam_channel::bounded(lines.max(1))
+/// What the room and the writer share for one client.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Lines queued and not yet written.
+    queued: AtomicUsize,
+    /// Non-zero: the room dropped this client; close with this code.
+    kick: AtomicU16,
 }
 
-/// Set by the room to drop a client whose outbox is full. The room cannot
-/// block on that client, so it cannot queue a close frame behind 4096 lines;
-/// instead it flips this switch and the writer, which is draining those lines,
-/// sees it between frames, discards the rest and sends the close frame itself.
-#[derive(Debug, Default)]
-pub struct Kick(AtomicU16);
+/// The sending side, held by the room and by the client's reader.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: Sender<Outgoing>,
+    shared: Arc<Shared>,
+    limit: usize,
+}
 
-impl Kick {
-    /// A switch shared by the room (which sets it) and the writer (which reads it).
-    pub fn new() -> Arc<Kick> {
-        Arc::new(Kick::default())
+/// Why lines could not be queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The client has `limit` lines waiting already: it is too slow.
+    Full,
+    /// The writer is gone (the client is leaving).
+    Gone,
+}
+
+/// The receiving side, held by the writer.
+#[derive(Debug)]
+pub struct Queue {
+    rx: Receiver<Outgoing>,
+    shared: Arc<Shared>,
+}
+
+/// An outbox that holds at most `limit` lines.
+pub fn new(limit: usize) -> (Outbox, Queue) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let shared = Arc::new(Shared::default());
+    let outbox = Outbox {
+        tx,
+        shared: shared.clone(),
+        limit: limit.max(1),
+    };
+    (outbox, Queue { rx, shared })
+}
+
+impl Outbox {
+    /// Queue encoded lines unless that would put the client over its limit.
+    /// Never blocks: the room calls this for every client.
+    pub fn push_lines(&self, bytes: &Bytes, lines: usize) -> Result<(), Refused> {
+        let queued = self.shared.queued.load(Ordering::Acquire);
+        if queued + lines > self.limit {
+            return Err(Refused::Full);
+        }
+        self.shared.queued.fetch_add(lines, Ordering::AcqRel);
+        let frames = Outgoing::Frames {
+            bytes: bytes.clone(),
+            lines,
+        };
+        self.tx.send(frames).map_err(|_| Refused::Gone)
     }
 
-    /// Ask the writer to close with `code`. The first code set wins.
+    /// Queue a control frame (pong, close). Not counted against the limit:
+    /// a reader sends at most one per frame it reads.
+    pub fn push_control(&self, item: Outgoing) -> Result<(), Refused> {
+        self.tx.send(item).map_err(|_| Refused::Gone)
+    }
+
+    /// Ask the writer to close with `code` at its next frame, dropping what
+    /// is still queued. Used when the queue is too long to wait behind.
+    /// The first code set wins.
     pub fn kick(&self, code: u16) {
         let _ = self
-            .0
+            .shared
+            .kick
             .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
     }
+}
 
-    /// The close code the room asked for, if any.
-    pub fn code(&self) -> Option<u16> {
-        match self.0.load(Ordering::Acquire) {
+impl Queue {
+    /// The next item; blocks until one comes, `deadline` passes, or every
+    /// sender is gone.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<Outgoing, RecvTimeoutError> {
+        self.rx.recv_deadline(deadline)
+    }
+
+    /// The next item if one is waiting.
+    pub fn try_recv(&self) -> Option<Outgoing> {
+        self.rx.try_recv().ok()
+    }
+
+    /// The writer has written `lines` lines: make room for more.
+    pub fn written(&self, lines: usize) {
+        self.shared.queued.fetch_sub(lines, Ordering::AcqRel);
+    }
+
+    /// The close code the room asked for, if it dropped this client.
+    pub fn kicked(&self) -> Option<u16> {
+        match self.shared.kick.load(Ordering::Acquire) {
             0 => None,
             code => Some(code),
         }
@@ -64,11 +139,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_kick_wins() {
-        let kick = Kick::new();
-        assert_eq!(kick.code(), None);
-        kick.kick(1008);
-        kick.kick(1001);
-        assert_eq!(kick.code(), Some(1008));
+    fn the_bound_counts_lines_and_frees_them_when_written() {
+        let (outbox, queue) = new(3);
+        let two = Bytes::from_static(b"xx");
+        assert_eq!(outbox.push_lines(&two, 2), Ok(()));
+        assert_eq!(outbox.push_lines(&two, 2), Err(Refused::Full));
+        assert_eq!(outbox.push_lines(&two, 1), Ok(()));
+        // Control frames always fit.
+        assert_eq!(outbox.push_control(Outgoing::Pong(Bytes::new())), Ok(()));
+        match queue.try_recv() {
+            Some(Outgoing::Frames { lines: 2, .. }) => queue.written(2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(outbox.push_lines(&two, 2), Ok(()));
+    }
+
+    #[test]
+    fn first_kick_wins_and_gone_writers_refuse() {
+        let (outbox, queue) = new(10);
+        assert_eq!(queue.kicked(), None);
+        outbox.kick(1008);
+        outbox.kick(1001);
+        assert_eq!(queue.kicked(), Some(1008));
+        drop(queue);
+        assert_eq!(
+            outbox.push_lines(&Bytes::from_static(b"x"), 1),
+            Err(Refused::Gone)
+        );
     }
 }

@@ -12,12 +12,10 @@ pub fn nickname(n: u32) -> String {
 }
 
 /// A chat line, as the seed's `broadcast-to-room` formats it: `nick: message`.
-pub fn chat_line(nick: &str, text: &str) -> String {
-    let mut line = String::with_capacity(nick.len() + 2 + text.len());
-    line.push_str(nick);
-    line.push_str(": ");
-    line.push_str(text);
-    line
+/// In parts, so the room can write it straight into a frame without
+/// building the string first.
+pub fn chat_line<'a>(nick: &'a str, text: &'a str) -> [&'a str; 3] {
+    [nick, ": ", text]
 }
 
 /// Told to the newcomer only, so a person knows who they are.
@@ -63,8 +61,8 @@ mod tests {
     #[test]
     fn lines_match_the_seed() {
         assert_eq!(nickname(42), "user-42");
-        assert_eq!(chat_line("user-42", "hello"), "user-42: hello");
-        assert_eq!(chat_line("user-42", ""), "user-42: ");
+        assert_eq!(chat_line("user-42", "hello").concat(), "user-42: hello");
+        assert_eq!(chat_line("user-42", "").concat(), "user-42: ");
         assert_eq!(has_left("user-42"), " .... user-42 has left.");
     }
 

@@ -13,17 +13,23 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::Receiver;
 use rand::RngExt;
-use tungstenite::Utf8Bytes;
+use tungstenite::{Bytes, Utf8Bytes};
 
-use crate::outbox::{Kick, Outgoing};
+use crate::frame;
+use crate::outbox::{Outbox, Outgoing, Refused};
 use crate::protocol::{self, close, NICKNAME_SPACE};
 
 /// Each connection's id, given by the acceptor; never reused in a run.
 pub type ClientId = u64;
+
+/// A busy room sends the lines of up to this many waiting events as one
+/// batch: one shared buffer, one queue entry and one write per client.
+const MAX_BATCH_EVENTS: usize = 1024;
+/// ...and sends a batch early once it holds this many bytes.
+const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// What client threads tell the room. Sent by client threads (and by the
 /// server handle for `Shutdown`); received only by the room thread.
@@ -34,9 +40,7 @@ pub enum Event {
         id: ClientId,
         peer: SocketAddr,
         /// Where the room puts this client's lines; the writer drains it.
-        outbox: Sender<Outgoing>,
-        /// How the room drops the client when its outbox is full.
-        kick: Arc<Kick>,
+        outbox: Outbox,
     },
     /// A text message from a client (the seed's `:message`).
     Message { id: ClientId, text: Utf8Bytes },
@@ -89,16 +93,36 @@ struct Member {
     nickname: String,
     number: u32,
     peer: SocketAddr,
-    outbox: Sender<Outgoing>,
-    kick: Arc<Kick>,
+    outbox: Outbox,
+}
+
+/// Text frames encoded back to back: the lines every member gets next.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    lines: usize,
+}
+
+impl Batch {
+    /// Add one line, given in parts.
+    fn push(&mut self, parts: &[&[u8]]) {
+        frame::encode_parts(frame::TEXT, parts, &mut self.bytes);
+        self.lines += 1;
+    }
+
+    fn is_full(&self) -> bool {
+        self.bytes.len() >= MAX_BATCH_BYTES
+    }
 }
 
 /// The table and the rules. [`run`] drives it from a channel; tests drive it
-/// directly.
+/// directly (and call [`Room::flush`] to send what is pending).
 pub struct Room {
     members: HashMap<ClientId, Member>,
     /// Nickname numbers in use, so a new one never collides.
     taken: HashSet<u32>,
+    /// Lines for every member, not yet sent.
+    pending: Batch,
     /// After `Shutdown`: no more joins or broadcasts, only goodbyes.
     closing: bool,
 }
@@ -108,8 +132,13 @@ pub struct Room {
 /// every client thread have dropped their senders.
 pub fn run(events: Receiver<Event>) {
     let mut room = Room::new();
-    for event in events {
+    while let Ok(event) = events.recv() {
         room.handle(event);
+        // Whatever else is already waiting joins the same batch.
+        for event in events.try_iter().take(MAX_BATCH_EVENTS) {
+            room.handle(event);
+        }
+        room.flush();
     }
     log::debug!("room: all senders gone, stopping");
 }
@@ -125,6 +154,7 @@ impl Room {
         Room {
             members: HashMap::new(),
             taken: HashSet::new(),
+            pending: Batch::default(),
             closing: false,
         }
     }
@@ -145,12 +175,7 @@ impl Room {
 
     pub fn handle(&mut self, event: Event) {
         match event {
-            Event::Join {
-                id,
-                peer,
-                outbox,
-                kick,
-            } => self.join(id, peer, outbox, kick),
+            Event::Join { id, peer, outbox } => self.join(id, peer, outbox),
             Event::Message { id, text } => self.message(id, &text),
             Event::Leave { id, reason } => self.leave(id, &reason),
             Event::Shutdown => self.shutdown(),
@@ -159,30 +184,32 @@ impl Room {
 
     /// The seed's `handle-new-connection`: pick a free `user-N`, tell the
     /// newcomer who they are and the others who arrived.
-    pub fn join(
-        &mut self,
-        id: ClientId,
-        peer: SocketAddr,
-        outbox: Sender<Outgoing>,
-        kick: Arc<Kick>,
-    ) {
+    pub fn join(&mut self, id: ClientId, peer: SocketAddr, outbox: Outbox) {
         if self.closing {
-            let _ = outbox.try_send(Outgoing::Close(close::GOING_AWAY, "server shutting down"));
+            let _ = outbox.push_control(Outgoing::Close(close::GOING_AWAY, "server shutting down"));
             return;
         }
         let Some(number) = self.free_number() else {
             // Every nickname is taken: only possible with --max-clients above
             // NICKNAME_SPACE. Refuse rather than hand out a duplicate.
             log::warn!("room: no free nickname for {peer}, closing it");
-            let _ = outbox.try_send(Outgoing::Close(close::GOING_AWAY, "room is full"));
+            let _ = outbox.push_control(Outgoing::Close(close::GOING_AWAY, "room is full"));
             return;
         };
         let nickname = protocol::nickname(number);
         log::info!("room: {nickname} joined from {peer}");
-        // The newcomer's own line goes first, so its outbox cannot be full yet.
-        let _ = outbox.try_send(Outgoing::Line(protocol::you_are(&nickname).into()));
-        let joined: Utf8Bytes = protocol::has_joined(&nickname).into();
-        self.send_to_all(&joined);
+        // What is pending was said before the newcomer came: it goes to
+        // the others only. Then the join notice, also to the others only.
+        self.flush();
+        self.pend(&protocol::has_joined(&nickname));
+        self.flush();
+        let mut hello = Vec::new();
+        frame::encode(
+            frame::TEXT,
+            protocol::you_are(&nickname).as_bytes(),
+            &mut hello,
+        );
+        let _ = outbox.push_lines(&Bytes::from(hello), 1);
         self.taken.insert(number);
         self.members.insert(
             id,
@@ -191,13 +218,12 @@ impl Room {
                 number,
                 peer,
                 outbox,
-                kick,
             },
         );
     }
 
     /// The seed's `broadcast-to-room`: `nick: message` to everyone, sender
-    /// included. The line is formatted once and shared by every outbox.
+    /// included. The line is encoded once, into the batch every member gets.
     pub fn message(&mut self, id: ClientId, text: &str) {
         if self.closing {
             return;
@@ -206,8 +232,11 @@ impl Room {
             return; // already dropped by the room; its last words go nowhere
         };
         log::debug!("room: {}: {text}", member.nickname);
-        let line: Utf8Bytes = protocol::chat_line(&member.nickname, text).into();
-        self.send_to_all(&line);
+        let line = protocol::chat_line(&member.nickname, text).map(str::as_bytes);
+        self.pending.push(&line);
+        if self.pending.is_full() {
+            self.flush();
+        }
     }
 
     /// The seed's `handle-close-connection`: remove the member first, then
@@ -219,46 +248,55 @@ impl Room {
         };
         log::info!("room: {} left ({}): {reason}", member.nickname, member.peer);
         if !self.closing {
-            let left: Utf8Bytes = protocol::has_left(&member.nickname).into();
-            self.send_to_all(&left);
+            self.pend(&protocol::has_left(&member.nickname));
         }
     }
 
-    /// Close every client with 1001 and stop taking part.
+    /// Send what was accepted, then close every client with 1001.
     pub fn shutdown(&mut self) {
+        self.flush();
         self.closing = true;
         for member in self.members.values() {
             let bye = Outgoing::Close(close::GOING_AWAY, "server shutting down");
-            if member.outbox.try_send(bye).is_err() {
-                member.kick.kick(close::GOING_AWAY);
-            }
+            let _ = member.outbox.push_control(bye);
         }
     }
 
-    /// Put `line` in every member's outbox without ever blocking. A member
-    /// whose outbox is full is too slow: it is dropped (its writer closes it
-    /// with 1008) and the others are told it left, which may drop more.
-    fn send_to_all(&mut self, line: &Utf8Bytes) {
-        let mut lines = vec![line.clone()];
-        while let Some(line) = lines.pop() {
+    /// Add one line for every member to the pending batch.
+    fn pend(&mut self, line: &str) {
+        self.pending.push(&[line.as_bytes()]);
+        if self.pending.is_full() {
+            self.flush();
+        }
+    }
+
+    /// Hand the pending batch to every member's outbox without ever
+    /// blocking. A member with too many lines waiting is too slow: it is
+    /// dropped (its writer closes it with 1008) and the others are told it
+    /// left, which is a new batch, which may drop more.
+    pub fn flush(&mut self) {
+        while self.pending.lines > 0 {
+            let Batch { bytes, lines } = std::mem::take(&mut self.pending);
+            let batch = Bytes::from(bytes);
             let mut slow = Vec::new();
             for (&id, member) in &self.members {
-                match member.outbox.try_send(Outgoing::Line(line.clone())) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => slow.push(id),
-                    // The writer is gone; the reader's Leave is on its way.
-                    Err(TrySendError::Disconnected(_)) => {}
+                // Gone: the writer has ended; the reader's Leave is on its way.
+                if member.outbox.push_lines(&batch, lines) == Err(Refused::Full) {
+                    slow.push(id);
                 }
             }
             for id in slow {
                 if let Some(member) = self.remove(id) {
-                    member.kick.kick(close::POLICY_VIOLATION);
+                    member.outbox.kick(close::POLICY_VIOLATION);
                     log::info!(
-                        "room: {} left ({}): outbox full, dropped",
+                        "room: {} left ({}): too many lines waiting, dropped",
                         member.nickname,
                         member.peer
                     );
-                    lines.push(protocol::has_left(&member.nickname).into());
+                    if !self.closing {
+                        let left = protocol::has_left(&member.nickname);
+                        self.pending.push(&[left.as_bytes()]);
+                    }
                 }
             }
         }
@@ -297,39 +335,64 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox;
-    use crossbeam_channel::Receiver;
+    use crate::outbox::{self, Queue};
+    use std::io::Cursor;
+    use tungstenite::protocol::frame::FrameHeader;
 
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 40000))
     }
 
-    /// Join a member with an outbox of `lines` entries; return its receiving end.
-    fn join(room: &mut Room, id: ClientId, lines: usize) -> (Receiver<Outgoing>, Arc<Kick>) {
-        let (tx, rx) = outbox::bounded(lines);
-        let kick = Kick::new();
-        room.join(id, peer(), tx, kick.clone());
-        (rx, kick)
+    /// Join a member whose outbox holds `lines`; return its queue.
+    fn join(room: &mut Room, id: ClientId, lines: usize) -> (Queue, Outbox) {
+        let (outbox, queue) = outbox::new(lines);
+        room.join(id, peer(), outbox.clone());
+        (queue, outbox)
     }
 
-    fn texts(rx: &Receiver<Outgoing>) -> Vec<String> {
-        rx.try_iter()
-            .map(|o| match o {
-                Outgoing::Line(line) => line.as_str().to_owned(),
-                other => format!("{other:?}"),
-            })
-            .collect()
+    /// Everything queued, as text: each line, or the control item. Marks the
+    /// lines written, as the writer would.
+    fn texts(queue: &Queue) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(item) = queue.try_recv() {
+            match item {
+                Outgoing::Frames { bytes, lines } => {
+                    let mut cursor = Cursor::new(bytes.as_ref());
+                    for _ in 0..lines {
+                        let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+                        assert_eq!(
+                            header.opcode,
+                            tungstenite::protocol::frame::coding::OpCode::Data(
+                                tungstenite::protocol::frame::coding::Data::Text
+                            )
+                        );
+                        let start = cursor.position() as usize;
+                        let end = start + len as usize;
+                        out.push(String::from_utf8(bytes[start..end].to_vec()).unwrap());
+                        cursor.set_position(end as u64);
+                    }
+                    assert_eq!(cursor.position() as usize, bytes.len(), "stray bytes");
+                    queue.written(lines);
+                }
+                other => out.push(format!("{other:?}")),
+            }
+        }
+        out
+    }
+
+    fn nick(room: &Room, id: ClientId) -> String {
+        room.nickname(id).unwrap().to_owned()
     }
 
     #[test]
     fn nicknames_are_user_n_below_100000() {
         let mut room = Room::new();
         for id in 0..200 {
-            let (rx, _) = join(&mut room, id, 1000);
-            let nick = room.nickname(id).unwrap().to_owned();
+            let (queue, _) = join(&mut room, id, 1000);
+            let nick = nick(&room, id);
             let n: u32 = nick.strip_prefix("user-").unwrap().parse().unwrap();
             assert!(n < NICKNAME_SPACE);
-            assert_eq!(texts(&rx)[0], format!(" .... you are {nick}."));
+            assert_eq!(texts(&queue)[0], format!(" .... you are {nick}."));
         }
     }
 
@@ -341,15 +404,15 @@ mod tests {
         let mut got = HashSet::new();
         for id in 0..10 {
             let _ = join(&mut room, id, 10);
-            let nick = room.nickname(id).unwrap().to_owned();
+            let nick = nick(&room, id);
             let n: u32 = nick.strip_prefix("user-").unwrap().parse().unwrap();
             assert!(n >= NICKNAME_SPACE - 10, "{nick} was taken");
             assert!(got.insert(n), "{nick} given twice");
         }
         // The space is now full: the next join is refused, not duplicated.
-        let (rx, _) = join(&mut room, 99, 10);
+        let (queue, _) = join(&mut room, 99, 10);
         assert_eq!(room.len(), 10);
-        assert!(matches!(rx.try_recv(), Ok(Outgoing::Close(1001, _))));
+        assert!(matches!(queue.try_recv(), Some(Outgoing::Close(1001, _))));
     }
 
     #[test]
@@ -357,8 +420,7 @@ mod tests {
         let mut room = Room::new();
         let (a, _) = join(&mut room, 1, 100);
         let (b, _) = join(&mut room, 2, 100);
-        let nick_a = room.nickname(1).unwrap().to_owned();
-        let nick_b = room.nickname(2).unwrap().to_owned();
+        let (nick_a, nick_b) = (nick(&room, 1), nick(&room, 2));
         assert_eq!(
             texts(&a),
             [
@@ -369,33 +431,66 @@ mod tests {
         assert_eq!(texts(&b), [format!(" .... you are {nick_b}.")]);
 
         room.message(1, "hello");
+        room.flush();
         assert_eq!(texts(&a), [format!("{nick_a}: hello")]);
         assert_eq!(texts(&b), [format!("{nick_a}: hello")]);
 
         room.leave(1, &LeaveReason::Closed(Some(1000)));
+        room.flush();
         assert_eq!(texts(&b), [format!(" .... {nick_a} has left.")]);
         // Removed first: the leaver gets nothing more.
         assert!(texts(&a).is_empty());
         assert_eq!(room.nickname(1), None);
         // A second Leave (say, from a drop guard) is silent.
         room.leave(1, &LeaveReason::Dropped);
+        room.flush();
         assert!(texts(&b).is_empty());
     }
 
     #[test]
-    fn full_outbox_drops_that_client_only() {
+    fn a_batch_keeps_the_order_and_skips_those_who_were_not_there() {
         let mut room = Room::new();
-        let (slow, kick) = join(&mut room, 1, 3);
+        let (a, _) = join(&mut room, 1, 100);
+        let nick_a = nick(&room, 1);
+        room.message(1, "before");
+        // B joins mid-batch: it must not get "before", and A gets it first.
+        let (b, _) = join(&mut room, 2, 100);
+        let nick_b = nick(&room, 2);
+        room.message(2, "after");
+        room.flush();
+        assert_eq!(
+            texts(&a)[1..],
+            [
+                format!("{nick_a}: before"),
+                format!(" .... {nick_b} has joined."),
+                format!("{nick_b}: after"),
+            ]
+        );
+        assert_eq!(
+            texts(&b),
+            [
+                format!(" .... you are {nick_b}."),
+                format!("{nick_b}: after")
+            ]
+        );
+    }
+
+    #[test]
+    fn too_many_lines_waiting_drops_that_client_only() {
+        let mut room = Room::new();
+        let (slow, slow_outbox) = join(&mut room, 1, 3);
         let (fast, _) = join(&mut room, 2, 100);
-        let slow_nick = room.nickname(1).unwrap().to_owned();
-        let fast_nick = room.nickname(2).unwrap().to_owned();
+        let (slow_nick, fast_nick) = (nick(&room, 1), nick(&room, 2));
         // slow holds "you are" and "has joined"; one more line fills it.
         room.message(2, "one");
-        assert_eq!(kick.code(), None);
+        room.flush();
+        assert_eq!(room.len(), 2);
         room.message(2, "two");
-        assert_eq!(kick.code(), Some(close::POLICY_VIOLATION));
+        room.flush();
         assert_eq!(room.len(), 1);
-        assert_eq!(texts(&slow).len(), 3);
+        drop(slow_outbox);
+        let slow_lines = texts(&slow);
+        assert_eq!(slow_lines.len(), 3, "{slow_lines:?}");
         assert_eq!(
             texts(&fast),
             [
@@ -408,50 +503,62 @@ mod tests {
     }
 
     #[test]
+    fn the_slow_client_is_kicked_with_1008() {
+        let mut room = Room::new();
+        let (slow, _) = join(&mut room, 1, 1);
+        let _fast = join(&mut room, 2, 100);
+        room.flush();
+        assert_eq!(slow.kicked(), Some(close::POLICY_VIOLATION));
+    }
+
+    #[test]
     fn messages_from_unknown_clients_are_ignored() {
         let mut room = Room::new();
         let (a, _) = join(&mut room, 1, 10);
         let _ = texts(&a);
         room.message(7, "ghost");
+        room.flush();
         assert!(texts(&a).is_empty());
     }
 
     #[test]
-    fn shutdown_says_going_away_and_stops_broadcasting() {
+    fn shutdown_sends_what_was_accepted_then_going_away() {
         let mut room = Room::new();
         let (a, _) = join(&mut room, 1, 10);
-        let (b, kick_b) = join(&mut room, 2, 2);
+        let nick_a = nick(&room, 1);
         let _ = texts(&a);
-        // b's outbox: "you are" only, one slot left; fill it so the close
-        // cannot be queued and must go through the kick switch.
-        b.try_recv().unwrap();
-        room.message(1, "x");
-        room.message(1, "y");
+        room.message(1, "last words");
         room.shutdown();
-        assert!(texts(&a).iter().any(|t| t.starts_with("Close(1001")));
-        assert_eq!(kick_b.code(), Some(close::GOING_AWAY));
+        let got = texts(&a);
+        assert_eq!(got[0], format!("{nick_a}: last words"));
+        assert!(got[1].starts_with("Close(1001"), "{got:?}");
+        room.message(1, "late");
         room.leave(1, &LeaveReason::Shutdown);
-        room.message(2, "late");
-        assert!(texts(&b).iter().all(|t| !t.contains("late")));
+        room.flush();
+        assert!(texts(&a).is_empty());
         // Joins after shutdown are turned away.
         let (c, _) = join(&mut room, 3, 10);
-        assert!(matches!(c.try_recv(), Ok(Outgoing::Close(1001, _))));
+        assert!(matches!(c.try_recv(), Some(Outgoing::Close(1001, _))));
     }
 
     #[test]
     fn run_stops_when_senders_are_gone() {
         let (tx, rx) = crossbeam_channel::unbounded();
         let room = std::thread::spawn(move || run(rx));
-        let (out_tx, out_rx) = outbox::bounded(10);
+        let (outbox, queue) = outbox::new(10);
         tx.send(Event::Join {
             id: 1,
             peer: peer(),
-            outbox: out_tx,
-            kick: Kick::new(),
+            outbox,
+        })
+        .unwrap();
+        tx.send(Event::Message {
+            id: 1,
+            text: "hi".into(),
         })
         .unwrap();
         drop(tx);
         room.join().unwrap();
-        assert_eq!(texts(&out_rx).len(), 1);
+        assert_eq!(texts(&queue).len(), 2);
     }
 }
