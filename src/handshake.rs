@@ -149,8 +149,8 @@ pub fn read_upgrade(
     deadline: Instant,
     origins: &OriginPolicy,
 ) -> Result<Upgrade, ReadFailure> {
+    // Read straight into the heap buffer: this runs on a small thread stack.
     let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -159,9 +159,13 @@ pub fn read_upgrade(
         stream
             .set_read_timeout(Some(left))
             .map_err(ReadFailure::Io)?;
-        let n = match stream.read(&mut chunk) {
+        let filled = buf.len();
+        buf.resize(filled + 1024, 0);
+        let read = stream.read(&mut buf[filled..]);
+        buf.truncate(filled + *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => return Err(ReadFailure::Closed),
-            Ok(n) => n,
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.kind(),
@@ -172,8 +176,7 @@ pub fn read_upgrade(
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ReadFailure::Io(e)),
-        };
-        buf.extend_from_slice(&chunk[..n]);
+        }
         match parse(&buf, origins) {
             Ok(Some(upgrade)) => return Ok(upgrade),
             Ok(None) if buf.len() < MAX_REQUEST_BYTES => {}

@@ -91,7 +91,10 @@ fn sigterm_closes_every_client_with_1001_and_exits_0() {
     sigterm(&server.child);
     assert_eq!(a.recv_close(), 1001);
     assert_eq!(b.recv_close(), 1001);
-    assert_eq!(wait_exit(&mut server.child, Duration::from_secs(3)), Some(0));
+    assert_eq!(
+        wait_exit(&mut server.child, Duration::from_secs(3)),
+        Some(0)
+    );
     // It said why it stopped.
     let log: Vec<String> = server.log.try_iter().collect();
     assert!(log.iter().any(|l| l.contains("stopping")), "{log:?}");
@@ -104,7 +107,10 @@ fn sigint_also_stops_cleanly() {
     // SAFETY: kill(2) with our own child's pid.
     unsafe { libc::kill(server.child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(a.recv_close(), 1001);
-    assert_eq!(wait_exit(&mut server.child, Duration::from_secs(3)), Some(0));
+    assert_eq!(
+        wait_exit(&mut server.child, Duration::from_secs(3)),
+        Some(0)
+    );
 }
 
 #[test]
@@ -112,14 +118,20 @@ fn the_binary_serves_the_page_with_its_chat_port() {
     let mut server = start(&[]);
     let mut s = std::net::TcpStream::connect(server.page).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
-    std::io::Write::write_all(&mut s, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
     let mut body = String::new();
     std::io::Read::read_to_string(&mut s, &mut body).unwrap();
     assert!(body.starts_with("HTTP/1.1 200"));
     assert!(body.contains(&format!("content=\"{}\"", server.chat.port())));
     sigterm(&server.child);
-    assert_eq!(wait_exit(&mut server.child, Duration::from_secs(3)), Some(0));
+    assert_eq!(
+        wait_exit(&mut server.child, Duration::from_secs(3)),
+        Some(0)
+    );
 }
 
 /// Run the binary to completion; return (exit code, stderr).
@@ -129,7 +141,10 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
         .stdin(Stdio::null())
         .output()
         .expect("run chat-server");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -159,7 +174,13 @@ fn help_lists_the_flags() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--bind", "--http-port", "--ws-port", "--log-level", "--max-clients"] {
+    for flag in [
+        "--bind",
+        "--http-port",
+        "--ws-port",
+        "--log-level",
+        "--max-clients",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }

@@ -26,8 +26,14 @@ fn the_page_is_served_at_root() {
     let server = start_server();
     let (status, head, body) = http(server.page_addr(), "GET", "/");
     assert_eq!(status, 200);
-    assert!(head.contains("content-type: text/html; charset=utf-8"), "{head}");
-    assert!(body.contains("new WebSocket("), "the page opens a WebSocket");
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert!(
+        body.contains("new WebSocket("),
+        "the page opens a WebSocket"
+    );
     // The page is told the real chat port, not the seed's hard-coded one.
     let port = server.chat_addr().port().to_string();
     assert!(body.contains(&port), "page does not name port {port}");
