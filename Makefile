@@ -26,12 +26,22 @@ lint:
 unit:
 	$(CARGO) test
 
-## The page in headless Chromium (installs chromium with apt-get when root).
-test-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Install Chromium (Debian package) when missing and we are root; else say how.
+NEED_CHROMIUM = command -v chromium >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else echo "chromium not found: install it with 'sudo apt-get install chromium'"; exit 1; fi; }
+
+## The page in headless Chromium (installs chromium with apt-get when root).
+## Screenshots go to target/browser/.
+test-browser:
+	@$(NEED_CHROMIUM)
 	$(CARGO) test --test browser -- --include-ignored --nocapture
+
+## Re-make docs/screenshot.png and docs/screenshot-phone.png (the browser
+## test, writing its screenshots into docs/).
+screenshot:
+	@$(NEED_CHROMIUM)
+	CHAT_SCREENSHOT_DIR=docs $(CARGO) test --test browser -- --include-ignored --nocapture
 
 ## Throughput, latency, memory and capacity figures (see README, Performance).
 bench:

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
-/// The page, with `{{WS_PORT}}` where the WebSocket port goes.
+/// The page, with `{{WS_PORT}}` and `{{MAX_MESSAGE_BYTES}}` to fill in.
 const INDEX_HTML: &str = include_str!("../web/index.html");
 /// How often the supervisor looks at its stop flag while no request comes.
 const POLL: Duration = Duration::from_millis(200);
@@ -38,19 +38,19 @@ pub struct PageServer {
     thread: Option<JoinHandle<()>>,
 }
 
-/// The page as served: `ws_port` filled in, so the page needs no request of
-/// its own to find the chat.
-pub fn render(ws_port: u16) -> String {
-    INDEX_HTML.replace("{{WS_PORT}}", &ws_port.to_string())
+/// The page as served: the chat's port and message limit filled in, so the
+/// page needs no request of its own to find the chat.
+pub fn render(ws_port: u16, max_message_bytes: usize) -> String {
+    INDEX_HTML
+        .replace("{{WS_PORT}}", &ws_port.to_string())
+        .replace("{{MAX_MESSAGE_BYTES}}", &max_message_bytes.to_string())
 }
 
 impl PageServer {
     /// Serve the page on `listener` from a new `page` thread.
-    pub fn start(listener: TcpListener, ws_port: u16, timeout: Duration) -> io::Result<PageServer> {
+    pub fn start(listener: TcpListener, html: String, timeout: Duration) -> io::Result<PageServer> {
         set_inherited_timeouts(&listener, timeout)?;
-        let page = Arc::new(Page {
-            html: render(ws_port),
-        });
+        let page = Arc::new(Page { html });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -195,9 +195,10 @@ mod tests {
 
     #[test]
     fn the_page_gets_the_port_and_opens_a_websocket() {
-        let html = render(4242);
-        assert!(!html.contains("{{WS_PORT}}"));
-        assert!(html.contains("4242"));
+        let html = render(4242, 1234);
+        assert!(!html.contains("{{"));
+        assert!(html.contains("content=\"4242\""));
+        assert!(html.contains("content=\"1234\""));
         assert!(html.contains("WebSocket"));
     }
 }

@@ -18,7 +18,7 @@ use crossbeam_channel::Sender;
 use crate::client::{self, Context};
 use crate::config::Config;
 use crate::handshake::OriginPolicy;
-use crate::page::PageServer;
+use crate::page::{self, PageServer};
 use crate::rlimit;
 use crate::room::{self, Event};
 use crate::throttle::Throttle;
@@ -113,6 +113,7 @@ impl Server {
         let clients = Arc::new(AtomicUsize::new(0));
         let close_timeout = limits.close_timeout;
         let page_timeout = limits.page_timeout;
+        let html = page::render(chat_addr.port(), limits.max_message_bytes);
         let ctx = Arc::new(Context {
             limits,
             origins: OriginPolicy {
@@ -130,8 +131,7 @@ impl Server {
                 .spawn(move || accept_loop(&chat, &ctx, &stop))
                 .map_err(spawn_err("acceptor"))?
         };
-        let page =
-            PageServer::start(page, chat_addr.port(), page_timeout).map_err(spawn_err("page"))?;
+        let page = PageServer::start(page, html, page_timeout).map_err(spawn_err("page"))?;
         log::info!("page at http://{page_addr}/");
         log::info!("chat at ws://{chat_addr}/");
         Ok(Server {
