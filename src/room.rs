@@ -10,7 +10,7 @@
 //! [`Room::join`], `broadcast-to-room` is [`Room::message`] and
 //! `handle-close-connection` is [`Room::leave`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -123,6 +123,11 @@ pub struct Room {
     taken: HashSet<u32>,
     /// Lines for every member, not yet sent.
     pending: Batch,
+    /// Batches sent and still queued somewhere, kept so that this thread,
+    /// which allocated them, is also the one that frees them. Freed by a
+    /// writer, a buffer would stay in that thread's allocator cache
+    /// (glibc's per-thread tcache) for good: kilobytes per idle client.
+    sent: VecDeque<Bytes>,
     /// After `Shutdown`: no more joins or broadcasts, only goodbyes.
     closing: bool,
 }
@@ -155,6 +160,7 @@ impl Room {
             members: HashMap::new(),
             taken: HashSet::new(),
             pending: Batch::default(),
+            sent: VecDeque::new(),
             closing: false,
         }
     }
@@ -209,7 +215,9 @@ impl Room {
             protocol::you_are(&nickname).as_bytes(),
             &mut hello,
         );
-        let _ = outbox.push_lines(&Bytes::from(hello), 1);
+        let hello = Bytes::from(hello);
+        let _ = outbox.push_lines(&hello, 1);
+        self.sent.push_back(hello);
         self.taken.insert(number);
         self.members.insert(
             id,
@@ -285,6 +293,8 @@ impl Room {
                     slow.push(id);
                 }
             }
+            self.sent.retain(|b| !b.is_unique());
+            self.sent.push_back(batch);
             for id in slow {
                 if let Some(member) = self.remove(id) {
                     member.outbox.kick(close::POLICY_VIOLATION);
