@@ -27,6 +27,9 @@ pub type ClientId = u64;
 
 /// A busy room sends the lines of up to this many waiting events as one
 /// batch: one shared buffer, one queue entry and one write per client.
+/// Joins and leaves are part of the batch too (a newcomer gets the part of
+/// it from its arrival on), so a crowd arriving costs one wake-up per
+/// client per batch, not per arrival.
 const MAX_BATCH_EVENTS: usize = 1024;
 /// ...and sends a batch early once it holds this many bytes.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
@@ -94,6 +97,16 @@ struct Member {
     number: u32,
     peer: SocketAddr,
     outbox: Outbox,
+    /// Where in the pending batch this member came in: it gets only the
+    /// lines from there on. Zero once a batch has been sent.
+    since: Mark,
+}
+
+/// A position in a [`Batch`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    bytes: usize,
+    lines: usize,
 }
 
 /// Text frames encoded back to back: the lines every member gets next.
@@ -112,6 +125,13 @@ impl Batch {
 
     fn is_full(&self) -> bool {
         self.bytes.len() >= MAX_BATCH_BYTES
+    }
+
+    fn end(&self) -> Mark {
+        Mark {
+            bytes: self.bytes.len(),
+            lines: self.lines,
+        }
     }
 }
 
@@ -204,11 +224,8 @@ impl Room {
         };
         let nickname = protocol::nickname(number);
         log::info!("room: {nickname} joined from {peer}");
-        // What is pending was said before the newcomer came: it goes to
-        // the others only. Then the join notice, also to the others only.
-        self.flush();
-        self.pend(&protocol::has_joined(&nickname));
-        self.flush();
+        // Who they are, first and to them alone; then the join notice, to
+        // the others only: the newcomer hears the batch from after it.
         let mut hello = Vec::new();
         frame::encode(
             frame::TEXT,
@@ -218,6 +235,7 @@ impl Room {
         let hello = Bytes::from(hello);
         let _ = outbox.push_lines(&hello, 1);
         self.sent.push_back(hello);
+        self.pend(&protocol::has_joined(&nickname));
         self.taken.insert(number);
         self.members.insert(
             id,
@@ -226,6 +244,7 @@ impl Room {
                 number,
                 peer,
                 outbox,
+                since: self.pending.end(),
             },
         );
     }
@@ -287,9 +306,15 @@ impl Room {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);
             let batch = Bytes::from(bytes);
             let mut slow = Vec::new();
-            for (&id, member) in &self.members {
+            for (&id, member) in &mut self.members {
+                let since = std::mem::take(&mut member.since);
+                if since.lines == lines {
+                    continue; // joined after the last line of this batch
+                }
+                // A newcomer gets a slice of the same buffer: no copy.
+                let from = batch.slice(since.bytes..);
                 // Gone: the writer has ended; the reader's Leave is on its way.
-                if member.outbox.push_lines(&batch, lines) == Err(Refused::Full) {
+                if member.outbox.push_lines(&from, lines - since.lines) == Err(Refused::Full) {
                     slow.push(id);
                 }
             }
@@ -430,6 +455,7 @@ mod tests {
         let mut room = Room::new();
         let (a, _) = join(&mut room, 1, 100);
         let (b, _) = join(&mut room, 2, 100);
+        room.flush();
         let (nick_a, nick_b) = (nick(&room, 1), nick(&room, 2));
         assert_eq!(
             texts(&a),
@@ -483,6 +509,27 @@ mod tests {
                 format!("{nick_b}: after")
             ]
         );
+    }
+
+    #[test]
+    fn a_crowd_arriving_in_one_batch_is_one_entry_per_client() {
+        let mut room = Room::new();
+        let queues: Vec<_> = (0..5).map(|id| join(&mut room, id, 100).0).collect();
+        room.flush();
+        for (i, queue) in queues.iter().enumerate() {
+            // The greeting, then one entry with the later arrivals' notices.
+            assert!(matches!(
+                queue.try_recv(),
+                Some(Outgoing::Frames { lines: 1, .. })
+            ));
+            if i < 4 {
+                match queue.try_recv() {
+                    Some(Outgoing::Frames { lines, .. }) => assert_eq!(lines, 4 - i),
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert!(queue.try_recv().is_none());
+        }
     }
 
     #[test]
