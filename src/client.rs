@@ -18,7 +18,7 @@
 //! write timeout bounds a stalled write.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -158,6 +158,20 @@ impl Drop for LeaveGuard<'_> {
     }
 }
 
+/// Cuts the connection both ways if the writer thread panics. Without it the
+/// reader would go on reading, and the room would go on counting a member
+/// that can no longer hear anything; with it the reader's read returns, it
+/// leaves, and the others get the leave line.
+struct CutOnPanic<'a>(&'a TcpStream);
+
+impl Drop for CutOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            let _ = self.0.shutdown(Shutdown::Both);
+        }
+    }
+}
+
 /// After the handshake: start the writer, join the room, read until the end.
 fn session(
     id: ClientId,
@@ -174,7 +188,10 @@ fn session(
         thread::Builder::new()
             .name(format!("client-{id}-w"))
             .stack_size(ctx.limits.thread_stack_bytes)
-            .spawn(move || writer::run(id, &socket, &queue, &limits))?
+            .spawn(move || {
+                let _cut = CutOnPanic(&socket);
+                writer::run(id, &socket, &queue, &limits);
+            })?
     };
 
     let mut guard = LeaveGuard {
@@ -246,7 +263,7 @@ fn read_loop(
                 return LeaveReason::ProtocolError(close::UNSUPPORTED_DATA);
             }
             Message::Ping(data) => {
-                let _ = outbox.push_control(Outgoing::Pong(data));
+                let _ = outbox.push_pong(data);
             }
             Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(frame) => {
@@ -288,7 +305,8 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
         WsError::Utf8(_) => close::INVALID_PAYLOAD,
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => close::MESSAGE_TOO_BIG,
         WsError::Capacity(_) => close::MESSAGE_TOO_BIG,
-        // Invalid UTF-8 in a close frame's reason is a payload error too.
+        // A close frame with a 1-byte payload. (Invalid UTF-8 in a close
+        // reason comes as `Utf8`, so it is 1007 as RFC 6455 section 8.1 says.)
         WsError::Protocol(ProtocolError::InvalidCloseSequence) => close::PROTOCOL_ERROR,
         _ => close::PROTOCOL_ERROR,
     };
@@ -390,7 +408,81 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
     use std::time::Duration;
+
+    #[test]
+    fn a_panicking_reader_still_leaves_exactly_once() {
+        let (events, room_events) = crossbeam_channel::unbounded();
+        let reader = thread::spawn(move || {
+            let _guard = LeaveGuard {
+                id: 7,
+                events: &events,
+                reason: LeaveReason::Closed(Some(1000)),
+            };
+            panic!("a bug in a client thread (this panic is expected)");
+        });
+        assert!(reader.join().is_err());
+        let leave = room_events.try_recv().expect("a Leave");
+        assert!(
+            matches!(
+                leave,
+                Event::Leave {
+                    id: 7,
+                    reason: LeaveReason::Panicked
+                }
+            ),
+            "{leave:?}"
+        );
+        assert!(room_events.try_recv().is_err(), "more than one event");
+
+        // The room turns it into the usual leave line for the others.
+        let mut room = crate::room::Room::new();
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
+        let (gone, _gone_queue) = outbox::new(10);
+        let (other, other_queue) = outbox::new(10);
+        room.join(7, peer, gone);
+        room.join(8, peer, other);
+        let nick = room.nickname(7).expect("joined").to_owned();
+        room.handle(leave);
+        room.flush();
+        let mut sent = Vec::new();
+        while let Some(item) = other_queue.try_recv() {
+            if let Outgoing::Frames { bytes, .. } = item {
+                sent.extend_from_slice(&bytes);
+            }
+        }
+        let line = crate::protocol::has_left(&nick);
+        assert!(
+            sent.windows(line.len()).any(|w| w == line.as_bytes()),
+            "no {line:?} in {:?}",
+            String::from_utf8_lossy(&sent)
+        );
+    }
+
+    #[test]
+    fn a_panicking_writer_cuts_the_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let server_side = Arc::new(server_side);
+        let socket = server_side.clone();
+        let writer = thread::spawn(move || {
+            let _cut = CutOnPanic(&socket);
+            panic!("a bug in a writer thread (this panic is expected)");
+        });
+        assert!(writer.join().is_err());
+        // The reader's side reads EOF at once (so it leaves)...
+        server_side
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!((&*server_side).read(&mut [0u8; 8]).unwrap(), 0);
+        // ...and the client sees the connection end.
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(client.read(&mut [0u8; 8]).unwrap(), 0);
+    }
 
     #[test]
     fn bucket_allows_a_burst_then_the_rate() {

@@ -10,7 +10,7 @@
 //! room before it queues more.
 
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -23,7 +23,7 @@ pub enum Outgoing {
     /// says how many, for the outbox bound.
     Frames { bytes: Bytes, lines: usize },
     /// The answer to a client's ping, handed over by the reader, which must
-    /// not write (see `client.rs`).
+    /// not write (see `client.rs`). At most one waits; see [`Outbox::push_pong`].
     Pong(Bytes),
     /// A close frame with this code (0: no code) and reason; the writer sends
     /// it and stops.
@@ -37,6 +37,19 @@ struct Shared {
     queued: AtomicUsize,
     /// Non-zero: the room dropped this client; close with this code.
     kick: AtomicU16,
+    /// The payload of the latest ping not answered yet. While it is set, one
+    /// `Pong` is in the queue, and it carries this payload when taken out.
+    pong: Mutex<Option<Bytes>>,
+}
+
+impl Shared {
+    fn pong_slot(&self) -> std::sync::MutexGuard<'_, Option<Bytes>> {
+        // Nothing panics while holding it; if something did, the slot is
+        // still a valid Option.
+        self.pong
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The sending side, held by the room and by the client's reader.
@@ -91,10 +104,24 @@ impl Outbox {
         self.tx.send(frames).map_err(|_| Refused::Gone)
     }
 
-    /// Queue a control frame (pong, close). Not counted against the limit:
-    /// a reader sends at most one per frame it reads.
+    /// Queue a control frame (a close). Not counted against the limit: a
+    /// reader sends at most one before it stops, the room one at shutdown.
     pub fn push_control(&self, item: Outgoing) -> Result<(), Refused> {
         self.tx.send(item).map_err(|_| Refused::Gone)
+    }
+
+    /// Answer a ping. At most one pong waits in the queue: a later ping only
+    /// replaces its payload, as RFC 6455 section 5.5.3 allows (answer the
+    /// latest ping only). Otherwise a client that pings fast and never reads
+    /// would grow its queue by a pong per ping until the write timeout.
+    pub fn push_pong(&self, data: Bytes) -> Result<(), Refused> {
+        let was_waiting = self.shared.pong_slot().replace(data).is_some();
+        if was_waiting {
+            return Ok(());
+        }
+        self.tx
+            .send(Outgoing::Pong(Bytes::new()))
+            .map_err(|_| Refused::Gone)
     }
 
     /// Ask the writer to close with `code` at its next frame, dropping what
@@ -112,12 +139,23 @@ impl Queue {
     /// The next item; blocks until one comes, `deadline` passes, or every
     /// sender is gone.
     pub fn recv_deadline(&self, deadline: Instant) -> Result<Outgoing, RecvTimeoutError> {
-        self.rx.recv_deadline(deadline)
+        self.rx
+            .recv_deadline(deadline)
+            .map(|item| self.fill_pong(item))
     }
 
     /// The next item if one is waiting.
     pub fn try_recv(&self) -> Option<Outgoing> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(|item| self.fill_pong(item))
+    }
+
+    /// A pong taken out of the queue answers the latest ping, and from now
+    /// on a new ping queues a new pong.
+    fn fill_pong(&self, item: Outgoing) -> Outgoing {
+        match item {
+            Outgoing::Pong(_) => Outgoing::Pong(self.shared.pong_slot().take().unwrap_or_default()),
+            other => other,
+        }
     }
 
     /// The writer has written `lines` lines: make room for more.
@@ -152,6 +190,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(outbox.push_lines(&two, 2), Ok(()));
+    }
+
+    #[test]
+    fn pongs_do_not_pile_up_and_answer_the_latest_ping() {
+        let (outbox, queue) = new(10);
+        for payload in [&b"one"[..], b"two", b"three"] {
+            assert_eq!(outbox.push_pong(Bytes::copy_from_slice(payload)), Ok(()));
+        }
+        match queue.try_recv() {
+            Some(Outgoing::Pong(data)) => assert_eq!(&data[..], b"three"),
+            other => panic!("{other:?}"),
+        }
+        assert!(queue.try_recv().is_none(), "one pong for three pings");
+        // Once taken, the next ping gets its own pong.
+        assert_eq!(outbox.push_pong(Bytes::from_static(b"four")), Ok(()));
+        match queue.try_recv() {
+            Some(Outgoing::Pong(data)) => assert_eq!(&data[..], b"four"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

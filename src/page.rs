@@ -13,6 +13,10 @@
 //!   So the supervisor treats an error from `recv` as "the accept thread has
 //!   ended" and starts a new tiny_http on the same listener. Connections that
 //!   arrive meanwhile wait in the listener's backlog; none is lost.
+//!   Connections the old tiny_http accepted live on (keep-alive) and put
+//!   their next requests in the old one's queue, so the supervisor keeps
+//!   polling retired instances until they have been quiet for two page
+//!   timeouts, by when each of their connections has timed out.
 
 use std::io;
 use std::net::TcpListener;
@@ -20,7 +24,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
@@ -56,7 +60,7 @@ impl PageServer {
             let stop = stop.clone();
             thread::Builder::new()
                 .name("page".into())
-                .spawn(move || supervise(&listener, &page, &stop))?
+                .spawn(move || supervise(&listener, &page, timeout, &stop))?
         };
         Ok(PageServer {
             stop,
@@ -83,7 +87,11 @@ impl Drop for PageServer {
 
 /// The `page` thread: run tiny_http on the listener, and run it again each
 /// time its accept thread ends, until told to stop.
-fn supervise(listener: &TcpListener, page: &Page, stop: &AtomicBool) {
+fn supervise(listener: &TcpListener, page: &Page, timeout: Duration, stop: &AtomicBool) {
+    // Instances whose accept thread has ended, with when each last brought
+    // a request. Dropping one at once would lose (answer 500, late) the
+    // next request on each of its keep-alive connections.
+    let mut retired: Vec<(tiny_http::Server, Instant)> = Vec::new();
     while !stop.load(Ordering::Acquire) {
         let server = match listener
             .try_clone()
@@ -94,12 +102,27 @@ fn supervise(listener: &TcpListener, page: &Page, stop: &AtomicBool) {
             Err(e) => {
                 log::error!("page: could not start serving: {e}; retrying");
                 thread::sleep(RESTART_PAUSE);
+                serve_retired(&mut retired, page, timeout);
                 continue;
             }
         };
+        let mut heard = Instant::now();
         while !stop.load(Ordering::Acquire) {
-            match server.recv_timeout(POLL) {
-                Ok(Some(request)) => page.answer(request),
+            let received = server.recv_timeout(POLL);
+            serve_retired(&mut retired, page, timeout);
+            match received {
+                Ok(Some(request)) => {
+                    heard = Instant::now();
+                    page.answer(request);
+                }
+                // An idle accept thread reports its timeout after one page
+                // timeout; silence for three means it died without a word
+                // (tiny_http's accept thread panics if it cannot start a
+                // connection thread).
+                Ok(None) if heard.elapsed() > timeout * 3 => {
+                    log::warn!("page: the accept thread went silent; starting a new one");
+                    break;
+                }
                 Ok(None) => {}
                 Err(e) => {
                     // The accept thread has ended; its error says why.
@@ -116,8 +139,21 @@ fn supervise(listener: &TcpListener, page: &Page, stop: &AtomicBool) {
                 }
             }
         }
+        retired.push((server, Instant::now()));
     }
     log::debug!("page: stopped");
+}
+
+/// Answer what retired instances' connections still bring, and let go of
+/// those quiet for two page timeouts (their connections have all timed out).
+fn serve_retired(retired: &mut Vec<(tiny_http::Server, Instant)>, page: &Page, timeout: Duration) {
+    for (server, last) in retired.iter_mut() {
+        while let Ok(Some(request)) = server.try_recv() {
+            *last = Instant::now();
+            page.answer(request);
+        }
+    }
+    retired.retain(|(_, last)| last.elapsed() < timeout * 2);
 }
 
 struct Page {

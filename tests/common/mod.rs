@@ -389,7 +389,12 @@ pub fn ends_within(stream: &mut TcpStream, timeout: Duration, limit: usize) -> b
             Ok(0) => return true,
             Ok(n) => total += n,
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 return false
             }
             Err(e) => panic!("reading to EOF: {e}"),
@@ -555,4 +560,30 @@ pub fn raise_fd_limit() -> u64 {
         }
     }
     lim.rlim_cur
+}
+
+/// Connect and send an upgrade request without waiting for the answer (so
+/// many handshakes can overlap); [`finish_upgrade`] reads it.
+pub fn begin_upgrade(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(upgrade_request(addr, "").as_bytes())
+        .expect("write request");
+    stream
+}
+
+/// Read the 101 and the greeting of a [`begin_upgrade`]; return the nickname.
+pub fn finish_upgrade(stream: &mut TcpStream) -> String {
+    let head = read_http_head(stream);
+    assert_eq!(status_of(&head), 101, "{head}");
+    let (opcode, hello) = read_frame(stream).expect("greeting");
+    assert_eq!(opcode, 1, "greeting is text");
+    let hello = String::from_utf8(hello).expect("greeting is UTF-8");
+    hello
+        .strip_prefix(" .... you are ")
+        .and_then(|s| s.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
+        .to_owned()
 }

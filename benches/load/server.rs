@@ -1,0 +1,273 @@
+//! The server under test as a child process, and what the operating system
+//! says about it (and about us): CPU time, resident memory, threads.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The release server binary: `BENCH_SERVER_BIN`, else the one cargo built
+/// for this bench (benchmarks get `CARGO_BIN_EXE_*`, built with the bench
+/// profile, which is the release profile).
+pub fn binary() -> PathBuf {
+    std::env::var_os("BENCH_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_chat-server")))
+}
+
+/// Where results go: `BENCH_OUT`, else `bench/` in the target directory
+/// the server binary was built in (`target/bench/`).
+pub fn out_dir(bin: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("BENCH_OUT") {
+        return PathBuf::from(dir);
+    }
+    bin.parent()
+        .and_then(Path::parent)
+        .map(|target| target.join("bench"))
+        .unwrap_or_else(|| PathBuf::from("target/bench"))
+}
+
+/// What the server's log said, kept by the thread that drains its stderr
+/// (it must be drained: a full pipe would block the server's logging).
+#[derive(Default)]
+pub struct Log {
+    pub lines: AtomicU64,
+    /// `outbox full, dropped` lines: the room dropped a slow client.
+    pub slow_drops: AtomicU64,
+    /// WARN and ERROR lines once the server is up: the last few, and how many.
+    pub warnings: AtomicU64,
+    ready: std::sync::atomic::AtomicBool,
+    last_warnings: Mutex<Vec<String>>,
+    tail: Mutex<Vec<String>>,
+}
+
+impl Log {
+    fn take(&self, line: &str) {
+        self.lines.fetch_add(1, Ordering::Relaxed);
+        if line.contains("outbox full, dropped") {
+            self.slow_drops.fetch_add(1, Ordering::Relaxed);
+        }
+        // Warnings before the listeners are up are about the limits
+        // (--max-clients against pid_max and the like), not about the run.
+        // tiny_http logs an ERROR each time the page listener's accept times
+        // out (every --page-timeout while nobody loads the page): not news.
+        let ready = self.ready.load(Ordering::Relaxed);
+        let page_idle = line.contains("[tiny_http] Error accepting new client");
+        if ready && !page_idle && (line.contains(" WARN ") || line.contains(" ERROR ")) {
+            self.warnings.fetch_add(1, Ordering::Relaxed);
+            push_bounded(&self.last_warnings, line, 5);
+        }
+        push_bounded(&self.tail, line, 8);
+    }
+
+    pub fn last_warnings(&self) -> Vec<String> {
+        self.last_warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn tail(&self) -> String {
+        self.tail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join(" | ")
+    }
+}
+
+fn push_bounded(v: &Mutex<Vec<String>>, line: &str, max: usize) {
+    let mut v = v.lock().unwrap_or_else(|e| e.into_inner());
+    if v.len() == max {
+        v.remove(0);
+    }
+    v.push(line.chars().take(300).collect());
+}
+
+/// A running `chat-server`. Stopped with SIGTERM by [`ServerProc::stop`];
+/// killed if dropped without that.
+pub struct ServerProc {
+    child: Child,
+    pub pid: u32,
+    pub chat: SocketAddr,
+    pub log: Arc<Log>,
+}
+
+impl ServerProc {
+    /// Start on free loopback ports and wait (at most 10 s) for the log lines
+    /// that say where it listens.
+    pub fn start(bin: &Path, max_clients: usize) -> Result<ServerProc, String> {
+        let max = max_clients.to_string();
+        let mut child = Command::new(bin)
+            .args(["--http-port", "0", "--ws-port", "0", "--rate", "0"])
+            .args(["--max-clients", &max, "--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let pid = child.id();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Log::default());
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        {
+            let log = log.clone();
+            thread::Builder::new()
+                .name("server-log".into())
+                .spawn(move || {
+                    let mut tx = Some(tx);
+                    for line in BufReader::new(stderr).lines() {
+                        let Ok(line) = line else { break };
+                        log.take(&line);
+                        if let Some(addr) = line
+                            .split_once("chat at ws://")
+                            .and_then(|(_, rest)| rest.split('/').next())
+                            .and_then(|a| a.parse::<SocketAddr>().ok())
+                        {
+                            if let Some(tx) = tx.take() {
+                                log.ready.store(true, Ordering::Relaxed);
+                                let _ = tx.send(addr);
+                            }
+                        }
+                    }
+                })
+                .map_err(|e| format!("log thread: {e}"))?;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let chat = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(addr) => break addr,
+                Err(_) if Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("server did not say its port: {}", log.tail()));
+                }
+                Err(_) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        return Err(format!("server exited ({status}): {}", log.tail()));
+                    }
+                }
+            }
+        };
+        Ok(ServerProc {
+            child,
+            pid,
+            chat,
+            log,
+        })
+    }
+
+    /// User plus system CPU time so far, all threads (dead ones too).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        proc_cpu_seconds(&format!("/proc/{}/stat", self.pid))
+    }
+
+    /// Resident memory (KiB) and thread count now.
+    pub fn status(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        Some((field("VmRSS:")?, field("Threads:")?))
+    }
+
+    /// SIGTERM, then wait (15 s at most) for it to exit; SIGKILL after that.
+    pub fn stop(mut self) -> Result<(), String> {
+        // SAFETY: kill only sends a signal to our own child's pid.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => {
+                    return Err(format!(
+                        "server exited with {status}; its log ended: {}",
+                        self.log.tail()
+                    ))
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(10)),
+                Err(e) => return Err(format!("waiting for the server: {e}")),
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Err("server did not stop within 15 s of SIGTERM; killed".into())
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn proc_cpu_seconds(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses:
+    // state is field 3, utime 14 and stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some((utime + stime) as f64 / ticks)
+}
+
+/// This process's own user plus system CPU time, all threads.
+pub fn self_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes only the struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Raise our open-file soft limit to the hard limit; return the new soft limit.
+pub fn raise_fd_limit() -> u64 {
+    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        }
+        lim.rlim_cur
+    }
+}
+
+/// Threads (scheduling entities) on the whole machine now, and the most
+/// there may be (the smaller of `kernel.pid_max` and `kernel.threads-max`).
+pub fn machine_threads() -> Option<(u64, u64)> {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let total = loadavg.split_whitespace().nth(3)?.split('/').nth(1)?;
+    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    let max = read("/proc/sys/kernel/pid_max")?.min(read("/proc/sys/kernel/threads-max")?);
+    Some((total.parse().ok()?, max))
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
