@@ -85,18 +85,16 @@ impl Server {
 
         let mut limits = config.limits.clone();
         let fd_clients = rlimit::clients_for_fds(rlimit::raise_fd_limit());
-        if limits.max_clients > fd_clients {
-            log::warn!(
-                "--max-clients {} is more than the open-file limit allows; holding at most {fd_clients}",
-                limits.max_clients
-            );
-            limits.max_clients = fd_clients;
-        }
-        for warning in rlimit::thread_limit_warnings(limits.max_clients) {
-            log::warn!(
-                "--max-clients {} may not be reached: {warning}",
-                limits.max_clients
-            );
+        let mut caps = vec![(fd_clients, "the open-file limit (ulimit -n)".to_owned())];
+        caps.extend(rlimit::clients_for_threads());
+        for (cap, what) in caps {
+            if limits.max_clients > cap {
+                log::warn!(
+                    "--max-clients {} is more than {what} allows; holding at most {cap} (see README, Limits)",
+                    limits.max_clients
+                );
+                limits.max_clients = cap;
+            }
         }
 
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
