@@ -12,12 +12,11 @@ use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Instant;
 
-use crossbeam_channel::RecvTimeoutError;
 use tungstenite::Bytes;
 
 use crate::config::Limits;
 use crate::frame;
-use crate::outbox::{Outgoing, Queue};
+use crate::outbox::{Empty, Outgoing, Queue};
 use crate::protocol::close;
 use crate::room::ClientId;
 
@@ -64,8 +63,8 @@ fn write_until_end(mut socket: &TcpStream, queue: &Queue, limits: &Limits) -> io
     loop {
         let first = match queue.recv_deadline(next_ping) {
             Ok(item) => item,
-            Err(RecvTimeoutError::Disconnected) => return Ok(End::Drained),
-            Err(RecvTimeoutError::Timeout) => {
+            Err(Empty::Closed) => return Ok(End::Drained),
+            Err(Empty::TimedOut) => {
                 socket.write_all(&PING)?;
                 next_ping = Instant::now() + limits.ping_interval;
                 continue;
