@@ -44,7 +44,7 @@ pub mod handshake;
 pub mod outbox;
 pub mod page;
 pub mod protocol;
-mod rlimit;
+pub mod rlimit;
 pub mod room;
 pub mod server;
 mod throttle;

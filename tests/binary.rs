@@ -3,98 +3,34 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 
-/// The running binary and the addresses it logged.
-struct Running {
-    child: Child,
-    page: SocketAddr,
-    chat: SocketAddr,
-    /// Later stderr lines, read by a thread so the pipe never fills.
-    log: mpsc::Receiver<String>,
-}
-
-fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["--http-port", "0", "--ws-port", "0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn chat-server");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut page, mut chat) = (None, None);
-    let deadline = Instant::now() + WAIT;
-    while page.is_none() || chat.is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = log.recv_timeout(left).expect("start-up log lines");
-        let addr = |prefix: &str| -> Option<SocketAddr> {
-            let rest = &line[line.find(prefix)? + prefix.len()..];
-            rest.trim_end_matches('/').parse().ok()
-        };
-        page = page.or(addr("page at http://"));
-        chat = chat.or(addr("chat at ws://"));
-    }
-    Running {
-        child,
-        page: page.unwrap(),
-        chat: chat.unwrap(),
-        log,
-    }
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> Option<i32> {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    None
-}
-
-fn sigterm(child: &Child) {
-    // SAFETY: kill(2) with our own child's pid.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0);
+fn exit_code(server: &mut ChildServer) -> Option<i32> {
+    server
+        .wait_exit(Duration::from_secs(3))
+        .and_then(|s| s.code())
 }
 
 #[test]
 fn sigterm_closes_every_client_with_1001_and_exits_0() {
-    let mut server = start(&[]);
-    assert_ne!(server.page.port(), 0);
-    assert_ne!(server.chat.port(), 0);
-    let mut a = TestClient::connect(server.chat);
-    let mut b = TestClient::connect(server.chat);
+    let mut server = start_binary(None, &[]);
+    assert_ne!(server.page_addr.port(), 0);
+    assert_ne!(server.chat_addr.port(), 0);
+    let mut a = TestClient::connect(server.chat_addr);
+    let mut b = TestClient::connect(server.chat_addr);
     assert_eq!(a.recv_text(), joined(&b.nick));
     a.send("hi");
     assert_eq!(b.recv_text(), format!("{}: hi", a.nick));
     assert_eq!(a.recv_text(), format!("{}: hi", a.nick));
 
-    sigterm(&server.child);
+    server.sigterm();
     assert_eq!(a.recv_close(), 1001);
     assert_eq!(b.recv_close(), 1001);
-    assert_eq!(
-        wait_exit(&mut server.child, Duration::from_secs(3)),
-        Some(0)
-    );
+    assert_eq!(exit_code(&mut server), Some(0));
     // It said why it stopped.
     let log: Vec<String> = server.log.try_iter().collect();
     assert!(log.iter().any(|l| l.contains("stopping")), "{log:?}");
@@ -102,21 +38,18 @@ fn sigterm_closes_every_client_with_1001_and_exits_0() {
 
 #[test]
 fn sigint_also_stops_cleanly() {
-    let mut server = start(&[]);
-    let mut a = TestClient::connect(server.chat);
+    let mut server = start_binary(None, &[]);
+    let mut a = TestClient::connect(server.chat_addr);
     // SAFETY: kill(2) with our own child's pid.
     unsafe { libc::kill(server.child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(a.recv_close(), 1001);
-    assert_eq!(
-        wait_exit(&mut server.child, Duration::from_secs(3)),
-        Some(0)
-    );
+    assert_eq!(exit_code(&mut server), Some(0));
 }
 
 #[test]
 fn the_binary_serves_the_page_with_its_chat_port() {
-    let mut server = start(&[]);
-    let mut s = std::net::TcpStream::connect(server.page).unwrap();
+    let mut server = start_binary(None, &[]);
+    let mut s = std::net::TcpStream::connect(server.page_addr).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
     std::io::Write::write_all(
         &mut s,
@@ -126,12 +59,9 @@ fn the_binary_serves_the_page_with_its_chat_port() {
     let mut body = String::new();
     std::io::Read::read_to_string(&mut s, &mut body).unwrap();
     assert!(body.starts_with("HTTP/1.1 200"));
-    assert!(body.contains(&format!("content=\"{}\"", server.chat.port())));
-    sigterm(&server.child);
-    assert_eq!(
-        wait_exit(&mut server.child, Duration::from_secs(3)),
-        Some(0)
-    );
+    assert!(body.contains(&format!("content=\"{}\"", server.chat_addr.port())));
+    server.sigterm();
+    assert_eq!(exit_code(&mut server), Some(0));
 }
 
 /// Run the binary to completion; return (exit code, stderr).

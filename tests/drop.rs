@@ -15,14 +15,10 @@ fn abrupt_tcp_drop_is_a_leave() {
     drop(b.ws);
     assert_eq!(a.recv_text(), left(&b.nick));
     // The seat is given back when B's thread ends, just after its leave line.
-    let deadline = std::time::Instant::now() + WAIT;
-    while server.clients() != 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "B's seat was not freed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    assert!(
+        wait_until(WAIT, || server.clients() == 1),
+        "B's seat was not freed"
+    );
 }
 
 #[test]

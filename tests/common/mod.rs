@@ -236,24 +236,7 @@ pub fn frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
 /// Read one server frame: (opcode, payload). Server frames are unmasked and
 /// unfragmented here. `Err` on EOF or timeout.
 pub fn read_frame(stream: &mut TcpStream) -> io::Result<(u8, Vec<u8>)> {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head)?;
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut b = [0u8; 2];
-            stream.read_exact(&mut b)?;
-            u16::from_be_bytes(b) as usize
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            stream.read_exact(&mut b)?;
-            u64::from_be_bytes(b) as usize
-        }
-        n => n as usize,
-    };
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload)?;
-    Ok((head[0] & 0x0f, payload))
+    read_frame_from(stream)
 }
 
 /// Read frames until a close frame; return its code (1005 when it has none).
@@ -543,23 +526,7 @@ impl Drop for ChildServer {
 
 /// Raise this process's soft open-file limit to its hard limit; return it.
 pub fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return 0;
-            }
-        }
-    }
-    lim.rlim_cur
+    chat_server::rlimit::raise_fd_limit()
 }
 
 /// Connect and send an upgrade request without waiting for the answer (so
