@@ -54,6 +54,9 @@ struct State {
     senders: usize,
     /// False once the writer's [`Queue`] is dropped: pushes are refused.
     receiving: bool,
+    /// The writer is parked on `ready`: only then does a push need the
+    /// (system-call) wake-up.
+    waiting: bool,
     /// The payload of the latest ping not answered yet. While it is set, one
     /// `Pong` is in the queue, and it carries this payload when taken out.
     pong: Option<Bytes>,
@@ -75,10 +78,11 @@ impl Shared {
             return Err(Refused::Gone);
         }
         state.items.push_back(item);
-        // The writer only waits on an empty queue: no need to wake it twice.
-        let was_empty = state.items.len() == 1;
+        // A busy writer will find the item without being told; a parked
+        // one is woken once (it only parks on an empty queue).
+        let wake = std::mem::take(&mut state.waiting);
         drop(state);
-        if was_empty {
+        if wake {
             self.ready.notify_one();
         }
         Ok(())
@@ -145,9 +149,9 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.senders -= 1;
-        let last = state.senders == 0;
+        let wake = state.senders == 0 && std::mem::take(&mut state.waiting);
         drop(state);
-        if last {
+        if wake {
             self.shared.ready.notify_one();
         }
     }
@@ -213,10 +217,12 @@ impl Queue {
             if left.is_zero() {
                 return Err(Empty::TimedOut);
             }
+            state.waiting = true;
             state = match self.shared.ready.wait_timeout(state, left) {
                 Ok((state, _)) => state,
                 Err(poisoned) => poisoned.into_inner().0,
             };
+            state.waiting = false;
         }
     }
 
