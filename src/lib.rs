@@ -12,6 +12,7 @@
 //! - [`frame`]: server frames, encoded once for every client.
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
+//! - [`rlimit`]: how many clients the OS limits allow.
 //!
 //! # Threads
 //! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and two
