@@ -22,6 +22,13 @@
 //! `BENCH_STARTS`, `BENCH_SERVER_BIN` (another server binary), `BENCH_OUT`
 //! (output directory; default `target/bench/`).
 //!
+//! Peers (opt-in): `BENCH_PEERS=node=/path/to/launcher,python=...` runs the
+//! fan-out scenario (same sizes, same runs) against each peer chat server
+//! after ours and prints their figures and the ratios ours/peer next to
+//! ours (also in `peers.txt` and the JSON); a bare name means
+//! `$BENCH_PEERS_DIR/name` (default `target/peers/`). The peers' sources
+//! and how to build them: `benches/peers/README.md`.
+//!
 //! Run without `--bench` (as `cargo test --benches` does), it only checks
 //! its own codec and histogram.
 
@@ -29,6 +36,8 @@
 mod fleet;
 #[path = "load/hist.rs"]
 mod hist;
+#[path = "load/peers.rs"]
+mod peers;
 #[path = "load/report.rs"]
 mod report;
 #[path = "load/scenarios.rs"]
@@ -90,6 +99,13 @@ fn main() {
             });
         }
     }
+    let mut peer_table = None;
+    if cfg.wants("fanout") && !cfg.peers.is_empty() {
+        let ours: Vec<&Scenario> = scenarios.iter().filter(|s| s.key == "fanout").collect();
+        let (theirs, text) = peers::compare(&cfg, &ours);
+        scenarios.extend(theirs);
+        peer_table = Some(text);
+    }
     if cfg.wants("paced") {
         let (n, rate, secs) = cfg.paced;
         scenarios.push(Scenario {
@@ -123,6 +139,14 @@ fn main() {
     let table = report::table(&scenarios);
     println!();
     println!("{table}");
+    if let Some(text) = &peer_table {
+        println!("{text}");
+        let out = server::out_dir(&cfg.bin).join("peers.txt");
+        match report::write(&out, text) {
+            Ok(()) => println!("load: peer comparison written to {}", out.display()),
+            Err(e) => eprintln!("load: could not write the peer comparison: {e}"),
+        }
+    }
     println!("load: {elapsed:.0} s in all");
     // A quick smoke run does not overwrite the full run's figures.
     let name = if cfg.quick {

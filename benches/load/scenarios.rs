@@ -47,6 +47,9 @@ pub struct Config {
     pub starts: usize,
     /// Only these scenarios (`BENCH_ONLY` or arguments); all if empty.
     pub only: Vec<String>,
+    /// Peer servers for the fan-out comparison (`BENCH_PEERS`): name and
+    /// launcher, run with our command line; empty unless asked for.
+    pub peers: Vec<(String, PathBuf)>,
 }
 
 fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -119,12 +122,31 @@ impl Config {
                 .unwrap_or(if quick { 3 } else { 7 })
                 .max(3),
             only,
+            peers: peers_from_env(),
         }
     }
 
     pub fn wants(&self, scenario: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| scenario.starts_with(o.as_str()))
     }
+}
+
+/// `BENCH_PEERS=node=/path/to/launcher,python=...`; a bare `name` means
+/// `$BENCH_PEERS_DIR/name` (default `target/peers/name`).
+fn peers_from_env() -> Vec<(String, PathBuf)> {
+    let Ok(v) = std::env::var("BENCH_PEERS") else {
+        return Vec::new();
+    };
+    let dir = std::env::var_os("BENCH_PEERS_DIR")
+        .map_or_else(|| PathBuf::from("target/peers"), PathBuf::from);
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((name, bin)) => (name.trim().to_string(), PathBuf::from(bin.trim())),
+            None => (p.to_string(), dir.join(p)),
+        })
+        .collect()
 }
 
 fn ms(ns: Option<u64>) -> f64 {
@@ -215,8 +237,13 @@ fn stop_server(run: &mut Run, server: ServerProc) {
 
 /// Scenario 1: closed-loop fan-out.
 pub fn fanout(cfg: &Config, n: usize, count: u32) -> Run {
+    fanout_on(cfg, &cfg.bin, n, count)
+}
+
+/// Scenario 1 against the server binary `bin` (ours, or a peer's launcher).
+pub fn fanout_on(cfg: &Config, bin: &std::path::Path, n: usize, count: u32) -> Run {
     let mut run = Run::default();
-    let Some(server) = start_server(&mut run, &cfg.bin) else {
+    let Some(server) = start_server(&mut run, bin) else {
         return run;
     };
     let mut fleet = Fleet::new(server.chat, cfg.workers, n, Instant::now());
