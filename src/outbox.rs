@@ -160,16 +160,13 @@ impl Drop for Outbox {
 impl Outbox {
     /// Queue encoded lines unless that would put the client over its limit.
     /// Never blocks for long: the room calls this for every client.
-    pub fn push_lines(&self, bytes: &Bytes, lines: usize) -> Result<(), Refused> {
+    pub fn push_lines(&self, bytes: Bytes, lines: usize) -> Result<(), Refused> {
         let queued = self.shared.queued.load(Ordering::Acquire);
         if queued + lines > self.limit {
             return Err(Refused::Full);
         }
         self.shared.queued.fetch_add(lines, Ordering::AcqRel);
-        self.shared.push(Outgoing::Frames {
-            bytes: bytes.clone(),
-            lines,
-        })
+        self.shared.push(Outgoing::Frames { bytes, lines })
     }
 
     /// Queue a control frame (a close). Not counted against the limit: a
@@ -272,16 +269,16 @@ mod tests {
     fn the_bound_counts_lines_and_frees_them_when_written() {
         let (outbox, queue) = new(3);
         let two = Bytes::from_static(b"xx");
-        assert_eq!(outbox.push_lines(&two, 2), Ok(()));
-        assert_eq!(outbox.push_lines(&two, 2), Err(Refused::Full));
-        assert_eq!(outbox.push_lines(&two, 1), Ok(()));
+        assert_eq!(outbox.push_lines(two.clone(), 2), Ok(()));
+        assert_eq!(outbox.push_lines(two.clone(), 2), Err(Refused::Full));
+        assert_eq!(outbox.push_lines(two.clone(), 1), Ok(()));
         // Control frames always fit.
         assert_eq!(outbox.push_control(Outgoing::Pong(Bytes::new())), Ok(()));
         match queue.try_recv() {
             Some(Outgoing::Frames { lines: 2, .. }) => queue.written(2),
             other => panic!("{other:?}"),
         }
-        assert_eq!(outbox.push_lines(&two, 2), Ok(()));
+        assert_eq!(outbox.push_lines(two.clone(), 2), Ok(()));
     }
 
     #[test]
@@ -312,7 +309,7 @@ mod tests {
         assert_eq!(queue.kicked(), Some(1008));
         drop(queue);
         assert_eq!(
-            outbox.push_lines(&Bytes::from_static(b"x"), 1),
+            outbox.push_lines(Bytes::from_static(b"x"), 1),
             Err(Refused::Gone)
         );
     }

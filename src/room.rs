@@ -233,7 +233,7 @@ impl Room {
             &mut hello,
         );
         let hello = Bytes::from(hello);
-        let _ = outbox.push_lines(&hello, 1);
+        let _ = outbox.push_lines(hello.clone(), 1);
         self.sent.push_back(hello);
         self.pend(&protocol::has_joined(&nickname));
         self.taken.insert(number);
@@ -314,7 +314,7 @@ impl Room {
                 // A newcomer gets a slice of the same buffer: no copy.
                 let from = batch.slice(since.bytes..);
                 // Gone: the writer has ended; the reader's Leave is on its way.
-                if member.outbox.push_lines(&from, lines - since.lines) == Err(Refused::Full) {
+                if member.outbox.push_lines(from, lines - since.lines) == Err(Refused::Full) {
                     slow.push(id);
                 }
             }
