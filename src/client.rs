@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use log::Level;
-use tungstenite::error::{CapacityError, ProtocolError};
+use tungstenite::error::ProtocolError;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 
@@ -303,11 +303,11 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
         WsError::Io(e) if is_disconnect(e) => return LeaveReason::Dropped,
         WsError::Io(e) => return LeaveReason::ReadFailed(e.to_string()),
         WsError::Utf8(_) => close::INVALID_PAYLOAD,
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => close::MESSAGE_TOO_BIG,
+        // Over the message or frame limit, announced or reached.
         WsError::Capacity(_) => close::MESSAGE_TOO_BIG,
-        // A close frame with a 1-byte payload. (Invalid UTF-8 in a close
-        // reason comes as `Utf8`, so it is 1007 as RFC 6455 section 8.1 says.)
-        WsError::Protocol(ProtocolError::InvalidCloseSequence) => close::PROTOCOL_ERROR,
+        // Everything else tungstenite refuses is bad framing, including a
+        // 1-byte close payload. (Invalid UTF-8 in a close reason comes as
+        // `Utf8` above, so it is 1007 as RFC 6455 section 8.1 says.)
         _ => close::PROTOCOL_ERROR,
     };
     throttled!(

@@ -59,7 +59,8 @@ pub enum Event {
 pub enum LeaveReason {
     /// The client sent a close frame with this code (None: no code).
     Closed(Option<u16>),
-    /// The TCP connection ended without a close frame.
+    /// The TCP connection ended without a close frame (or our writer cut it
+    /// after a failed or stalled write).
     Dropped,
     /// We closed the connection with this code after a protocol error.
     ProtocolError(u16),
@@ -67,8 +68,6 @@ pub enum LeaveReason {
     TimedOut,
     /// Reading the socket failed.
     ReadFailed(String),
-    /// The writer stopped (write failed or timed out, or the room dropped it).
-    WriterGone,
     /// The server is shutting down.
     Shutdown,
     /// The client's thread panicked.
@@ -84,7 +83,6 @@ impl fmt::Display for LeaveReason {
             LeaveReason::ProtocolError(code) => write!(f, "protocol error, closed with {code}"),
             LeaveReason::TimedOut => write!(f, "silent too long"),
             LeaveReason::ReadFailed(err) => write!(f, "read failed: {err}"),
-            LeaveReason::WriterGone => write!(f, "write failed or timed out"),
             LeaveReason::Shutdown => write!(f, "server shutting down"),
             LeaveReason::Panicked => write!(f, "client thread panicked"),
         }
