@@ -1,28 +1,26 @@
 //! One client's session: the seed's `chat-server` function, per connection.
 //!
-//! Two threads per client:
-//! - the **reader** (`client-N`, spawned by the acceptor) does the handshake,
-//!   then reads frames and turns them into room events. It is the socket's
-//!   only reader. A drop guard sends the room exactly one `Leave`, however the
-//!   thread ends (close, error, timeout, panic).
-//! - the **writer** (`client-N-w`, spawned by the reader, in `writer.rs`)
-//!   drains the outbox and is the socket's only writer, so frames never
-//!   interleave.
+//! One thread per client, the **reader** (`client-N`, spawned by the
+//! acceptor). It does the handshake, then reads frames and turns them into
+//! room events; it is the socket's only reader. A drop guard sends the room
+//! exactly one `Leave`, however the thread ends (close, error, timeout,
+//! panic). When the client is quiet it pings it, and it drops a client
+//! silent past the idle timeout.
 //!
-//! tungstenite's `read` writes too (it answers pings and closes from inside
-//! `read`), so the reader's socket is a [`ReadOnly`] that discards writes;
-//! the reader hands pongs and close replies to the writer through the outbox
-//! instead. Both threads share one `TcpStream` (std implements `Read` and
-//! `Write` for `&TcpStream`), so a client costs one file descriptor, and
-//! they share its timeouts: the read timeout is the allowed silence, the
-//! write timeout bounds a stalled write.
+//! Nothing here writes the socket directly: pongs, pings and close frames go
+//! through the client's [`Outbox`], like the room's lines, so frames never
+//! interleave. tungstenite's `read` writes too (it answers pings and closes
+//! from inside `read`), so the reader's socket is a [`ReadOnly`] that
+//! discards writes. The reader, the outbox and a writer (if one is running)
+//! share one `TcpStream` through an `Arc`, so a client costs one file
+//! descriptor.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use log::Level;
@@ -33,12 +31,14 @@ use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 use crate::config::Limits;
 use crate::frame;
 use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
-use crate::outbox::{self, Outbox, Outgoing};
+use crate::outbox::Outbox;
 use crate::protocol::{close, SLOW_DOWN};
 use crate::room::{ClientId, Event, LeaveReason};
 use crate::throttle::Throttle;
 use crate::throttled;
-use crate::writer;
+
+/// Shortest read timeout we set (zero would mean none).
+const MIN_WAIT: Duration = Duration::from_millis(1);
 
 /// Refused handshakes and protocol errors, at most this many log lines a second.
 static WARNINGS: Throttle = Throttle::new(20);
@@ -158,21 +158,7 @@ impl Drop for LeaveGuard<'_> {
     }
 }
 
-/// Cuts the connection both ways if the writer thread panics. Without it the
-/// reader would go on reading, and the room would go on counting a member
-/// that can no longer hear anything; with it the reader's read returns, it
-/// leaves, and the others get the leave line.
-struct CutOnPanic<'a>(&'a TcpStream);
-
-impl Drop for CutOnPanic<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            let _ = self.0.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-/// After the handshake: start the writer, join the room, read until the end.
+/// After the handshake: join the room, read until the end, leave.
 fn session(
     id: ClientId,
     stream: Arc<TcpStream>,
@@ -180,19 +166,10 @@ fn session(
     early: Vec<u8>,
     ctx: &Context,
 ) -> io::Result<()> {
-    stream.set_read_timeout(Some(ctx.limits.idle_timeout))?;
-    stream.set_write_timeout(Some(ctx.limits.write_timeout))?;
-    let (outbox, queue) = outbox::new(ctx.limits.outbox_lines);
-    let writer = {
-        let (socket, limits) = (stream.clone(), ctx.limits.clone());
-        thread::Builder::new()
-            .name(format!("client-{id}-w"))
-            .stack_size(ctx.limits.thread_stack_bytes)
-            .spawn(move || {
-                let _cut = CutOnPanic(&socket);
-                writer::run(id, &socket, &queue, &limits);
-            })?
-    };
+    let limits = &ctx.limits;
+    stream.set_read_timeout(Some(limits.ping_interval.min(limits.idle_timeout)))?;
+    stream.set_write_timeout(Some(limits.write_timeout))?;
+    let outbox = Outbox::new(id, stream.clone(), limits);
 
     let mut guard = LeaveGuard {
         id,
@@ -204,12 +181,14 @@ fn session(
         peer,
         outbox: outbox.clone(),
     });
-    let mut ws = WebSocket::from_partially_read(
-        ReadOnly(stream),
-        early,
-        Role::Server,
-        Some(ctx.ws_config()),
-    );
+    let socket = ReadOnly {
+        stream,
+        last_read: Instant::now(),
+    };
+    let mut ws = WebSocket::from_partially_read(socket, early, Role::Server, Some(ctx.ws_config()));
+    // Whatever happens from here, even a panic, the connection ends with
+    // the session.
+    let _end = EndOnDrop(&outbox);
     if joined.is_ok() {
         guard.reason = read_loop(id, &mut ws, &outbox, ctx);
     }
@@ -218,16 +197,23 @@ fn session(
         LeaveReason::ProtocolError(_) | LeaveReason::TimedOut
     );
     drop(guard); // the room hears of it now, not after the drain below
-    drop(outbox); // with the room's copy gone too, the writer's queue ends
+                 // Let our close frame (if any) go out before we end the connection.
+    outbox.wait_written(limits.write_timeout);
     if must_drain {
-        // We asked the writer to close; read and drop what the client still
-        // sends, so our close is not lost to a reset, until its close or EOF.
-        handshake::drain(&ws.get_ref().0, ctx.limits.close_timeout);
-    }
-    if writer.join().is_err() {
-        log::error!("client-{id}: writer thread panicked");
+        // Read and drop what the client still sends, so our close is not
+        // lost to a reset, until its close or EOF.
+        handshake::drain(&ws.get_ref().stream, limits.close_timeout);
     }
     Ok(())
+}
+
+/// Ends the connection (see [`Outbox::end`]) when the session does.
+struct EndOnDrop<'a>(&'a Outbox);
+
+impl Drop for EndOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 /// Read frames and hand them on until the client goes; return why it went.
@@ -237,10 +223,34 @@ fn read_loop(
     outbox: &Outbox,
     ctx: &Context,
 ) -> LeaveReason {
-    let mut bucket = TokenBucket::new(ctx.limits.rate_per_second, ctx.limits.burst);
+    let limits = &ctx.limits;
+    let mut bucket = TokenBucket::new(limits.rate_per_second, limits.burst);
+    let mut last_ping = Instant::now();
     loop {
         let message = match ws.read() {
             Ok(message) => message,
+            Err(WsError::Io(e)) if is_timeout(&e) => {
+                // Quiet for a while: ping, or give up on a silent client.
+                if outbox.is_closing() {
+                    return LeaveReason::Dropped; // our close went unanswered
+                }
+                let (now, last_read) = (Instant::now(), ws.get_ref().last_read);
+                if now >= last_read + limits.idle_timeout {
+                    outbox.close(close::GOING_AWAY, "silent too long");
+                    return LeaveReason::TimedOut;
+                }
+                if now >= last_read.max(last_ping) + limits.ping_interval {
+                    outbox.ping();
+                    last_ping = now;
+                }
+                let next = (last_read.max(last_ping) + limits.ping_interval)
+                    .min(last_read + limits.idle_timeout);
+                let wait = next.saturating_duration_since(now).max(MIN_WAIT);
+                if let Err(e) = ws.get_ref().stream.set_read_timeout(Some(wait)) {
+                    return LeaveReason::ReadFailed(e.to_string());
+                }
+                continue;
+            }
             Err(e) => return read_error(id, e, outbox),
         };
         match message {
@@ -253,24 +263,23 @@ fn read_loop(
                 Admit::NoAndWarn => {
                     let mut notice = Vec::new();
                     frame::encode(frame::TEXT, SLOW_DOWN.as_bytes(), &mut notice);
-                    let _ = outbox.push_lines(Bytes::from(notice), 1);
+                    let _ = outbox.send_lines(Bytes::from(notice), 1);
                 }
                 Admit::No => {}
             },
             Message::Binary(_) => {
-                let bye = Outgoing::Close(close::UNSUPPORTED_DATA, "binary frames are not chat");
-                let _ = outbox.push_control(bye);
+                outbox.close(close::UNSUPPORTED_DATA, "binary frames are not chat");
                 return LeaveReason::ProtocolError(close::UNSUPPORTED_DATA);
             }
             Message::Ping(data) => {
-                let _ = outbox.push_pong(data);
+                outbox.pong(data);
             }
             Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(frame) => {
                 // tungstenite has already turned a code a client may not send
                 // into 1002; echo the code as RFC 6455 section 5.5.1 suggests.
                 let code = frame.map(|f| u16::from(f.code));
-                let _ = outbox.push_control(Outgoing::Close(code.unwrap_or(0), ""));
+                outbox.close(code.unwrap_or(0), "");
                 return match code {
                     Some(close::PROTOCOL_ERROR) => {
                         LeaveReason::ProtocolError(close::PROTOCOL_ERROR)
@@ -290,15 +299,6 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
         WsError::ConnectionClosed | WsError::AlreadyClosed => return LeaveReason::Dropped,
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
             return LeaveReason::Dropped
-        }
-        WsError::Io(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            let _ = outbox.push_control(Outgoing::Close(close::GOING_AWAY, "silent too long"));
-            return LeaveReason::TimedOut;
         }
         WsError::Io(e) if is_disconnect(e) => return LeaveReason::Dropped,
         WsError::Io(e) => return LeaveReason::ReadFailed(e.to_string()),
@@ -320,8 +320,16 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
         close::MESSAGE_TOO_BIG => "message too big",
         _ => "protocol error",
     };
-    let _ = outbox.push_control(Outgoing::Close(code, reason));
+    outbox.close(code, reason);
     LeaveReason::ProtocolError(code)
+}
+
+/// A read that timed out (`SO_RCVTIMEO` gives `EAGAIN`).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 fn is_disconnect(e: &io::Error) -> bool {
@@ -337,13 +345,21 @@ fn is_disconnect(e: &io::Error) -> bool {
 
 /// The reader's view of the socket. tungstenite's `read` queues pong and
 /// close replies and writes them from inside `read`; this swallows those
-/// writes, because only the writer thread may write (its replies come from
-/// the outbox instead).
-pub struct ReadOnly(pub Arc<TcpStream>);
+/// writes, because everything we send goes through the outbox (its replies
+/// come from there instead). It also notes when the client last sent
+/// anything, for the idle timeout.
+pub struct ReadOnly {
+    pub stream: Arc<TcpStream>,
+    pub last_read: Instant,
+}
 
 impl Read for ReadOnly {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
+        let read = (&*self.stream).read(buf)?;
+        if read > 0 {
+            self.last_read = Instant::now();
+        }
+        Ok(read)
     }
 }
 
@@ -408,8 +424,7 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
-    use std::time::Duration;
+    use crate::outbox::testing::pair;
 
     #[test]
     fn a_panicking_reader_still_leaves_exactly_once() {
@@ -439,49 +454,15 @@ mod tests {
         // The room turns it into the usual leave line for the others.
         let mut room = crate::room::Room::new();
         let peer = SocketAddr::from(([127, 0, 0, 1], 1));
-        let (gone, _gone_queue) = outbox::new(10);
-        let (other, other_queue) = outbox::new(10);
+        let (gone, _gone_client) = pair(7, 10);
+        let (other, mut other_client) = pair(8, 10);
         room.join(7, peer, gone);
         room.join(8, peer, other);
         let nick = room.nickname(7).expect("joined").to_owned();
         room.handle(leave);
         room.flush();
-        let mut sent = Vec::new();
-        while let Some(item) = other_queue.try_recv() {
-            if let Outgoing::Frames { bytes, .. } = item {
-                sent.extend_from_slice(&bytes);
-            }
-        }
-        let line = crate::protocol::has_left(&nick);
-        assert!(
-            sent.windows(line.len()).any(|w| w == line.as_bytes()),
-            "no {line:?} in {:?}",
-            String::from_utf8_lossy(&sent)
-        );
-    }
-
-    #[test]
-    fn a_panicking_writer_cuts_the_connection() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server_side, _) = listener.accept().unwrap();
-        let server_side = Arc::new(server_side);
-        let socket = server_side.clone();
-        let writer = thread::spawn(move || {
-            let _cut = CutOnPanic(&socket);
-            panic!("a bug in a writer thread (this panic is expected)");
-        });
-        assert!(writer.join().is_err());
-        // The reader's side reads EOF at once (so it leaves)...
-        server_side
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        assert_eq!((&*server_side).read(&mut [0u8; 8]).unwrap(), 0);
-        // ...and the client sees the connection end.
-        client
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        assert_eq!(client.read(&mut [0u8; 8]).unwrap(), 0);
+        let _you_are = other_client.texts(1);
+        assert_eq!(other_client.texts(1), [crate::protocol::has_left(&nick)]);
     }
 
     #[test]

@@ -15,14 +15,17 @@ pub const BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// Largest text message (and frame) a client may send; over it: close 1009.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
-/// tungstenite's read buffer per connection. Its default (128 KiB) is
-/// allocated eagerly for every connection.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Lines waiting for one client's writer before the room drops the client.
+/// tungstenite's read buffer per connection: how much one read asks for.
+/// Its default (128 KiB) is allocated, and zeroed, for every connection; a
+/// chat line is far smaller, and a longer message grows the buffer while
+/// it is read. Measured: 4 KiB cost 4 KiB more per idle client than 1 KiB.
+pub const READ_BUFFER_BYTES: usize = 1024;
+/// Lines waiting for a client that is behind before the room drops it.
 pub const OUTBOX_LINES: usize = 4096;
 /// A socket write that makes no progress for this long drops the client.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The writer pings a client this often. Must be well under `IDLE_TIMEOUT`.
+/// The reader pings a client quiet this long. Must be well under
+/// `IDLE_TIMEOUT`.
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// A client silent (no frame, no pong) this long is dropped: 2.5 pings.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
@@ -36,9 +39,13 @@ pub const MAX_CLIENTS: usize = 10_000;
 pub const RATE_PER_SECOND: f64 = 10.0;
 /// Messages a client may send at once before the rate applies.
 pub const BURST: u32 = 20;
+/// Most writer threads at once, in all. A client has a writer only while it
+/// is behind (see `outbox.rs`); the start-up clamp on `--max-clients`
+/// reserves threads and memory maps for this many.
+pub const MAX_WRITERS: usize = 1024;
 /// Stack of each client thread (reader and writer). Only touched pages cost
-/// memory: measured, a reader touches 12 KiB of it and a writer 8 KiB (the
-/// thread's TLS included); the rest is headroom for a panic's unwinding.
+/// memory: measured, a reader touches 8 KiB of it (the thread's TLS
+/// included); the rest is headroom for a panic's unwinding.
 pub const THREAD_STACK_BYTES: usize = 128 * 1024;
 /// A page connection idle or stalled this long is closed.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);

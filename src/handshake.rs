@@ -193,7 +193,9 @@ pub fn read_upgrade(
 
 /// Check a (possibly partial) request head. `Ok(None)`: not complete yet.
 pub fn parse(buf: &[u8], origins: &OriginPolicy) -> Result<Option<Upgrade>, Refusal> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // On the heap: this runs on a small thread stack, whose every touched
+    // page stays resident for the life of the connection.
+    let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     let head_len = match request.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,

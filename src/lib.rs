@@ -7,16 +7,18 @@
 //! - [`handshake`]: the WebSocket opening handshake, with HTTP answers.
 //! - [`client`]: one client's session and its reader thread.
 //! - [`room`]: the broadcaster thread, sole owner of the nickname table.
-//! - [`outbox`]: the queue from the room to a client's writer.
-//! - [`writer`]: one client's writer thread, the socket's only writer.
+//! - [`outbox`]: how lines reach a client's socket: sent at once if it
+//!   takes them, else queued for a writer.
+//! - [`writer`]: the writer thread a client has only while it is behind.
 //! - [`frame`]: server frames, encoded once for every client.
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
 //! - [`rlimit`]: how many clients the OS limits allow.
 //!
 //! # Threads
-//! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and two
-//! per client (`client-N` reads, `client-N-w` writes).
+//! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and one
+//! per client (`client-N`, its reader). A client that falls behind also gets
+//! a writer (`client-N-w`) until it catches up.
 //!
 //! ```text
 //! browser --HTTP--> page (tiny_http) -- web/index.html
@@ -24,9 +26,14 @@
 //!                                         | Event::Join/Message/Leave
 //!                                         v
 //!                                       room (owns nicknames)
-//!                                         | outbox per client (bounded)
+//!                                         | outbox per client: send now,
+//!                                         | without blocking...
 //!                                         v
-//!                                       client-N-w writer --WS--> browser
+//! browser <==WS======================== socket
+//!                                         ^
+//!                                         | ...or, for what the socket did
+//!                                       client-N-w writer   not take, a
+//!                                       (only while behind) writer thread
 //! ```
 //!
 //! # Example

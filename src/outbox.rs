@@ -1,65 +1,416 @@
-//! A client's outbox: the queue between the room (and the client's own
-//! reader) and the client's writer thread, the only thing that ever writes
-//! the socket.
+//! A client's outbox: the one way anything reaches the client's socket.
 //!
-//! Lines travel as encoded frames in shared, reference-counted buffers: the
-//! room encodes a batch of lines once and every outbox holds a pointer to the
-//! same bytes, so a long queue costs pointers, not copies. The bound is on
-//! *lines*, counted here and checked by the room before it queues more; the
-//! queue itself allocates as it fills, so an idle client costs almost nothing.
+//! **Send now if the socket takes it.** The room (and the client's own
+//! reader, for pongs, pings and close frames) hands the outbox encoded
+//! frames, and the outbox sends them at once with a non-blocking `send`
+//! (`MSG_DONTWAIT`): a client that keeps up costs the room one system call
+//! per batch and no thread switch, and has no writer thread at all.
 //!
-//! A `Mutex<VecDeque>` and a `Condvar`, not a channel: a crossbeam channel's
-//! blocking receive spins and yields before it parks, and with thousands of
-//! writer threads on two cores that spinning was most of their CPU (measured
-//! with perf: 79% of `writer::run` in `pause`). Here a writer with nothing to
-//! do parks at once. The lock is per client and held for a push or a pop.
+//! **Queue the rest for a writer.** What the socket does not take waits here,
+//! in the client's backlog, and a writer thread (`client-N-w`, `writer.rs`)
+//! is started to write it with ordinary blocking writes. It ends once the
+//! backlog is empty. So a client has one thread, its reader, and a second
+//! only while it is behind.
+//!
+//! Frames never interleave: every write happens under this client's lock,
+//! except the writer's, and while the writer writes, the backlog is not
+//! empty, so nobody else sends (they queue behind it). The backlog is
+//! bounded in *lines*: a client with `limit` lines waiting is too slow, and
+//! the room drops it. Lines are shared, reference-counted buffers (the room
+//! encodes a batch once for everyone), so a long backlog costs pointers.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::io;
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use tungstenite::Bytes;
 
-/// One thing for the writer to put on the wire.
-#[derive(Debug, Clone)]
-pub enum Outgoing {
-    /// One or more complete text frames, ready to write as they are; `lines`
-    /// says how many, for the outbox bound.
-    Frames { bytes: Bytes, lines: usize },
-    /// The answer to a client's ping, handed over by the reader, which must
-    /// not write (see `client.rs`). At most one waits; see [`Outbox::push_pong`].
-    Pong(Bytes),
-    /// A close frame with this code (0: no code) and reason; the writer sends
-    /// it and stops.
-    Close(u16, &'static str),
+use crate::config::{Limits, MAX_WRITERS};
+use crate::frame;
+use crate::room::ClientId;
+use crate::throttle::Throttle;
+use crate::throttled;
+use crate::writer;
+
+/// Writer threads running now, in the whole process: at most [`MAX_WRITERS`].
+static WRITERS: AtomicUsize = AtomicUsize::new(0);
+/// Clients dropped for want of a writer, at most this many log lines a second.
+static NO_WRITER: Throttle = Throttle::new(5);
+
+/// A cheap handle (an `Arc`) to one client's outbox, held by the room, the
+/// client's reader and, while it runs, the client's writer.
+#[derive(Clone)]
+pub struct Outbox {
+    shared: Arc<Shared>,
 }
 
-/// What the room, the reader and the writer share for one client.
-#[derive(Debug, Default)]
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbox(client-{})", self.shared.id)
+    }
+}
+
 struct Shared {
+    id: ClientId,
+    socket: Arc<TcpStream>,
+    /// Most lines the backlog may hold.
+    limit: usize,
+    /// For the writer thread.
+    stack_bytes: usize,
+    /// How long a client has to answer our close frame.
+    close_timeout: Duration,
     state: Mutex<State>,
-    /// Signalled when the queue stops being empty or the last sender goes.
-    ready: Condvar,
-    /// Lines queued and not yet written.
-    queued: AtomicUsize,
-    /// Non-zero: the room dropped this client; close with this code.
-    kick: AtomicU16,
+    /// Signalled when the writer stops.
+    writer_done: Condvar,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    items: VecDeque<Outgoing>,
-    /// Live [`Outbox`] handles; none left and an empty queue: the writer stops.
-    senders: usize,
-    /// False once the writer's [`Queue`] is dropped: pushes are refused.
-    receiving: bool,
-    /// The writer is parked on `ready`: only then does a push need the
-    /// (system-call) wake-up.
-    waiting: bool,
-    /// The payload of the latest ping not answered yet. While it is set, one
-    /// `Pong` is in the queue, and it carries this payload when taken out.
+/// What one thing in the backlog is.
+#[derive(Debug)]
+pub(crate) enum Item {
+    /// Encoded frames (or the rest of a partly sent one), `lines` of them
+    /// chat lines, counted against the limit.
+    Frames { bytes: Bytes, lines: usize },
+    /// The answer to the client's latest ping, whose payload waits in
+    /// [`State::pong`]: a client that pings fast and never reads gets one
+    /// pong, not one per ping (RFC 6455 section 5.5.3: answering only the
+    /// latest ping is allowed).
+    Pong,
+    /// A close frame; once it is out, the connection ends as `then` says.
+    Close { bytes: Bytes, then: AfterClose },
+}
+
+/// What happens once our close frame is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterClose {
+    /// Stop sending (FIN) and give the client `close_timeout` to answer with
+    /// its own close frame; the reader reads it, or times out, and ends.
+    HalfClose,
+    /// End the connection both ways: the room has already dropped the client.
+    Cut,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    /// What waits to be written, in order.
+    pub(crate) backlog: VecDeque<Item>,
+    /// Chat lines in the backlog.
+    lines: usize,
+    /// The first `in_flight` items are being written by the writer, outside
+    /// the lock: nobody may remove them.
+    pub(crate) in_flight: usize,
+    /// The front item is the rest of a frame already partly sent: it must go
+    /// out before anything else, even a close.
+    partial_front: bool,
+    /// A writer thread is running (or about to).
+    writing: bool,
+    /// The last writer started, joined at the end of the session.
+    writer: Option<JoinHandle<()>>,
+    /// The payload for the [`Item::Pong`] in the backlog, if one is there.
     pong: Option<Bytes>,
+    /// A close frame is queued or sent: nothing more goes out.
+    closing: bool,
+    /// The connection is cut (a write failed or stalled, or the session
+    /// ended): nothing more goes out.
+    pub(crate) cut: bool,
+}
+
+/// Why frames were not taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The client has `limit` lines waiting already: it is too slow.
+    Full,
+    /// The connection is closing or cut (the client is leaving).
+    Gone,
+}
+
+impl Outbox {
+    /// The outbox for client `id` on `socket`, whose write timeout must
+    /// already be set (it bounds the writer's blocking writes).
+    pub fn new(id: ClientId, socket: Arc<TcpStream>, limits: &Limits) -> Outbox {
+        Outbox {
+            shared: Arc::new(Shared {
+                id,
+                socket,
+                limit: limits.outbox_lines.max(1),
+                stack_bytes: limits.thread_stack_bytes,
+                close_timeout: limits.close_timeout,
+                state: Mutex::new(State::default()),
+                writer_done: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Send encoded chat lines, or queue them behind what is waiting unless
+    /// that would put the client over its limit. Never blocks for long: the
+    /// room calls this for every client.
+    pub fn send_lines(&self, bytes: Bytes, lines: usize) -> Result<(), Refused> {
+        let state = self.shared.lock();
+        if state.closing || state.cut {
+            return Err(Refused::Gone);
+        }
+        if !state.backlog.is_empty() && state.lines + lines > self.shared.limit {
+            return Err(Refused::Full);
+        }
+        self.offer(state, Item::Frames { bytes, lines });
+        Ok(())
+    }
+
+    /// Answer a ping (see [`Item::Pong`]).
+    pub fn pong(&self, data: Bytes) {
+        let mut state = self.shared.lock();
+        if state.closing || state.cut {
+            return;
+        }
+        if state.pong.is_some() {
+            state.pong = Some(data); // the queued pong will answer this one
+        } else if state.backlog.is_empty() {
+            let bytes = encoded(|out| frame::encode(frame::PONG, &data, out));
+            self.offer(state, Item::Frames { bytes, lines: 0 });
+        } else {
+            queue(&mut state, Item::Pong, false);
+            state.pong = Some(data);
+        }
+    }
+
+    /// Send an empty ping, to keep a quiet connection alive and find dead
+    /// peers.
+    pub fn ping(&self) {
+        const PING: [u8; 2] = [0x80 | frame::PING, 0];
+        let state = self.shared.lock();
+        if state.closing || state.cut {
+            return;
+        }
+        let item = Item::Frames {
+            bytes: Bytes::from_static(&PING),
+            lines: 0,
+        };
+        self.offer(state, item);
+    }
+
+    /// Send a close frame with `code` (0: none) after what is queued, then
+    /// half-close: the client has `close_timeout` to answer. Nothing more is
+    /// sent after it. Does nothing if a close was already sent.
+    pub fn close(&self, code: u16, reason: &str) {
+        let mut state = self.shared.lock();
+        if state.closing || state.cut {
+            return;
+        }
+        state.closing = true;
+        let bytes = encoded(|out| frame::encode_close(code, reason, out));
+        let then = AfterClose::HalfClose;
+        self.offer(state, Item::Close { bytes, then });
+    }
+
+    /// The room dropped this client: drop the lines still waiting (all but
+    /// a frame already partly sent), send a close frame with `code` if the
+    /// socket takes it before the write timeout, and cut the connection.
+    pub fn kick(&self, code: u16, reason: &str) {
+        let mut state = self.shared.lock();
+        if state.closing || state.cut {
+            return;
+        }
+        state.closing = true;
+        let keep = state.in_flight.max(usize::from(state.partial_front));
+        drop_after(&mut state, keep);
+        let bytes = encoded(|out| frame::encode_close(code, reason, out));
+        self.offer(
+            state,
+            Item::Close {
+                bytes,
+                then: AfterClose::Cut,
+            },
+        );
+    }
+
+    /// Whether a close frame has been sent or queued.
+    pub fn is_closing(&self) -> bool {
+        self.shared.lock().closing
+    }
+
+    /// Wait (at most `timeout`) until everything queued is written, or the
+    /// connection is cut.
+    pub fn wait_written(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        while state.writing && !state.cut {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = match self.shared.writer_done.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// End the connection both ways and drop what is queued; a writer
+    /// blocked in a write returns at once, and is waited for. Called by the
+    /// reader as its session ends.
+    pub fn end(&self) {
+        let writer = {
+            let mut state = self.shared.lock();
+            self.shared.cut(&mut state);
+            state.writer.take()
+        };
+        if let Some(writer) = writer {
+            if writer.join().is_err() {
+                log::error!("client-{}: writer thread panicked", self.shared.id);
+            }
+        }
+    }
+
+    /// Send `item` at once if nothing is waiting and the socket takes it;
+    /// otherwise queue it and make sure a writer runs.
+    fn offer(&self, mut state: MutexGuard<'_, State>, item: Item) {
+        let bytes = match &item {
+            Item::Frames { bytes, .. } | Item::Close { bytes, .. } => bytes,
+            Item::Pong => &Bytes::new(), // (only ever queued, by `pong`)
+        };
+        if !state.backlog.is_empty() || bytes.is_empty() {
+            queue(&mut state, item, false);
+        } else {
+            match send_now(&self.shared.socket, bytes) {
+                Ok(sent) if sent == bytes.len() => {
+                    if let Item::Close { then, .. } = item {
+                        self.shared.after_close(&mut state, then);
+                    }
+                }
+                Ok(sent) => queue(&mut state, rest_of(item, sent), sent > 0),
+                Err(e) => {
+                    log::debug!("client-{}: send failed: {e}", self.shared.id);
+                    self.shared.cut(&mut state);
+                }
+            }
+        }
+        self.start_writer_if_needed(state);
+    }
+
+    /// Start a writer if something waits and none runs. The thread is
+    /// started after the lock is let go (it takes the lock first thing).
+    fn start_writer_if_needed(&self, mut state: MutexGuard<'_, State>) {
+        if state.backlog.is_empty() || state.writing || state.cut {
+            return;
+        }
+        // The start-up clamp on --max-clients (rlimit.rs) leaves room for
+        // this many writers; past it, starting one could fail, or even abort
+        // the process (Rust aborts when it cannot map a thread's signal
+        // stack). So a client that needs one then is dropped instead.
+        let slot = WRITERS.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_WRITERS).then_some(n + 1)
+        });
+        if slot.is_err() {
+            let id = self.shared.id;
+            throttled!(
+                NO_WRITER,
+                log::Level::Warn,
+                "client-{id}: behind, and {MAX_WRITERS} writers already run; dropped"
+            );
+            self.shared.cut(&mut state);
+            return;
+        }
+        state.writing = true;
+        drop(state);
+        let outbox = self.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("client-{}-w", self.shared.id))
+            .stack_size(self.shared.stack_bytes)
+            .spawn(move || {
+                let _slot = WriterSlot;
+                writer::run(&outbox);
+            });
+        let mut state = self.shared.lock();
+        match spawned {
+            // Any earlier writer has stopped (`writing` was false): let it go.
+            Ok(handle) => state.writer = Some(handle),
+            Err(e) => {
+                WRITERS.fetch_sub(1, Ordering::AcqRel);
+                let id = self.shared.id;
+                throttled!(
+                    NO_WRITER,
+                    log::Level::Warn,
+                    "client-{id}: no writer thread: {e}; dropped"
+                );
+                state.writing = false;
+                self.shared.cut(&mut state);
+            }
+        }
+    }
+
+    // What the writer thread uses (see `writer.rs`).
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+
+    pub(crate) fn socket(&self) -> &TcpStream {
+        &self.shared.socket
+    }
+
+    /// The writer takes the front items to write: their bytes (a pong is
+    /// encoded now, with the latest ping's payload). At most `max_items`,
+    /// and it stops after a close frame. Marks them in flight.
+    pub(crate) fn take_front(state: &mut State, max_items: usize, out: &mut Vec<Bytes>) {
+        for item in state.backlog.iter_mut().take(max_items) {
+            match item {
+                Item::Frames { bytes, .. } => out.push(bytes.clone()),
+                Item::Pong => {
+                    let data = state.pong.take().unwrap_or_default();
+                    let bytes = encoded(|o| frame::encode(frame::PONG, &data, o));
+                    out.push(bytes.clone());
+                    *item = Item::Frames { bytes, lines: 0 };
+                }
+                Item::Close { bytes, .. } => {
+                    out.push(bytes.clone());
+                    break;
+                }
+            }
+        }
+        state.in_flight = out.len();
+    }
+
+    /// The writer wrote the items in flight.
+    pub(crate) fn written(&self, state: &mut State) {
+        let n = std::mem::take(&mut state.in_flight);
+        if state.cut {
+            return;
+        }
+        for _ in 0..n {
+            match state.backlog.pop_front() {
+                Some(Item::Frames { lines, .. }) => state.lines -= lines,
+                Some(Item::Close { then, .. }) => self.shared.after_close(state, then),
+                Some(Item::Pong) | None => {}
+            }
+        }
+        state.partial_front = false;
+    }
+
+    /// The writer's write failed or stalled past the write timeout.
+    pub(crate) fn write_failed(&self, state: &mut State, error: &io::Error) {
+        log::debug!("client-{}: write failed: {error}", self.shared.id);
+        state.in_flight = 0;
+        self.shared.cut(state);
+    }
+
+    /// The writer stops: the backlog is empty, or the connection cut.
+    pub(crate) fn writer_stops(&self, state: &mut State) {
+        state.writing = false;
+        self.shared.writer_done.notify_all();
+    }
+}
+
+/// A writer's place among [`MAX_WRITERS`], given back when its thread ends.
+struct WriterSlot;
+
+impl Drop for WriterSlot {
+    fn drop(&mut self) {
+        WRITERS.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Shared {
@@ -71,246 +422,319 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queue `item`, waking the writer if it may be waiting.
-    fn push(&self, item: Outgoing) -> Result<(), Refused> {
-        let mut state = self.lock();
-        if !state.receiving {
-            return Err(Refused::Gone);
-        }
-        state.items.push_back(item);
-        // A busy writer will find the item without being told; a parked
-        // one is woken once (it only parks on an empty queue).
-        let wake = std::mem::take(&mut state.waiting);
-        drop(state);
-        if wake {
-            self.ready.notify_one();
-        }
-        Ok(())
-    }
-}
-
-/// The sending side, held by the room and by the client's reader.
-#[derive(Debug)]
-pub struct Outbox {
-    shared: Arc<Shared>,
-    limit: usize,
-}
-
-/// Why lines could not be queued.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Refused {
-    /// The client has `limit` lines waiting already: it is too slow.
-    Full,
-    /// The writer is gone (the client is leaving).
-    Gone,
-}
-
-/// Why [`Queue::recv_deadline`] returned nothing.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Empty {
-    /// The deadline passed.
-    TimedOut,
-    /// Every sender is gone and the queue is empty.
-    Closed,
-}
-
-/// The receiving side, held by the writer.
-#[derive(Debug)]
-pub struct Queue {
-    shared: Arc<Shared>,
-}
-
-/// An outbox that holds at most `limit` lines.
-pub fn new(limit: usize) -> (Outbox, Queue) {
-    let shared = Arc::new(Shared::default());
-    {
-        let mut state = shared.lock();
-        state.senders = 1;
-        state.receiving = true;
-    }
-    let outbox = Outbox {
-        shared: shared.clone(),
-        limit: limit.max(1),
-    };
-    (outbox, Queue { shared })
-}
-
-impl Clone for Outbox {
-    fn clone(&self) -> Outbox {
-        self.shared.lock().senders += 1;
-        Outbox {
-            shared: self.shared.clone(),
-            limit: self.limit,
-        }
-    }
-}
-
-impl Drop for Outbox {
-    fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.senders -= 1;
-        let wake = state.senders == 0 && std::mem::take(&mut state.waiting);
-        drop(state);
-        if wake {
-            self.shared.ready.notify_one();
-        }
-    }
-}
-
-impl Outbox {
-    /// Queue encoded lines unless that would put the client over its limit.
-    /// Never blocks for long: the room calls this for every client.
-    pub fn push_lines(&self, bytes: Bytes, lines: usize) -> Result<(), Refused> {
-        let queued = self.shared.queued.load(Ordering::Acquire);
-        if queued + lines > self.limit {
-            return Err(Refused::Full);
-        }
-        self.shared.queued.fetch_add(lines, Ordering::AcqRel);
-        self.shared.push(Outgoing::Frames { bytes, lines })
-    }
-
-    /// Queue a control frame (a close). Not counted against the limit: a
-    /// reader sends at most one before it stops, the room one at shutdown.
-    pub fn push_control(&self, item: Outgoing) -> Result<(), Refused> {
-        self.shared.push(item)
-    }
-
-    /// Answer a ping. At most one pong waits in the queue: a later ping only
-    /// replaces its payload, as RFC 6455 section 5.5.3 allows (answer the
-    /// latest ping only). Otherwise a client that pings fast and never reads
-    /// would grow its queue by a pong per ping until the write timeout.
-    pub fn push_pong(&self, data: Bytes) -> Result<(), Refused> {
-        let was_waiting = self.shared.lock().pong.replace(data).is_some();
-        if was_waiting {
-            return Ok(());
-        }
-        self.shared.push(Outgoing::Pong(Bytes::new()))
-    }
-
-    /// Ask the writer to close with `code` at its next frame, dropping what
-    /// is still queued. Used when the queue is too long to wait behind.
-    /// The first code set wins.
-    pub fn kick(&self, code: u16) {
-        let _ = self
-            .shared
-            .kick
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
-    }
-}
-
-impl Queue {
-    /// The next item; blocks (parked, not spinning) until one comes,
-    /// `deadline` passes, or every sender is gone.
-    pub fn recv_deadline(&self, deadline: Instant) -> Result<Outgoing, Empty> {
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(item) = state.items.pop_front() {
-                return Ok(fill_pong(&mut state, item));
+    /// Our close frame is out.
+    fn after_close(&self, state: &mut State, then: AfterClose) {
+        match then {
+            AfterClose::HalfClose => {
+                // Reads from now on wait at most this long for the answer.
+                let _ = self.socket.set_read_timeout(Some(self.close_timeout));
+                let _ = self.socket.shutdown(Shutdown::Write);
             }
-            if state.senders == 0 {
-                return Err(Empty::Closed);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Empty::TimedOut);
-            }
-            state.waiting = true;
-            state = match self.shared.ready.wait_timeout(state, left) {
-                Ok((state, _)) => state,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-            state.waiting = false;
+            AfterClose::Cut => self.cut(state),
         }
     }
 
-    /// The next item if one is waiting.
-    pub fn try_recv(&self) -> Option<Outgoing> {
-        let mut state = self.shared.lock();
-        let item = state.items.pop_front()?;
-        Some(fill_pong(&mut state, item))
+    /// End the connection both ways: the reader's read returns (and it
+    /// leaves), a blocked writer's write fails, and nothing more is sent.
+    fn cut(&self, state: &mut State) {
+        if !state.cut {
+            state.cut = true;
+            let _ = self.socket.shutdown(Shutdown::Both);
+        }
+        let keep = state.in_flight;
+        drop_after(state, keep);
+        state.pong = None;
     }
+}
 
-    /// The writer has written `lines` lines: make room for more.
-    pub fn written(&self, lines: usize) {
-        self.shared.queued.fetch_sub(lines, Ordering::AcqRel);
-    }
-
-    /// The close code the room asked for, if it dropped this client.
-    pub fn kicked(&self) -> Option<u16> {
-        match self.shared.kick.load(Ordering::Acquire) {
-            0 => None,
-            code => Some(code),
+/// Drop everything in the backlog after the first `keep` items.
+fn drop_after(state: &mut State, keep: usize) {
+    for item in state.backlog.drain(keep.min(state.backlog.len())..) {
+        if let Item::Frames { lines, .. } = item {
+            state.lines -= lines;
         }
     }
-}
-
-impl Drop for Queue {
-    fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.receiving = false;
-        state.items.clear(); // let go of the shared buffers now
+    // A pong in flight has been encoded already (see `take_front`).
+    if !state.backlog.iter().any(|i| matches!(i, Item::Pong)) {
+        state.pong = None;
     }
 }
 
-/// A pong taken out of the queue answers the latest ping, and from now on a
-/// new ping queues a new pong.
-fn fill_pong(state: &mut State, item: Outgoing) -> Outgoing {
+fn queue(state: &mut State, item: Item, partial: bool) {
+    if state.backlog.is_empty() {
+        state.partial_front = partial;
+    }
+    if let Item::Frames { lines, .. } = &item {
+        state.lines += lines;
+    }
+    state.backlog.push_back(item);
+}
+
+/// What is left of `item` after its first `sent` bytes went out.
+fn rest_of(item: Item, sent: usize) -> Item {
     match item {
-        Outgoing::Pong(_) => Outgoing::Pong(state.pong.take().unwrap_or_default()),
-        other => other,
+        Item::Frames { bytes, lines } => Item::Frames {
+            bytes: bytes.slice(sent..),
+            lines,
+        },
+        Item::Close { bytes, then } => Item::Close {
+            bytes: bytes.slice(sent..),
+            then,
+        },
+        Item::Pong => Item::Pong,
+    }
+}
+
+/// As much of `buf` as the socket takes now, without blocking: the socket
+/// stays in blocking mode for the reader and the writer, so the flag is per
+/// call. `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, not a signal.
+fn send_now(socket: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes, and the
+        // descriptor stays open while `socket` is borrowed.
+        let sent = unsafe {
+            libc::send(
+                socket.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if let Ok(sent) = usize::try_from(sent) {
+            return Ok(sent);
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::WouldBlock => return Ok(0),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(error),
+        }
+    }
+}
+
+fn encoded(encode: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut out = Vec::new();
+    encode(&mut out);
+    Bytes::from(out)
+}
+
+/// Real loopback connections for the unit tests of the outbox, the room and
+/// the client session: the server's end goes in an [`Outbox`], the test
+/// reads the client's end.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    /// How long a test waits for a frame it expects.
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// The client's end of a connection.
+    pub struct Peer {
+        stream: TcpStream,
+    }
+
+    /// An outbox holding at most `limit` lines on a fresh connection, and
+    /// the client's end of it.
+    pub fn pair(id: ClientId, limit: usize) -> (Outbox, Peer) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        server.set_write_timeout(Some(WAIT)).expect("write timeout");
+        client.set_read_timeout(Some(WAIT)).expect("read timeout");
+        let limits = Limits {
+            outbox_lines: limit,
+            ..Limits::default()
+        };
+        let outbox = Outbox::new(id, Arc::new(server), &limits);
+        (outbox, Peer { stream: client })
+    }
+
+    /// A text frame of `len` bytes of `x`: more than loopback buffers hold,
+    /// for a `len` of a few MiB, so whatever follows it waits in the backlog
+    /// until the peer reads.
+    pub fn filler(len: usize) -> Bytes {
+        encoded(|out| frame::encode(frame::TEXT, &vec![b'x'; len], out))
+    }
+
+    impl Peer {
+        /// The next frame: (opcode, payload). Panics after a wait.
+        pub fn frame(&mut self) -> (u8, Vec<u8>) {
+            let mut head = [0u8; 2];
+            self.stream.read_exact(&mut head).expect("a frame");
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut ext = [0u8; 2];
+                    self.stream.read_exact(&mut ext).expect("length");
+                    u64::from(u16::from_be_bytes(ext))
+                }
+                127 => {
+                    let mut ext = [0u8; 8];
+                    self.stream.read_exact(&mut ext).expect("length");
+                    u64::from_be_bytes(ext)
+                }
+                short => u64::from(short),
+            };
+            let mut payload = vec![0u8; usize::try_from(len).expect("length")];
+            self.stream.read_exact(&mut payload).expect("payload");
+            (head[0] & 0x0f, payload)
+        }
+
+        /// The next `n` frames, which must be text: their payloads.
+        pub fn texts(&mut self, n: usize) -> Vec<String> {
+            (0..n)
+                .map(|_| match self.frame() {
+                    (frame::TEXT, text) => String::from_utf8(text).expect("UTF-8"),
+                    (opcode, _) => panic!("opcode {opcode}, not text"),
+                })
+                .collect()
+        }
+
+        /// The next frame must be a close frame: its code.
+        pub fn close_code(&mut self) -> u16 {
+            match self.frame() {
+                (frame::CLOSE, payload) if payload.len() >= 2 => {
+                    u16::from_be_bytes([payload[0], payload[1]])
+                }
+                (opcode, payload) => {
+                    panic!("opcode {opcode} ({} bytes), not a close", payload.len())
+                }
+            }
+        }
+
+        /// No frame has arrived that was not read (the end of the
+        /// connection may have). What the room sends at once is in the
+        /// peer's socket when the send returns, on loopback.
+        pub fn assert_quiet(&mut self) {
+            self.stream.set_nonblocking(true).expect("nonblocking");
+            let read = self.stream.read(&mut [0u8; 64]);
+            self.stream.set_nonblocking(false).expect("blocking");
+            match read {
+                Ok(0) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => panic!("expected nothing, got {other:?}"),
+            }
+        }
+
+        /// The server ended the connection: EOF (or a reset).
+        pub fn assert_ended(&mut self) {
+            match self.stream.read(&mut [0u8; 64]) {
+                Ok(0) => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+                other => panic!("expected the end, got {other:?}"),
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::testing::*;
     use super::*;
 
+    const BIG: usize = 8 << 20;
+
     #[test]
-    fn the_bound_counts_lines_and_frees_them_when_written() {
-        let (outbox, queue) = new(3);
-        let two = Bytes::from_static(b"xx");
-        assert_eq!(outbox.push_lines(two.clone(), 2), Ok(()));
-        assert_eq!(outbox.push_lines(two.clone(), 2), Err(Refused::Full));
-        assert_eq!(outbox.push_lines(two.clone(), 1), Ok(()));
-        // Control frames always fit.
-        assert_eq!(outbox.push_control(Outgoing::Pong(Bytes::new())), Ok(()));
-        match queue.try_recv() {
-            Some(Outgoing::Frames { lines: 2, .. }) => queue.written(2),
-            other => panic!("{other:?}"),
+    fn a_socket_that_takes_everything_needs_no_writer() {
+        let (outbox, mut peer) = pair(1, 10);
+        for text in ["one", "two"] {
+            let line = encoded(|out| frame::encode(frame::TEXT, text.as_bytes(), out));
+            assert_eq!(outbox.send_lines(line, 1), Ok(()));
         }
-        assert_eq!(outbox.push_lines(two.clone(), 2), Ok(()));
+        assert!(outbox.lock().writer.is_none(), "a writer was started");
+        assert_eq!(peer.texts(2), ["one", "two"]);
+        peer.assert_quiet();
+    }
+
+    #[test]
+    fn the_backlog_counts_lines_keeps_the_order_and_its_writer_ends() {
+        let (outbox, mut peer) = pair(1, 3);
+        // The peer is not reading: most of this waits, for a writer.
+        assert_eq!(outbox.send_lines(filler(BIG), 0), Ok(()));
+        let two = encoded(|out| {
+            frame::encode(frame::TEXT, b"a", out);
+            frame::encode(frame::TEXT, b"b", out);
+        });
+        let one = encoded(|out| frame::encode(frame::TEXT, b"c", out));
+        assert_eq!(outbox.send_lines(two.clone(), 2), Ok(()));
+        assert_eq!(outbox.send_lines(two, 2), Err(Refused::Full));
+        assert_eq!(outbox.send_lines(one, 1), Ok(()));
+        // Control frames are not counted.
+        outbox.ping();
+        assert_eq!(peer.frame().1.len(), BIG);
+        assert_eq!(peer.texts(3), ["a", "b", "c"]);
+        assert_eq!(peer.frame(), (frame::PING, Vec::new()));
+        outbox.wait_written(Duration::from_secs(10));
+        assert!(!outbox.lock().writing, "the writer is still running");
+        // Caught up: lines go out at once again, and count from zero.
+        let four = encoded(|out| {
+            for _ in 0..4 {
+                frame::encode(frame::TEXT, b"d", out);
+            }
+        });
+        assert_eq!(outbox.send_lines(four, 4), Ok(()));
+        assert_eq!(peer.texts(4), ["d", "d", "d", "d"]);
+        peer.assert_quiet();
     }
 
     #[test]
     fn pongs_do_not_pile_up_and_answer_the_latest_ping() {
-        let (outbox, queue) = new(10);
+        let (outbox, mut peer) = pair(1, 10);
+        assert_eq!(outbox.send_lines(filler(BIG), 0), Ok(()));
         for payload in [&b"one"[..], b"two", b"three"] {
-            assert_eq!(outbox.push_pong(Bytes::copy_from_slice(payload)), Ok(()));
+            outbox.pong(Bytes::copy_from_slice(payload));
         }
-        match queue.try_recv() {
-            Some(Outgoing::Pong(data)) => assert_eq!(&data[..], b"three"),
-            other => panic!("{other:?}"),
-        }
-        assert!(queue.try_recv().is_none(), "one pong for three pings");
-        // Once taken, the next ping gets its own pong.
-        assert_eq!(outbox.push_pong(Bytes::from_static(b"four")), Ok(()));
-        match queue.try_recv() {
-            Some(Outgoing::Pong(data)) => assert_eq!(&data[..], b"four"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(peer.frame().1.len(), BIG);
+        assert_eq!(peer.frame(), (frame::PONG, b"three".to_vec()));
+        outbox.wait_written(Duration::from_secs(10));
+        peer.assert_quiet();
+        // With nothing waiting, the next ping is answered at once.
+        outbox.pong(Bytes::from_static(b"four"));
+        assert_eq!(peer.frame(), (frame::PONG, b"four".to_vec()));
     }
 
     #[test]
-    fn first_kick_wins_and_gone_writers_refuse() {
-        let (outbox, queue) = new(10);
-        assert_eq!(queue.kicked(), None);
-        outbox.kick(1008);
-        outbox.kick(1001);
-        assert_eq!(queue.kicked(), Some(1008));
-        drop(queue);
-        assert_eq!(
-            outbox.push_lines(Bytes::from_static(b"x"), 1),
-            Err(Refused::Gone)
-        );
+    fn a_kick_drops_what_waits_closes_and_cuts() {
+        let (outbox, mut peer) = pair(1, 10);
+        assert_eq!(outbox.send_lines(filler(BIG), 0), Ok(()));
+        // Let the writer take the filler before the lines queue behind it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while outbox.lock().in_flight == 0 && Instant::now() < deadline {
+            thread::yield_now();
+        }
+        let line = encoded(|out| frame::encode(frame::TEXT, b"dropped", out));
+        assert_eq!(outbox.send_lines(line.clone(), 1), Ok(()));
+        outbox.kick(1008, "too slow");
+        assert_eq!(outbox.send_lines(line, 1), Err(Refused::Gone));
+        // The frame being written is finished, the line is not sent.
+        assert_eq!(peer.frame().1.len(), BIG);
+        assert_eq!(peer.close_code(), 1008);
+        peer.assert_ended();
+    }
+
+    #[test]
+    fn close_is_the_last_frame_and_half_closes() {
+        let (outbox, mut peer) = pair(1, 10);
+        outbox.close(1000, "");
+        assert!(outbox.is_closing());
+        let line = encoded(|out| frame::encode(frame::TEXT, b"late", out));
+        assert_eq!(outbox.send_lines(line, 1), Err(Refused::Gone));
+        outbox.ping();
+        assert_eq!(peer.close_code(), 1000);
+        peer.assert_ended();
+    }
+
+    #[test]
+    fn a_peer_that_is_gone_cuts_the_connection() {
+        let (outbox, peer) = pair(1, 10);
+        drop(peer);
+        // The first send may still be taken; a reset one fails, and cuts.
+        let line = encoded(|out| frame::encode(frame::TEXT, b"hello?", out));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while outbox.send_lines(line.clone(), 1).is_ok() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(outbox.lock().cut, "never cut");
     }
 }

@@ -1,8 +1,11 @@
 //! The operating system's limits on how many clients we can hold: file
-//! descriptors (one per client), threads (two per client) and memory maps
-//! (eight per client). Read at start so `--max-clients` is honest.
+//! descriptors (one per client), threads (one per client, plus writers for
+//! clients that are behind) and memory maps (four per thread). Read at start
+//! so `--max-clients` is honest.
 
 use std::fs;
+
+use crate::config::MAX_WRITERS;
 
 /// File descriptors the process keeps for itself (listeners, page
 /// connections, logs) before counting clients.
@@ -46,14 +49,16 @@ fn read_sysctl(name: &str) -> Option<u64> {
         .ok()
 }
 
-/// Threads each client costs: its reader and its writer.
-const THREADS_PER_CLIENT: u64 = 2;
+/// Threads each client costs: its reader. (A writer runs only while a
+/// client is behind; [`MAX_WRITERS`] of them are reserved below.)
+const THREADS_PER_CLIENT: u64 = 1;
 /// Memory maps each thread costs: its stack and the stack's guard page, and
 /// the signal stack Rust gives every thread, with its own guard page.
 const MAPS_PER_THREAD: u64 = 4;
-/// Threads and maps the process needs besides its clients.
-const RESERVED_THREADS: u64 = 256;
-const RESERVED_MAPS: u64 = 1024;
+/// Threads and maps the process needs besides its clients' readers: its
+/// own threads, and the most writers that may run at once.
+const RESERVED_THREADS: u64 = 256 + MAX_WRITERS as u64;
+const RESERVED_MAPS: u64 = 1024 + MAX_WRITERS as u64 * MAPS_PER_THREAD;
 
 /// The most clients the thread limits (`kernel.pid_max` and
 /// `kernel.threads-max`, counted machine-wide, so less the threads already
@@ -67,9 +72,17 @@ pub fn clients_for_threads() -> Option<(usize, String)> {
         .and_then(|s| s.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok())
         .unwrap_or(0u64);
     let mut tightest: Option<(usize, String)> = None;
-    for (name, per_client, used) in [
-        ("kernel/pid_max", THREADS_PER_CLIENT, running),
-        ("kernel/threads-max", THREADS_PER_CLIENT, running),
+    for (name, per_client, reserve) in [
+        (
+            "kernel/pid_max",
+            THREADS_PER_CLIENT,
+            running + RESERVED_THREADS,
+        ),
+        (
+            "kernel/threads-max",
+            THREADS_PER_CLIENT,
+            running + RESERVED_THREADS,
+        ),
         (
             "vm/max_map_count",
             THREADS_PER_CLIENT * MAPS_PER_THREAD,
@@ -79,7 +92,6 @@ pub fn clients_for_threads() -> Option<(usize, String)> {
         let Some(limit) = read_sysctl(name) else {
             continue;
         };
-        let reserve = used.max(RESERVED_THREADS);
         let clients = (limit.saturating_sub(reserve) / per_client) as usize;
         if tightest.as_ref().is_none_or(|(c, _)| clients < *c) {
             tightest = Some((clients, format!("sysctl {}", name.replace('/', "."))));

@@ -10,7 +10,7 @@
 //! [`Room::join`], `broadcast-to-room` is [`Room::message`] and
 //! `handle-close-connection` is [`Room::leave`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -19,7 +19,7 @@ use rand::RngExt;
 use tungstenite::{Bytes, Utf8Bytes};
 
 use crate::frame;
-use crate::outbox::{Outbox, Outgoing, Refused};
+use crate::outbox::{Outbox, Refused};
 use crate::protocol::{self, close, NICKNAME_SPACE};
 
 /// Each connection's id, given by the acceptor; never reused in a run.
@@ -141,11 +141,6 @@ pub struct Room {
     taken: HashSet<u32>,
     /// Lines for every member, not yet sent.
     pending: Batch,
-    /// Batches sent and still queued somewhere, kept so that this thread,
-    /// which allocated them, is also the one that frees them. Freed by a
-    /// writer, a buffer would stay in that thread's allocator cache
-    /// (glibc's per-thread tcache) for good: kilobytes per idle client.
-    sent: VecDeque<Bytes>,
     /// After `Shutdown`: no more joins or broadcasts, only goodbyes.
     closing: bool,
 }
@@ -178,7 +173,6 @@ impl Room {
             members: HashMap::new(),
             taken: HashSet::new(),
             pending: Batch::default(),
-            sent: VecDeque::new(),
             closing: false,
         }
     }
@@ -210,14 +204,14 @@ impl Room {
     /// newcomer who they are and the others who arrived.
     pub fn join(&mut self, id: ClientId, peer: SocketAddr, outbox: Outbox) {
         if self.closing {
-            let _ = outbox.push_control(Outgoing::Close(close::GOING_AWAY, "server shutting down"));
+            outbox.close(close::GOING_AWAY, "server shutting down");
             return;
         }
         let Some(number) = self.free_number() else {
             // Every nickname is taken: only possible with --max-clients above
             // NICKNAME_SPACE. Refuse rather than hand out a duplicate.
             log::warn!("room: no free nickname for {peer}, closing it");
-            let _ = outbox.push_control(Outgoing::Close(close::GOING_AWAY, "room is full"));
+            outbox.close(close::GOING_AWAY, "room is full");
             return;
         };
         let nickname = protocol::nickname(number);
@@ -230,9 +224,7 @@ impl Room {
             protocol::you_are(&nickname).as_bytes(),
             &mut hello,
         );
-        let hello = Bytes::from(hello);
-        let _ = outbox.push_lines(hello.clone(), 1);
-        self.sent.push_back(hello);
+        let _ = outbox.send_lines(Bytes::from(hello), 1);
         self.pend(&protocol::has_joined(&nickname));
         self.taken.insert(number);
         self.members.insert(
@@ -282,8 +274,9 @@ impl Room {
         self.flush();
         self.closing = true;
         for member in self.members.values() {
-            let bye = Outgoing::Close(close::GOING_AWAY, "server shutting down");
-            let _ = member.outbox.push_control(bye);
+            member
+                .outbox
+                .close(close::GOING_AWAY, "server shutting down");
         }
     }
 
@@ -311,16 +304,17 @@ impl Room {
                 }
                 // A newcomer gets a slice of the same buffer: no copy.
                 let from = batch.slice(since.bytes..);
-                // Gone: the writer has ended; the reader's Leave is on its way.
-                if member.outbox.push_lines(from, lines - since.lines) == Err(Refused::Full) {
+                // Gone: the connection is ending; the reader's Leave is on
+                // its way.
+                if member.outbox.send_lines(from, lines - since.lines) == Err(Refused::Full) {
                     slow.push(id);
                 }
             }
-            self.sent.retain(|b| !b.is_unique());
-            self.sent.push_back(batch);
             for id in slow {
                 if let Some(member) = self.remove(id) {
-                    member.outbox.kick(close::POLICY_VIOLATION);
+                    member
+                        .outbox
+                        .kick(close::POLICY_VIOLATION, "too slow: too many lines waiting");
                     log::info!(
                         "room: {} left ({}): too many lines waiting, dropped",
                         member.nickname,
@@ -368,49 +362,18 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::{self, Queue};
-    use std::io::Cursor;
-    use tungstenite::protocol::frame::FrameHeader;
+    use crate::outbox::testing::{filler, pair, Peer};
 
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 40000))
     }
 
-    /// Join a member whose outbox holds `lines`; return its queue.
-    fn join(room: &mut Room, id: ClientId, lines: usize) -> (Queue, Outbox) {
-        let (outbox, queue) = outbox::new(lines);
+    /// Join a member whose outbox holds `lines`, on a real connection;
+    /// return the client's end.
+    fn join(room: &mut Room, id: ClientId, lines: usize) -> (Peer, Outbox) {
+        let (outbox, client) = pair(id, lines);
         room.join(id, peer(), outbox.clone());
-        (queue, outbox)
-    }
-
-    /// Everything queued, as text: each line, or the control item. Marks the
-    /// lines written, as the writer would.
-    fn texts(queue: &Queue) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Some(item) = queue.try_recv() {
-            match item {
-                Outgoing::Frames { bytes, lines } => {
-                    let mut cursor = Cursor::new(bytes.as_ref());
-                    for _ in 0..lines {
-                        let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
-                        assert_eq!(
-                            header.opcode,
-                            tungstenite::protocol::frame::coding::OpCode::Data(
-                                tungstenite::protocol::frame::coding::Data::Text
-                            )
-                        );
-                        let start = cursor.position() as usize;
-                        let end = start + len as usize;
-                        out.push(String::from_utf8(bytes[start..end].to_vec()).unwrap());
-                        cursor.set_position(end as u64);
-                    }
-                    assert_eq!(cursor.position() as usize, bytes.len(), "stray bytes");
-                    queue.written(lines);
-                }
-                other => out.push(format!("{other:?}")),
-            }
-        }
-        out
+        (client, outbox)
     }
 
     fn nick(room: &Room, id: ClientId) -> String {
@@ -421,11 +384,11 @@ mod tests {
     fn nicknames_are_user_n_below_100000() {
         let mut room = Room::new();
         for id in 0..200 {
-            let (queue, _) = join(&mut room, id, 1000);
+            let (mut client, _) = join(&mut room, id, 1000);
             let nick = nick(&room, id);
             let n: u32 = nick.strip_prefix("user-").unwrap().parse().unwrap();
             assert!(n < NICKNAME_SPACE);
-            assert_eq!(texts(&queue)[0], format!(" .... you are {nick}."));
+            assert_eq!(client.texts(1), [format!(" .... you are {nick}.")]);
         }
     }
 
@@ -435,65 +398,66 @@ mod tests {
         // Fill all but 10 numbers by hand, then join 10: all must be distinct.
         room.taken = (0..NICKNAME_SPACE - 10).collect();
         let mut got = HashSet::new();
+        let mut clients = Vec::new();
         for id in 0..10 {
-            let _ = join(&mut room, id, 10);
+            clients.push(join(&mut room, id, 10));
             let nick = nick(&room, id);
             let n: u32 = nick.strip_prefix("user-").unwrap().parse().unwrap();
             assert!(n >= NICKNAME_SPACE - 10, "{nick} was taken");
             assert!(got.insert(n), "{nick} given twice");
         }
         // The space is now full: the next join is refused, not duplicated.
-        let (queue, _) = join(&mut room, 99, 10);
+        let (mut refused, _) = join(&mut room, 99, 10);
         assert_eq!(room.len(), 10);
-        assert!(matches!(queue.try_recv(), Some(Outgoing::Close(1001, _))));
+        assert_eq!(refused.close_code(), close::GOING_AWAY);
     }
 
     #[test]
     fn join_message_leave_as_the_seed() {
         let mut room = Room::new();
-        let (a, _) = join(&mut room, 1, 100);
-        let (b, _) = join(&mut room, 2, 100);
+        let (mut a, _) = join(&mut room, 1, 100);
+        let (mut b, _) = join(&mut room, 2, 100);
         room.flush();
         let (nick_a, nick_b) = (nick(&room, 1), nick(&room, 2));
         assert_eq!(
-            texts(&a),
+            a.texts(2),
             [
                 format!(" .... you are {nick_a}."),
                 format!(" .... {nick_b} has joined.")
             ]
         );
-        assert_eq!(texts(&b), [format!(" .... you are {nick_b}.")]);
+        assert_eq!(b.texts(1), [format!(" .... you are {nick_b}.")]);
 
         room.message(1, "hello");
         room.flush();
-        assert_eq!(texts(&a), [format!("{nick_a}: hello")]);
-        assert_eq!(texts(&b), [format!("{nick_a}: hello")]);
+        assert_eq!(a.texts(1), [format!("{nick_a}: hello")]);
+        assert_eq!(b.texts(1), [format!("{nick_a}: hello")]);
 
         room.leave(1, &LeaveReason::Closed(Some(1000)));
         room.flush();
-        assert_eq!(texts(&b), [format!(" .... {nick_a} has left.")]);
+        assert_eq!(b.texts(1), [format!(" .... {nick_a} has left.")]);
         // Removed first: the leaver gets nothing more.
-        assert!(texts(&a).is_empty());
+        a.assert_quiet();
         assert_eq!(room.nickname(1), None);
         // A second Leave (say, from a drop guard) is silent.
         room.leave(1, &LeaveReason::Dropped);
         room.flush();
-        assert!(texts(&b).is_empty());
+        b.assert_quiet();
     }
 
     #[test]
     fn a_batch_keeps_the_order_and_skips_those_who_were_not_there() {
         let mut room = Room::new();
-        let (a, _) = join(&mut room, 1, 100);
+        let (mut a, _) = join(&mut room, 1, 100);
         let nick_a = nick(&room, 1);
         room.message(1, "before");
         // B joins mid-batch: it must not get "before", and A gets it first.
-        let (b, _) = join(&mut room, 2, 100);
+        let (mut b, _) = join(&mut room, 2, 100);
         let nick_b = nick(&room, 2);
         room.message(2, "after");
         room.flush();
         assert_eq!(
-            texts(&a)[1..],
+            a.texts(4)[1..],
             [
                 format!("{nick_a}: before"),
                 format!(" .... {nick_b} has joined."),
@@ -501,106 +465,117 @@ mod tests {
             ]
         );
         assert_eq!(
-            texts(&b),
+            b.texts(2),
             [
                 format!(" .... you are {nick_b}."),
                 format!("{nick_b}: after")
             ]
         );
+        a.assert_quiet();
+        b.assert_quiet();
     }
 
     #[test]
-    fn a_crowd_arriving_in_one_batch_is_one_entry_per_client() {
+    fn a_crowd_arriving_in_one_batch_hears_of_those_after_it() {
         let mut room = Room::new();
-        let queues: Vec<_> = (0..5).map(|id| join(&mut room, id, 100).0).collect();
+        let mut clients: Vec<_> = (0..5).map(|id| join(&mut room, id, 100).0).collect();
         room.flush();
-        for (i, queue) in queues.iter().enumerate() {
-            // The greeting, then one entry with the later arrivals' notices.
-            assert!(matches!(
-                queue.try_recv(),
-                Some(Outgoing::Frames { lines: 1, .. })
-            ));
-            if i < 4 {
-                match queue.try_recv() {
-                    Some(Outgoing::Frames { lines, .. }) => assert_eq!(lines, 4 - i),
-                    other => panic!("{other:?}"),
-                }
-            }
-            assert!(queue.try_recv().is_none());
+        let nicks: Vec<_> = (0..5).map(|id| nick(&room, id)).collect();
+        for (i, client) in clients.iter_mut().enumerate() {
+            let mut want = vec![format!(" .... you are {}.", nicks[i])];
+            want.extend(
+                nicks[i + 1..]
+                    .iter()
+                    .map(|n| format!(" .... {n} has joined.")),
+            );
+            assert_eq!(client.texts(want.len()), want);
+            client.assert_quiet();
         }
     }
 
     #[test]
-    fn too_many_lines_waiting_drops_that_client_only() {
+    fn too_many_lines_waiting_drops_that_client_only_with_1008() {
         let mut room = Room::new();
-        let (slow, slow_outbox) = join(&mut room, 1, 3);
-        let (fast, _) = join(&mut room, 2, 100);
+        let (mut slow, slow_outbox) = join(&mut room, 1, 3);
+        let (mut fast, _) = join(&mut room, 2, 100);
         let (slow_nick, fast_nick) = (nick(&room, 1), nick(&room, 2));
-        // slow holds "you are" and "has joined"; one more line fills it.
-        room.message(2, "one");
-        room.flush();
-        assert_eq!(room.len(), 2);
-        room.message(2, "two");
+        // A frame bigger than loopback buffers hold, which the slow client
+        // does not read yet: what follows it waits in the backlog.
+        let big = 8 << 20;
+        assert_eq!(slow_outbox.send_lines(filler(big), 0), Ok(()));
+        // "has joined", "one" and "two" fit in 3 lines; "three" does not.
+        for text in ["one", "two"] {
+            room.message(2, text);
+            room.flush();
+            assert_eq!(room.len(), 2);
+        }
+        room.message(2, "three");
         room.flush();
         assert_eq!(room.len(), 1);
-        drop(slow_outbox);
-        let slow_lines = texts(&slow);
-        assert_eq!(slow_lines.len(), 3, "{slow_lines:?}");
         assert_eq!(
-            texts(&fast),
+            fast.texts(5),
             [
                 format!(" .... you are {fast_nick}."),
                 format!("{fast_nick}: one"),
                 format!("{fast_nick}: two"),
+                format!("{fast_nick}: three"),
                 format!(" .... {slow_nick} has left."),
             ]
         );
-    }
-
-    #[test]
-    fn the_slow_client_is_kicked_with_1008() {
-        let mut room = Room::new();
-        let (slow, _) = join(&mut room, 1, 1);
-        let _fast = join(&mut room, 2, 100);
-        room.flush();
-        assert_eq!(slow.kicked(), Some(close::POLICY_VIOLATION));
+        // The slow client gets what its writer had started on, then 1008.
+        assert_eq!(slow.texts(1), [format!(" .... you are {slow_nick}.")]);
+        assert_eq!(slow.frame().1.len(), big);
+        let mut rest = Vec::new();
+        let code = loop {
+            match slow.frame() {
+                (frame::CLOSE, payload) => break u16::from_be_bytes([payload[0], payload[1]]),
+                (_, text) => rest.push(String::from_utf8(text).unwrap()),
+            }
+        };
+        let queued = [
+            format!(" .... {fast_nick} has joined."),
+            format!("{fast_nick}: one"),
+            format!("{fast_nick}: two"),
+        ];
+        assert!(queued.starts_with(&rest), "{rest:?}");
+        assert_eq!(code, close::POLICY_VIOLATION);
+        slow.assert_ended();
     }
 
     #[test]
     fn messages_from_unknown_clients_are_ignored() {
         let mut room = Room::new();
-        let (a, _) = join(&mut room, 1, 10);
-        let _ = texts(&a);
+        let (mut a, _) = join(&mut room, 1, 10);
+        let _ = a.texts(1);
         room.message(7, "ghost");
         room.flush();
-        assert!(texts(&a).is_empty());
+        a.assert_quiet();
     }
 
     #[test]
     fn shutdown_sends_what_was_accepted_then_going_away() {
         let mut room = Room::new();
-        let (a, _) = join(&mut room, 1, 10);
+        let (mut a, _) = join(&mut room, 1, 10);
         let nick_a = nick(&room, 1);
-        let _ = texts(&a);
+        let _ = a.texts(1);
         room.message(1, "last words");
         room.shutdown();
-        let got = texts(&a);
-        assert_eq!(got[0], format!("{nick_a}: last words"));
-        assert!(got[1].starts_with("Close(1001"), "{got:?}");
+        assert_eq!(a.texts(1), [format!("{nick_a}: last words")]);
+        assert_eq!(a.close_code(), close::GOING_AWAY);
         room.message(1, "late");
         room.leave(1, &LeaveReason::Shutdown);
         room.flush();
-        assert!(texts(&a).is_empty());
+        a.assert_ended();
         // Joins after shutdown are turned away.
-        let (c, _) = join(&mut room, 3, 10);
-        assert!(matches!(c.try_recv(), Some(Outgoing::Close(1001, _))));
+        let (mut c, _) = join(&mut room, 3, 10);
+        assert_eq!(c.close_code(), close::GOING_AWAY);
     }
 
     #[test]
     fn run_stops_when_senders_are_gone() {
         let (tx, rx) = crossbeam_channel::unbounded();
         let room = std::thread::spawn(move || run(rx));
-        let (outbox, queue) = outbox::new(10);
+        let (outbox, mut client) = pair(1, 10);
         tx.send(Event::Join {
             id: 1,
             peer: peer(),
@@ -614,6 +589,6 @@ mod tests {
         .unwrap();
         drop(tx);
         room.join().unwrap();
-        assert_eq!(texts(&queue).len(), 2);
+        assert_eq!(client.texts(2).len(), 2);
     }
 }

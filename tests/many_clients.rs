@@ -61,8 +61,8 @@ fn steady_threads(server: &TestServer) -> usize {
     panic!("thread count never settled");
 }
 
-/// Threads of this process named `client-N` or `client-N-w`: the server's
-/// two threads per connection.
+/// Threads of this process named `client-N` (a reader, one per connection)
+/// or `client-N-w` (a writer, only while that client is behind).
 fn client_threads() -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return usize::MAX;
@@ -73,19 +73,19 @@ fn client_threads() -> usize {
         .count()
 }
 
-/// Wait for the server to be back at `clients` clients, `2 * clients`
-/// client threads, and no more threads in all than `threads` (tiny_http's
-/// idle pool threads may end meanwhile, so fewer is fine).
+/// Wait for the server to be back at `clients` clients, one client thread
+/// each (nobody is behind, so no writers), and no more threads in all than
+/// `threads` (tiny_http's idle pool threads may end meanwhile, so fewer is
+/// fine).
 fn assert_settles(server: &TestServer, clients: usize, threads: usize, when: &str) {
     let settled = wait_until(SETTLE, || {
-        server.clients() == clients && client_threads() == 2 * clients && thread_count() <= threads
+        server.clients() == clients && client_threads() == clients && thread_count() <= threads
     });
     assert!(
         settled,
-        "{when}: {} clients (want {clients}), {} client threads (want {}), {} threads (want {threads})",
+        "{when}: {} clients (want {clients}), {} client threads (want {clients}), {} threads (want {threads})",
         server.clients(),
         client_threads(),
-        2 * clients,
         thread_count()
     );
 }
@@ -127,7 +127,8 @@ fn two_thousand_clients_then_back_to_baseline() {
     );
     let nicks: std::collections::HashSet<&String> = clients.iter().map(|(_, n)| n).collect();
     assert_eq!(nicks.len(), CLIENTS, "nicknames are not unique");
-    assert_eq!(client_threads(), 2 * CLIENTS);
+    // One thread per client: they all keep up, so none has a writer.
+    assert_eq!(client_threads(), CLIENTS);
     let connected = start.elapsed();
     eprintln!("{CLIENTS} clients connected in {connected:?}");
 
@@ -247,8 +248,8 @@ fn beyond_max_clients_is_503_and_keeps_no_thread() {
     let addr = server.chat_addr();
     let baseline = steady_threads(&server);
     let mut seated: Vec<TestClient> = (0..3).map(|_| TestClient::connect(addr)).collect();
-    // Two threads per seated client.
-    assert_settles(&server, 3, baseline + 6, "three seated");
+    // One thread per seated client.
+    assert_settles(&server, 3, baseline + 3, "three seated");
     for attempt in 0..20 {
         let (status, head, mut stream) = http_exchange(addr, upgrade_request(addr, "").as_bytes());
         assert_eq!(status, 503, "attempt {attempt}: {head}");
@@ -257,13 +258,13 @@ fn beyond_max_clients_is_503_and_keeps_no_thread() {
             "attempt {attempt}: kept open"
         );
     }
-    assert_settles(&server, 3, baseline + 6, "after 20 refusals");
+    assert_settles(&server, 3, baseline + 3, "after 20 refusals");
     seated[0].chat("still seated");
 
     // A seat comes free when a client leaves; the next one gets it.
     let mut gone = seated.remove(2);
     gone.close();
-    assert_settles(&server, 2, baseline + 4, "after one left");
+    assert_settles(&server, 2, baseline + 2, "after one left");
     let newcomer = TestClient::connect(addr);
     seated[0].recv_until(&joined(&newcomer.nick));
     seated[1].chat("welcome");
