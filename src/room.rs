@@ -34,6 +34,12 @@ const MAX_BATCH_EVENTS: usize = 1024;
 /// ...and sends a batch early once it holds this many bytes.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
+/// From this many members on, a batch is sent from two threads (see
+/// [`deliver_on_two_threads`]).
+const SPLIT_FROM: usize = 1000;
+/// The helper's stack: it only loops over sends.
+const HELPER_STACK_BYTES: usize = 64 * 1024;
+
 /// What client threads tell the room. Sent by client threads (and by the
 /// server handle for `Shutdown`); received only by the room thread.
 #[derive(Debug)]
@@ -143,6 +149,8 @@ pub struct Room {
     pending: Batch,
     /// After `Shutdown`: no more joins or broadcasts, only goodbyes.
     closing: bool,
+    /// [`SPLIT_FROM`]; lower in tests, to try the two-thread path.
+    split_from: usize,
 }
 
 /// The room thread's body: handle events until every sender is gone.
@@ -174,6 +182,7 @@ impl Room {
             taken: HashSet::new(),
             pending: Batch::default(),
             closing: false,
+            split_from: SPLIT_FROM,
         }
     }
 
@@ -296,20 +305,11 @@ impl Room {
         while self.pending.lines > 0 {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);
             let batch = Bytes::from(bytes);
-            let mut slow = Vec::new();
-            for (&id, member) in &mut self.members {
-                let since = std::mem::take(&mut member.since);
-                if since.lines == lines {
-                    continue; // joined after the last line of this batch
-                }
-                // A newcomer gets a slice of the same buffer: no copy.
-                let from = batch.slice(since.bytes..);
-                // Gone: the connection is ending; the reader's Leave is on
-                // its way.
-                if member.outbox.send_lines(from, lines - since.lines) == Err(Refused::Full) {
-                    slow.push(id);
-                }
-            }
+            let slow = if self.members.len() < self.split_from {
+                deliver(self.members.iter_mut(), &batch, lines)
+            } else {
+                deliver_on_two_threads(&mut self.members, &batch, lines)
+            };
             for id in slow {
                 if let Some(member) = self.remove(id) {
                     member
@@ -357,6 +357,72 @@ impl Room {
             .filter(|n| !self.taken.contains(n))
             .nth(pick)
     }
+}
+
+/// Send `batch` (of `lines` lines) to each of `members`, from where each
+/// came in; return those too far behind to take it.
+fn deliver<'a>(
+    members: impl Iterator<Item = (&'a ClientId, &'a mut Member)>,
+    batch: &Bytes,
+    lines: usize,
+) -> Vec<ClientId> {
+    let mut slow = Vec::new();
+    for (&id, member) in members {
+        let since = std::mem::take(&mut member.since);
+        if since.lines == lines {
+            continue; // joined after the last line of this batch
+        }
+        // A newcomer gets a slice of the same buffer: no copy.
+        let from = batch.slice(since.bytes..);
+        // Gone: the connection is ending; the reader's Leave is on its way.
+        if member.outbox.send_lines(from, lines - since.lines) == Err(Refused::Full) {
+            slow.push(id);
+        }
+    }
+    slow
+}
+
+/// [`deliver`] for a big room: the room thread sends to half the members
+/// while a helper thread, started for this batch, sends to the other half.
+/// Each send is a system call of several microseconds (on loopback it also
+/// does the receiving side's work), so one thread takes tens of
+/// milliseconds for thousands of members; starting a thread costs tens of
+/// microseconds. If no thread can be started, the room sends them all.
+fn deliver_on_two_threads(
+    members: &mut HashMap<ClientId, Member>,
+    batch: &Bytes,
+    lines: usize,
+) -> Vec<ClientId> {
+    let mut all: Vec<(&ClientId, &mut Member)> = members.iter_mut().collect();
+    let half = all.len() / 2;
+    let (mine, theirs) = all.split_at_mut(half);
+    let (mut slow, helped) = std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("room-helper".into())
+            .stack_size(HELPER_STACK_BYTES)
+            .spawn_scoped(scope, || deliver(pairs(theirs), batch, lines));
+        let slow = deliver(pairs(mine), batch, lines);
+        (slow, helper.map(|helper| helper.join()))
+    });
+    match helped {
+        Ok(Ok(more)) => slow.extend(more),
+        // Nothing in `deliver` panics; if it did, say so.
+        Ok(Err(_)) => log::error!("room: the helper thread panicked"),
+        Err(e) => {
+            log::debug!("room: no helper thread ({e}); sending alone");
+            slow.extend(deliver(pairs(theirs), batch, lines));
+        }
+    }
+    slow
+}
+
+/// The (id, member) pairs of a slice of them, as [`deliver`] takes them.
+fn pairs<'a, 'b: 'a>(
+    members: &'a mut [(&'b ClientId, &'b mut Member)],
+) -> impl Iterator<Item = (&'a ClientId, &'a mut Member)> + use<'a, 'b> {
+    members
+        .iter_mut()
+        .map(|(id, member)| (&**id, &mut **member))
 }
 
 #[cfg(test)]
@@ -414,7 +480,18 @@ mod tests {
 
     #[test]
     fn join_message_leave_as_the_seed() {
-        let mut room = Room::new();
+        join_message_leave(Room::new());
+    }
+
+    #[test]
+    fn join_message_leave_with_two_sending_threads() {
+        join_message_leave(Room {
+            split_from: 2,
+            ..Room::new()
+        });
+    }
+
+    fn join_message_leave(mut room: Room) {
         let (mut a, _) = join(&mut room, 1, 100);
         let (mut b, _) = join(&mut room, 2, 100);
         room.flush();
@@ -477,7 +554,18 @@ mod tests {
 
     #[test]
     fn a_crowd_arriving_in_one_batch_hears_of_those_after_it() {
-        let mut room = Room::new();
+        a_crowd_arriving(Room::new());
+    }
+
+    #[test]
+    fn a_crowd_arriving_with_two_sending_threads() {
+        a_crowd_arriving(Room {
+            split_from: 2,
+            ..Room::new()
+        });
+    }
+
+    fn a_crowd_arriving(mut room: Room) {
         let mut clients: Vec<_> = (0..5).map(|id| join(&mut room, id, 100).0).collect();
         room.flush();
         let nicks: Vec<_> = (0..5).map(|id| nick(&room, id)).collect();
@@ -495,7 +583,18 @@ mod tests {
 
     #[test]
     fn too_many_lines_waiting_drops_that_client_only_with_1008() {
-        let mut room = Room::new();
+        too_many_lines_waiting(Room::new());
+    }
+
+    #[test]
+    fn too_many_lines_waiting_with_two_sending_threads() {
+        too_many_lines_waiting(Room {
+            split_from: 2,
+            ..Room::new()
+        });
+    }
+
+    fn too_many_lines_waiting(mut room: Room) {
         let (mut slow, slow_outbox) = join(&mut room, 1, 3);
         let (mut fast, _) = join(&mut room, 2, 100);
         let (slow_nick, fast_nick) = (nick(&room, 1), nick(&room, 2));
