@@ -1,4 +1,4 @@
-//! Dead peers: the writer pings every ping interval; a client silent (no
+//! Dead peers: the reader pings a client quiet for a ping interval; a client silent (no
 //! frame, no pong) past the idle timeout is closed with 1001 and the others
 //! see it leave, while a client that keeps reading (so answers pings) but
 //! never speaks stays through several idle periods.

@@ -1,0 +1,102 @@
+//! A client that falls behind, then catches up: while its socket takes no
+//! more, the room queues its lines and a writer thread (`client-N-w`) is
+//! started for it; when it reads again it gets every line, in order, and
+//! the writer ends. A client that keeps up never has one.
+
+mod common;
+use common::*;
+
+use std::io::BufReader;
+use std::time::{Duration, Instant};
+
+use chat_server::{Config, Limits};
+
+/// Bytes per chat message: a few hundred fill the stalled client's socket
+/// buffers (a few MiB on loopback).
+const MESSAGE_BYTES: usize = 16 * 1024;
+/// Most messages sent before a writer must have appeared.
+const MAX_MESSAGES: usize = 2000;
+
+/// Threads of this process named `client-N-w`: the in-process server's
+/// writers.
+fn writer_threads() -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return usize::MAX;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("client-") && name.trim_end().ends_with("-w"))
+        .count()
+}
+
+fn message(i: usize) -> String {
+    let mut m = format!("{i:06} ");
+    m.extend(std::iter::repeat_n('x', MESSAGE_BYTES - m.len()));
+    m
+}
+
+#[test]
+fn a_client_behind_gets_a_writer_until_it_catches_up() {
+    let server = start_server_with(Config {
+        limits: Limits {
+            max_message_bytes: 64 * 1024,
+            outbox_lines: 100_000,
+            write_timeout: Duration::from_secs(30),
+            rate_per_second: 0.0,
+            ..Limits::default()
+        },
+        ..test_config()
+    });
+    let (stalled, stalled_nick) = raw_join(server.chat_addr());
+    let mut sender = TestClient::connect(server.chat_addr());
+    assert_eq!(writer_threads(), 0, "a writer before anyone is behind");
+
+    // The sender keeps up (it reads each of its lines back); the stalled
+    // client reads nothing, until its socket is full and a writer starts.
+    let start = Instant::now();
+    let mut sent = 0;
+    while writer_threads() == 0 {
+        assert!(
+            sent < MAX_MESSAGES,
+            "{sent} messages of {MESSAGE_BYTES} B and no writer"
+        );
+        sender.chat(&message(sent));
+        sent += 1;
+    }
+    assert_eq!(writer_threads(), 1, "only the stalled client is behind");
+    eprintln!("a writer after {sent} messages ({:?})", start.elapsed());
+
+    // It reads again: everything, in order, nothing lost or repeated.
+    let mut stalled = BufReader::new(stalled);
+    let joined = joined(&sender.nick);
+    let mut next = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while next < sent {
+        assert!(Instant::now() < deadline, "read {next} of {sent} lines");
+        let (opcode, payload) = read_frame_from(&mut stalled).expect("a frame");
+        if opcode != 1 {
+            continue; // a ping
+        }
+        let line = String::from_utf8(payload).expect("UTF-8");
+        if line == joined {
+            assert_eq!(next, 0, "the join notice after a message");
+            continue;
+        }
+        let want = format!("{}: {}", sender.nick, message(next));
+        assert!(line == want, "line {next}: got {:.40}...", line);
+        next += 1;
+    }
+    // Caught up: the writer ends, and lines go straight out again.
+    assert!(
+        wait_until(WAIT, || writer_threads() == 0),
+        "{} writer(s) still running",
+        writer_threads()
+    );
+    sender.chat("caught up");
+    let (_, payload) = read_frame_from(&mut stalled).expect("a frame");
+    assert_eq!(
+        String::from_utf8(payload).expect("UTF-8"),
+        format!("{}: caught up", sender.nick)
+    );
+    assert_eq!(server.clients(), 2, "{stalled_nick} was dropped");
+}
