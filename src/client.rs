@@ -263,7 +263,7 @@ fn read_loop(
                 Admit::NoAndWarn => {
                     let mut notice = Vec::new();
                     frame::encode(frame::TEXT, SLOW_DOWN.as_bytes(), &mut notice);
-                    let _ = outbox.send_lines(Bytes::from(notice), 1);
+                    let _ = outbox.send_lines(&Bytes::from(notice), 1);
                 }
                 Admit::No => {}
             },

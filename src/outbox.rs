@@ -148,7 +148,7 @@ impl Outbox {
     /// Send encoded chat lines, or queue them behind what is waiting unless
     /// that would put the client over its limit. Never blocks for long: the
     /// room calls this for every client.
-    pub fn send_lines(&self, bytes: Bytes, lines: usize) -> Result<(), Refused> {
+    pub fn send_lines(&self, bytes: &Bytes, lines: usize) -> Result<(), Refused> {
         let state = self.shared.lock();
         if state.closing || state.cut {
             return Err(Refused::Gone);
@@ -156,7 +156,7 @@ impl Outbox {
         if !state.backlog.is_empty() && state.lines + lines > self.shared.limit {
             return Err(Refused::Full);
         }
-        self.offer(state, Item::Frames { bytes, lines });
+        self.offer(state, bytes, Kind::Frames(lines));
         Ok(())
     }
 
@@ -170,7 +170,7 @@ impl Outbox {
             state.pong = Some(data); // the queued pong will answer this one
         } else if state.backlog.is_empty() {
             let bytes = encoded(|out| frame::encode(frame::PONG, &data, out));
-            self.offer(state, Item::Frames { bytes, lines: 0 });
+            self.offer(state, &bytes, Kind::Frames(0));
         } else {
             queue(&mut state, Item::Pong, false);
             state.pong = Some(data);
@@ -185,11 +185,7 @@ impl Outbox {
         if state.closing || state.cut {
             return;
         }
-        let item = Item::Frames {
-            bytes: Bytes::from_static(&PING),
-            lines: 0,
-        };
-        self.offer(state, item);
+        self.offer(state, &Bytes::from_static(&PING), Kind::Frames(0));
     }
 
     /// Send a close frame with `code` (0: none) after what is queued, then
@@ -202,8 +198,7 @@ impl Outbox {
         }
         state.closing = true;
         let bytes = encoded(|out| frame::encode_close(code, reason, out));
-        let then = AfterClose::HalfClose;
-        self.offer(state, Item::Close { bytes, then });
+        self.offer(state, &bytes, Kind::Close(AfterClose::HalfClose));
     }
 
     /// The room dropped this client: drop the lines still waiting (all but
@@ -218,13 +213,7 @@ impl Outbox {
         let keep = state.in_flight.max(usize::from(state.partial_front));
         drop_after(&mut state, keep);
         let bytes = encoded(|out| frame::encode_close(code, reason, out));
-        self.offer(
-            state,
-            Item::Close {
-                bytes,
-                then: AfterClose::Cut,
-            },
-        );
+        self.offer(state, &bytes, Kind::Close(AfterClose::Cut));
     }
 
     /// Whether a close frame has been sent or queued.
@@ -265,23 +254,21 @@ impl Outbox {
         }
     }
 
-    /// Send `item` at once if nothing is waiting and the socket takes it;
-    /// otherwise queue it and make sure a writer runs.
-    fn offer(&self, mut state: MutexGuard<'_, State>, item: Item) {
-        let bytes = match &item {
-            Item::Frames { bytes, .. } | Item::Close { bytes, .. } => bytes,
-            Item::Pong => &Bytes::new(), // (only ever queued, by `pong`)
-        };
-        if !state.backlog.is_empty() || bytes.is_empty() {
-            queue(&mut state, item, false);
+    /// Send `bytes` at once if nothing is waiting and the socket takes
+    /// them; otherwise queue them (as `kind` says) and make sure a writer
+    /// runs. The bytes are shared (cloned, a reference count) only if
+    /// queued: a client that keeps up costs the room no atomic operation.
+    fn offer(&self, mut state: MutexGuard<'_, State>, bytes: &Bytes, kind: Kind) {
+        if !state.backlog.is_empty() {
+            queue(&mut state, kind.item(bytes.clone()), false);
         } else {
             match send_now(&self.shared.socket, bytes) {
                 Ok(sent) if sent == bytes.len() => {
-                    if let Item::Close { then, .. } = item {
+                    if let Kind::Close(then) = kind {
                         self.shared.after_close(&mut state, then);
                     }
                 }
-                Ok(sent) => queue(&mut state, rest_of(item, sent), sent > 0),
+                Ok(sent) => queue(&mut state, kind.item(bytes.slice(sent..)), sent > 0),
                 Err(e) => {
                     log::debug!("client-{}: send failed: {e}", self.shared.id);
                     self.shared.cut(&mut state);
@@ -470,18 +457,21 @@ fn queue(state: &mut State, item: Item, partial: bool) {
     state.backlog.push_back(item);
 }
 
-/// What is left of `item` after its first `sent` bytes went out.
-fn rest_of(item: Item, sent: usize) -> Item {
-    match item {
-        Item::Frames { bytes, lines } => Item::Frames {
-            bytes: bytes.slice(sent..),
-            lines,
-        },
-        Item::Close { bytes, then } => Item::Close {
-            bytes: bytes.slice(sent..),
-            then,
-        },
-        Item::Pong => Item::Pong,
+/// What frames handed to [`Outbox::offer`] are, should they be queued.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Frames holding this many chat lines (0: control frames).
+    Frames(usize),
+    /// A close frame, and what follows it.
+    Close(AfterClose),
+}
+
+impl Kind {
+    fn item(self, bytes: Bytes) -> Item {
+        match self {
+            Kind::Frames(lines) => Item::Frames { bytes, lines },
+            Kind::Close(then) => Item::Close { bytes, then },
+        }
     }
 }
 
@@ -640,7 +630,7 @@ mod tests {
         let (outbox, mut peer) = pair(1, 10);
         for text in ["one", "two"] {
             let line = encoded(|out| frame::encode(frame::TEXT, text.as_bytes(), out));
-            assert_eq!(outbox.send_lines(line, 1), Ok(()));
+            assert_eq!(outbox.send_lines(&line, 1), Ok(()));
         }
         assert!(outbox.lock().writer.is_none(), "a writer was started");
         assert_eq!(peer.texts(2), ["one", "two"]);
@@ -651,15 +641,15 @@ mod tests {
     fn the_backlog_counts_lines_keeps_the_order_and_its_writer_ends() {
         let (outbox, mut peer) = pair(1, 3);
         // The peer is not reading: most of this waits, for a writer.
-        assert_eq!(outbox.send_lines(filler(BIG), 0), Ok(()));
+        assert_eq!(outbox.send_lines(&filler(BIG), 0), Ok(()));
         let two = encoded(|out| {
             frame::encode(frame::TEXT, b"a", out);
             frame::encode(frame::TEXT, b"b", out);
         });
         let one = encoded(|out| frame::encode(frame::TEXT, b"c", out));
-        assert_eq!(outbox.send_lines(two.clone(), 2), Ok(()));
-        assert_eq!(outbox.send_lines(two, 2), Err(Refused::Full));
-        assert_eq!(outbox.send_lines(one, 1), Ok(()));
+        assert_eq!(outbox.send_lines(&two, 2), Ok(()));
+        assert_eq!(outbox.send_lines(&two, 2), Err(Refused::Full));
+        assert_eq!(outbox.send_lines(&one, 1), Ok(()));
         // Control frames are not counted.
         outbox.ping();
         assert_eq!(peer.frame().1.len(), BIG);
@@ -673,7 +663,7 @@ mod tests {
                 frame::encode(frame::TEXT, b"d", out);
             }
         });
-        assert_eq!(outbox.send_lines(four, 4), Ok(()));
+        assert_eq!(outbox.send_lines(&four, 4), Ok(()));
         assert_eq!(peer.texts(4), ["d", "d", "d", "d"]);
         peer.assert_quiet();
     }
@@ -681,7 +671,7 @@ mod tests {
     #[test]
     fn pongs_do_not_pile_up_and_answer_the_latest_ping() {
         let (outbox, mut peer) = pair(1, 10);
-        assert_eq!(outbox.send_lines(filler(BIG), 0), Ok(()));
+        assert_eq!(outbox.send_lines(&filler(BIG), 0), Ok(()));
         for payload in [&b"one"[..], b"two", b"three"] {
             outbox.pong(Bytes::copy_from_slice(payload));
         }
@@ -697,16 +687,16 @@ mod tests {
     #[test]
     fn a_kick_drops_what_waits_closes_and_cuts() {
         let (outbox, mut peer) = pair(1, 10);
-        assert_eq!(outbox.send_lines(filler(BIG), 0), Ok(()));
+        assert_eq!(outbox.send_lines(&filler(BIG), 0), Ok(()));
         // Let the writer take the filler before the lines queue behind it.
         let deadline = Instant::now() + Duration::from_secs(10);
         while outbox.lock().in_flight == 0 && Instant::now() < deadline {
             thread::yield_now();
         }
         let line = encoded(|out| frame::encode(frame::TEXT, b"dropped", out));
-        assert_eq!(outbox.send_lines(line.clone(), 1), Ok(()));
+        assert_eq!(outbox.send_lines(&line, 1), Ok(()));
         outbox.kick(1008, "too slow");
-        assert_eq!(outbox.send_lines(line, 1), Err(Refused::Gone));
+        assert_eq!(outbox.send_lines(&line, 1), Err(Refused::Gone));
         // The frame being written is finished, the line is not sent.
         assert_eq!(peer.frame().1.len(), BIG);
         assert_eq!(peer.close_code(), 1008);
@@ -719,7 +709,7 @@ mod tests {
         outbox.close(1000, "");
         assert!(outbox.is_closing());
         let line = encoded(|out| frame::encode(frame::TEXT, b"late", out));
-        assert_eq!(outbox.send_lines(line, 1), Err(Refused::Gone));
+        assert_eq!(outbox.send_lines(&line, 1), Err(Refused::Gone));
         outbox.ping();
         assert_eq!(peer.close_code(), 1000);
         peer.assert_ended();
@@ -732,7 +722,7 @@ mod tests {
         // The first send may still be taken; a reset one fails, and cuts.
         let line = encoded(|out| frame::encode(frame::TEXT, b"hello?", out));
         let deadline = Instant::now() + Duration::from_secs(10);
-        while outbox.send_lines(line.clone(), 1).is_ok() && Instant::now() < deadline {
+        while outbox.send_lines(&line, 1).is_ok() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(1));
         }
         assert!(outbox.lock().cut, "never cut");

@@ -233,7 +233,7 @@ impl Room {
             protocol::you_are(&nickname).as_bytes(),
             &mut hello,
         );
-        let _ = outbox.send_lines(Bytes::from(hello), 1);
+        let _ = outbox.send_lines(&Bytes::from(hello), 1);
         self.pend(&protocol::has_joined(&nickname));
         self.taken.insert(number);
         self.members.insert(
@@ -373,7 +373,13 @@ fn deliver<'a>(
             continue; // joined after the last line of this batch
         }
         // A newcomer gets a slice of the same buffer: no copy.
-        let from = batch.slice(since.bytes..);
+        let slice;
+        let from = if since.bytes == 0 {
+            batch
+        } else {
+            slice = batch.slice(since.bytes..);
+            &slice
+        };
         // Gone: the connection is ending; the reader's Leave is on its way.
         if member.outbox.send_lines(from, lines - since.lines) == Err(Refused::Full) {
             slow.push(id);
@@ -601,7 +607,7 @@ mod tests {
         // A frame bigger than loopback buffers hold, which the slow client
         // does not read yet: what follows it waits in the backlog.
         let big = 8 << 20;
-        assert_eq!(slow_outbox.send_lines(filler(big), 0), Ok(()));
+        assert_eq!(slow_outbox.send_lines(&filler(big), 0), Ok(()));
         // "has joined", "one" and "two" fit in 3 lines; "three" does not.
         for text in ["one", "two"] {
             room.message(2, text);

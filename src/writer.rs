@@ -92,7 +92,7 @@ mod tests {
         // read returns, and it leaves); nothing more is sent.
         client.assert_ended();
         assert_eq!(
-            outbox.send_lines(Bytes::from_static(b"x"), 1),
+            outbox.send_lines(&Bytes::from_static(b"x"), 1),
             Err(Refused::Gone)
         );
     }
