@@ -1,12 +1,15 @@
 //! A client that falls behind, then catches up: while its socket takes no
 //! more, the room queues its lines and a writer thread (`client-N-w`) is
 //! started for it; when it reads again it gets every line, in order, and
-//! the writer ends. A client that keeps up never has one.
+//! the writer ends. A client that keeps up never has one. And a client that
+//! is behind when the server stops does not hold the stop up.
 
 mod common;
 use common::*;
 
 use std::io::BufReader;
+use std::net::TcpStream;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chat_server::{Config, Limits};
@@ -16,6 +19,9 @@ use chat_server::{Config, Limits};
 const MESSAGE_BYTES: usize = 16 * 1024;
 /// Most messages sent before a writer must have appeared.
 const MAX_MESSAGES: usize = 2000;
+
+/// Both tests count this process's writer threads, so they take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Threads of this process named `client-N-w`: the in-process server's
 /// writers.
@@ -35,13 +41,24 @@ fn message(i: usize) -> String {
     m
 }
 
-#[test]
-fn a_client_behind_gets_a_writer_until_it_catches_up() {
+/// A server, a client that reads nothing (`stalled`, with its nickname)
+/// and one that keeps up (`sender`), which has sent `sent` messages: enough
+/// that the stalled client is behind and has a writer.
+struct Behind {
+    server: TestServer,
+    stalled: TcpStream,
+    stalled_nick: String,
+    sender: TestClient,
+    sent: usize,
+}
+
+fn fall_behind(close_timeout: Duration) -> Behind {
     let server = start_server_with(Config {
         limits: Limits {
             max_message_bytes: 64 * 1024,
             outbox_lines: 100_000,
             write_timeout: Duration::from_secs(30),
+            close_timeout,
             rate_per_second: 0.0,
             ..Limits::default()
         },
@@ -65,6 +82,25 @@ fn a_client_behind_gets_a_writer_until_it_catches_up() {
     }
     assert_eq!(writer_threads(), 1, "only the stalled client is behind");
     eprintln!("a writer after {sent} messages ({:?})", start.elapsed());
+    Behind {
+        server,
+        stalled,
+        stalled_nick,
+        sender,
+        sent,
+    }
+}
+
+#[test]
+fn a_client_behind_gets_a_writer_until_it_catches_up() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Behind {
+        server,
+        stalled,
+        stalled_nick,
+        mut sender,
+        sent,
+    } = fall_behind(Duration::from_secs(2));
 
     // It reads again: everything, in order, nothing lost or repeated.
     let mut stalled = BufReader::new(stalled);
@@ -99,4 +135,29 @@ fn a_client_behind_gets_a_writer_until_it_catches_up() {
         format!("{}: caught up", sender.nick)
     );
     assert_eq!(server.clients(), 2, "{stalled_nick} was dropped");
+}
+
+#[test]
+fn a_client_behind_does_not_hold_up_a_shutdown() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let close_timeout = Duration::from_millis(300);
+    let Behind {
+        mut server,
+        stalled,
+        mut sender,
+        ..
+    } = fall_behind(close_timeout);
+    // Its close frame waits behind megabytes it will never read, and its
+    // writer blocks (for up to the 30 s write timeout); the server cuts it
+    // once the close handshakes have had their time.
+    let start = Instant::now();
+    server.shutdown();
+    let took = start.elapsed();
+    assert!(
+        took < close_timeout + Duration::from_secs(3),
+        "shutdown took {took:?}"
+    );
+    assert_eq!(sender.recv_close(), 1001);
+    assert_eq!(writer_threads(), 0, "a writer outlived the server");
+    drop(stalled);
 }
