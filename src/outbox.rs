@@ -365,6 +365,8 @@ impl Outbox {
     pub(crate) fn written(&self, state: &mut State) {
         let n = std::mem::take(&mut state.in_flight);
         if state.cut {
+            // Cut while they were written: let go of everything now.
+            drop_after(state, 0);
             return;
         }
         for _ in 0..n {
