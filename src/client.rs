@@ -167,8 +167,10 @@ fn session(
     ctx: &Context,
 ) -> io::Result<()> {
     let limits = &ctx.limits;
-    stream.set_read_timeout(Some(limits.ping_interval.min(limits.idle_timeout)))?;
-    stream.set_write_timeout(Some(limits.write_timeout))?;
+    // Wake up after a ping interval of quiet (see `read_loop`).
+    let quiet = limits.ping_interval.min(limits.idle_timeout).max(MIN_WAIT);
+    stream.set_read_timeout(Some(quiet))?;
+    stream.set_write_timeout(Some(limits.write_timeout.max(MIN_WAIT)))?;
     let outbox = Outbox::new(id, stream.clone(), limits);
 
     let mut guard = LeaveGuard {
