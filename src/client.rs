@@ -198,8 +198,9 @@ fn session(
         guard.reason,
         LeaveReason::ProtocolError(_) | LeaveReason::TimedOut
     );
-    drop(guard); // the room hears of it now, not after the drain below
-                 // Let our close frame (if any) go out before we end the connection.
+    // The room hears of it now, not after the waits below.
+    drop(guard);
+    // Let our close frame (if any) go out before we end the connection.
     outbox.wait_written(limits.write_timeout);
     if must_drain {
         // Read and drop what the client still sends, so our close is not
@@ -232,26 +233,10 @@ fn read_loop(
         let message = match ws.read() {
             Ok(message) => message,
             Err(WsError::Io(e)) if is_timeout(&e) => {
-                // Quiet for a while: ping, or give up on a silent client.
-                if outbox.is_closing() {
-                    return LeaveReason::Dropped; // our close went unanswered
+                match on_quiet(ws, outbox, limits, &mut last_ping) {
+                    Some(reason) => return reason,
+                    None => continue,
                 }
-                let (now, last_read) = (Instant::now(), ws.get_ref().last_read);
-                if now >= last_read + limits.idle_timeout {
-                    outbox.close(close::GOING_AWAY, "silent too long");
-                    return LeaveReason::TimedOut;
-                }
-                if now >= last_read.max(last_ping) + limits.ping_interval {
-                    outbox.ping();
-                    last_ping = now;
-                }
-                let next = (last_read.max(last_ping) + limits.ping_interval)
-                    .min(last_read + limits.idle_timeout);
-                let wait = next.saturating_duration_since(now).max(MIN_WAIT);
-                if let Err(e) = ws.get_ref().stream.set_read_timeout(Some(wait)) {
-                    return LeaveReason::ReadFailed(e.to_string());
-                }
-                continue;
             }
             Err(e) => return read_error(id, e, outbox),
         };
@@ -290,6 +275,36 @@ fn read_loop(
                 };
             }
         }
+    }
+}
+
+/// The read timed out: the client has been quiet for a while. Ping it, or
+/// give up on it if it has been silent past the idle timeout (or has not
+/// answered our close); then set when to wake up next. `Some`: it is gone.
+fn on_quiet(
+    ws: &WebSocket<ReadOnly>,
+    outbox: &Outbox,
+    limits: &Limits,
+    last_ping: &mut Instant,
+) -> Option<LeaveReason> {
+    if outbox.is_closing() {
+        return Some(LeaveReason::Dropped); // our close went unanswered
+    }
+    let (now, last_read) = (Instant::now(), ws.get_ref().last_read);
+    if now >= last_read + limits.idle_timeout {
+        outbox.close(close::GOING_AWAY, "silent too long");
+        return Some(LeaveReason::TimedOut);
+    }
+    if now >= last_read.max(*last_ping) + limits.ping_interval {
+        outbox.ping();
+        *last_ping = now;
+    }
+    let next =
+        (last_read.max(*last_ping) + limits.ping_interval).min(last_read + limits.idle_timeout);
+    let wait = next.saturating_duration_since(now).max(MIN_WAIT);
+    match ws.get_ref().stream.set_read_timeout(Some(wait)) {
+        Ok(()) => None,
+        Err(e) => Some(LeaveReason::ReadFailed(e.to_string())),
     }
 }
 
