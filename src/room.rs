@@ -297,10 +297,11 @@ impl Room {
         }
     }
 
-    /// Hand the pending batch to every member's outbox without ever
-    /// blocking. A member with too many lines waiting is too slow: it is
-    /// dropped (its writer closes it with 1008) and the others are told it
-    /// left, which is a new batch, which may drop more.
+    /// Send the pending batch to every member without ever blocking: each
+    /// outbox sends it at once, or queues it for a writer if the socket is
+    /// full. A member with too many lines waiting is too slow: it is
+    /// dropped (closed with 1008) and the others are told it left, which is
+    /// a new batch, which may drop more.
     pub fn flush(&mut self) {
         while self.pending.lines > 0 {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);
