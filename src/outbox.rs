@@ -284,23 +284,9 @@ impl Outbox {
         if state.backlog.is_empty() || state.writing || state.cut {
             return;
         }
-        // The start-up clamp on --max-clients (rlimit.rs) leaves room for
-        // this many writers; past it, starting one could fail, or even abort
-        // the process (Rust aborts when it cannot map a thread's signal
-        // stack). So a client that needs one then is dropped instead.
-        let slot = WRITERS.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < MAX_WRITERS).then_some(n + 1)
-        });
-        if slot.is_err() {
-            let id = self.shared.id;
-            throttled!(
-                NO_WRITER,
-                log::Level::Warn,
-                "client-{id}: behind, and {MAX_WRITERS} writers already run; dropped"
-            );
-            self.shared.cut(&mut state);
-            return;
-        }
+        let Some(slot) = WriterSlot::take() else {
+            return self.drop_for_want_of_writer(&mut state, "all writer slots are taken");
+        };
         state.writing = true;
         drop(state);
         let outbox = self.clone();
@@ -308,25 +294,32 @@ impl Outbox {
             .name(format!("client-{}-w", self.shared.id))
             .stack_size(self.shared.stack_bytes)
             .spawn(move || {
-                let _slot = WriterSlot;
+                let _slot = slot;
                 writer::run(&outbox);
             });
+        // (If the thread could not start, its closure, and the slot with it,
+        // is already dropped.)
         let mut state = self.shared.lock();
         match spawned {
             // Any earlier writer has stopped (`writing` was false): let it go.
             Ok(handle) => state.writer = Some(handle),
             Err(e) => {
-                WRITERS.fetch_sub(1, Ordering::AcqRel);
-                let id = self.shared.id;
-                throttled!(
-                    NO_WRITER,
-                    log::Level::Warn,
-                    "client-{id}: no writer thread: {e}; dropped"
-                );
                 state.writing = false;
-                self.shared.cut(&mut state);
+                self.drop_for_want_of_writer(&mut state, &e.to_string());
             }
         }
+    }
+
+    /// A client that is behind but can have no writer: cut it (its reader
+    /// then leaves), with a rate-limited warning.
+    fn drop_for_want_of_writer(&self, state: &mut State, why: &str) {
+        let id = self.shared.id;
+        throttled!(
+            NO_WRITER,
+            log::Level::Warn,
+            "client-{id}: behind, and no writer thread ({why}); dropped"
+        );
+        self.shared.cut(state);
     }
 
     // What the writer thread uses (see `writer.rs`).
@@ -393,8 +386,24 @@ impl Outbox {
     }
 }
 
-/// A writer's place among [`MAX_WRITERS`], given back when its thread ends.
+/// A writer's place among [`MAX_WRITERS`], given back when dropped (when
+/// its thread ends, or if the thread never started).
 struct WriterSlot;
+
+impl WriterSlot {
+    /// A free place, if any. The start-up clamp on `--max-clients`
+    /// (`rlimit.rs`) leaves room for this many writers; past it, starting
+    /// one could fail, or even abort the process (Rust aborts when it
+    /// cannot map a thread's signal stack).
+    fn take() -> Option<WriterSlot> {
+        WRITERS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_WRITERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| WriterSlot)
+    }
+}
 
 impl Drop for WriterSlot {
     fn drop(&mut self) {

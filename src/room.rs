@@ -449,6 +449,14 @@ mod tests {
         (client, outbox)
     }
 
+    /// A room that sends every batch from two threads, however small.
+    fn on_two_threads() -> Room {
+        Room {
+            split_from: 2,
+            ..Room::new()
+        }
+    }
+
     fn nick(room: &Room, id: ClientId) -> String {
         room.nickname(id).unwrap().to_owned()
     }
@@ -492,10 +500,7 @@ mod tests {
 
     #[test]
     fn join_message_leave_with_two_sending_threads() {
-        join_message_leave(Room {
-            split_from: 2,
-            ..Room::new()
-        });
+        join_message_leave(on_two_threads());
     }
 
     fn join_message_leave(mut room: Room) {
@@ -566,10 +571,7 @@ mod tests {
 
     #[test]
     fn a_crowd_arriving_with_two_sending_threads() {
-        a_crowd_arriving(Room {
-            split_from: 2,
-            ..Room::new()
-        });
+        a_crowd_arriving(on_two_threads());
     }
 
     fn a_crowd_arriving(mut room: Room) {
@@ -595,10 +597,7 @@ mod tests {
 
     #[test]
     fn too_many_lines_waiting_with_two_sending_threads() {
-        too_many_lines_waiting(Room {
-            split_from: 2,
-            ..Room::new()
-        });
+        too_many_lines_waiting(on_two_threads());
     }
 
     fn too_many_lines_waiting(mut room: Room) {

@@ -26,13 +26,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// Threads of this process named `client-N-w`: the in-process server's
 /// writers.
 fn writer_threads() -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return usize::MAX;
-    };
-    tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with("client-") && name.trim_end().ends_with("-w"))
-        .count()
+    threads_named(|name| name.starts_with("client-") && name.ends_with("-w"))
 }
 
 fn message(i: usize) -> String {

@@ -64,13 +64,7 @@ fn steady_threads(server: &TestServer) -> usize {
 /// Threads of this process named `client-N` (a reader, one per connection)
 /// or `client-N-w` (a writer, only while that client is behind).
 fn client_threads() -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return usize::MAX;
-    };
-    tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with("client-"))
-        .count()
+    threads_named(|name| name.starts_with("client-"))
 }
 
 /// Wait for the server to be back at `clients` clients, one client thread

@@ -298,6 +298,18 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Threads in this process right now whose name passes `pick` (the
+/// in-process server's included).
+pub fn threads_named(pick: impl Fn(&str) -> bool) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return usize::MAX;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| pick(name.trim_end()))
+        .count()
+}
+
 /// Threads in this process right now (the in-process server's included).
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
