@@ -21,7 +21,7 @@ test: lint unit
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
 	$(CARGO) test
@@ -31,17 +31,18 @@ NEED_CHROMIUM = command -v chromium >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else echo "chromium not found: install it with 'sudo apt-get install chromium'"; exit 1; fi; }
 
-## The page in headless Chromium (installs chromium with apt-get when root).
-## Screenshots go to target/browser/.
+## The page in headless Chromium (the browser/ member; installs chromium
+## with apt-get when root). Review screenshots go to target/browser/ (or
+## $$CARGO_TARGET_DIR/browser/).
 test-browser:
 	@$(NEED_CHROMIUM)
-	$(CARGO) test --test browser -- --include-ignored --nocapture
+	$(CARGO) test -p chat-server-browser -- --nocapture
 
 ## Re-make docs/screenshot.png and docs/screenshot-phone.png (the browser
 ## test, writing its screenshots into docs/).
 screenshot:
 	@$(NEED_CHROMIUM)
-	CHAT_SCREENSHOT_DIR=docs $(CARGO) test --test browser -- --include-ignored --nocapture
+	CHAT_SCREENSHOT_DIR=$(CURDIR)/docs $(CARGO) test -p chat-server-browser -- --nocapture
 
 ## Throughput, latency, memory and capacity figures (see README, Performance).
 bench:
