@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
-/// The page, with `{{WS_PORT}}` and `{{MAX_MESSAGE_BYTES}}` to fill in.
+/// The page, with the placeholders its opening comment lists to fill in.
 const INDEX_HTML: &str = include_str!("../web/index.html");
 /// How often the supervisor looks at its stop flag while no request comes.
 const POLL: Duration = Duration::from_millis(200);
@@ -42,12 +42,24 @@ pub struct PageServer {
     thread: Option<JoinHandle<()>>,
 }
 
-/// The page as served: the chat's port and message limit filled in, so the
-/// page needs no request of its own to find the chat.
-pub fn render(ws_port: u16, max_message_bytes: usize) -> String {
+/// The page as served: the chat's port, the page's own port, the message
+/// limit and the public URL (`""` when not set) filled in, so the page needs
+/// no request of its own to find the chat (issue 13, point 2: a page opened
+/// on another port than `page_port` is behind a proxy).
+pub fn render(ws_port: u16, page_port: u16, max_message_bytes: usize, public_url: &str) -> String {
     INDEX_HTML
         .replace("{{WS_PORT}}", &ws_port.to_string())
+        .replace("{{PAGE_PORT}}", &page_port.to_string())
         .replace("{{MAX_MESSAGE_BYTES}}", &max_message_bytes.to_string())
+        .replace("{{PUBLIC_URL}}", &attribute_text(public_url))
+}
+
+/// `text` safe inside a double-quoted HTML attribute.
+fn attribute_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl PageServer {
@@ -231,10 +243,15 @@ mod tests {
 
     #[test]
     fn the_page_gets_the_port_and_opens_a_websocket() {
-        let html = render(4242, 1234);
+        let html = render(4242, 8181, 1234, "https://chat.example.org/?a=1&b=\"2\"");
         assert!(!html.contains("{{"));
-        assert!(html.contains("content=\"4242\""));
-        assert!(html.contains("content=\"1234\""));
+        assert!(html.contains("name=\"chat-ws-port\" content=\"4242\""));
+        assert!(html.contains("name=\"chat-page-port\" content=\"8181\""));
+        assert!(html.contains("name=\"chat-max-message-bytes\" content=\"1234\""));
+        assert!(html.contains(
+            "name=\"chat-public-url\" content=\"https://chat.example.org/?a=1&amp;b=&quot;2&quot;\""
+        ));
+        assert!(render(1, 2, 3, "").contains("name=\"chat-public-url\" content=\"\""));
         assert!(html.contains("WebSocket"));
     }
 }

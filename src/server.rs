@@ -111,7 +111,14 @@ impl Server {
         let clients = Arc::new(AtomicUsize::new(0));
         let close_timeout = limits.close_timeout;
         let page_timeout = limits.page_timeout;
-        let html = page::render(chat_addr.port(), limits.max_message_bytes);
+        // The public URL ("" until --public-url is given) lets the page find
+        // the chat behind a proxy.
+        let html = page::render(
+            chat_addr.port(),
+            page_addr.port(),
+            limits.max_message_bytes,
+            "",
+        );
         let ctx = Arc::new(Context {
             limits,
             origins: OriginPolicy {
