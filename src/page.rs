@@ -175,15 +175,14 @@ struct Page {
 impl Page {
     fn answer(&self, request: Request) {
         let path = request.url().split(['?', '#']).next().unwrap_or("");
-        let response = match (path, request.method()) {
-            ("/" | "/index.html", Method::Get | Method::Head) => {
-                Response::from_string(self.html.clone())
-                    .with_header(header("Content-Type", "text/html; charset=utf-8"))
-                    .with_header(header("Cache-Control", "no-cache"))
-                    .with_header(header("X-Content-Type-Options", "nosniff"))
-                    .with_header(header("Referrer-Policy", "no-referrer"))
-            }
-            ("/" | "/index.html", _) => {
+        let page = path == "/" || path == "/index.html" || is_room_path(path);
+        let response = match (page, request.method()) {
+            (true, Method::Get | Method::Head) => Response::from_string(self.html.clone())
+                .with_header(header("Content-Type", "text/html; charset=utf-8"))
+                .with_header(header("Cache-Control", "no-cache"))
+                .with_header(header("X-Content-Type-Options", "nosniff"))
+                .with_header(header("Referrer-Policy", "no-referrer")),
+            (true, _) => {
                 text(405, "method not allowed\n").with_header(header("Allow", "GET, HEAD"))
             }
             _ => text(404, "not found\n"),
@@ -198,6 +197,20 @@ impl Page {
             log::debug!("page: could not answer: {e}");
         }
     }
+}
+
+/// `/NAME`, NAME a room name (issue 11: 1 to 32 of `a-z 0-9 - _`, any
+/// case; `ws`, `healthz` and `metrics` are not rooms): the page for that
+/// room, which reads its room from its own path.
+fn is_room_path(path: &str) -> bool {
+    let name = path.strip_prefix('/').unwrap_or("");
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !["ws", "healthz", "metrics"]
+            .iter()
+            .any(|reserved| name.eq_ignore_ascii_case(reserved))
 }
 
 fn text(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {

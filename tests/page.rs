@@ -1,4 +1,5 @@
-//! The page server: the page at `/`, 404 elsewhere, 405 for other methods.
+//! The page server: the page at `/` and at each room's `/NAME`, 404
+//! elsewhere, 405 for other methods.
 
 mod common;
 use common::*;
@@ -51,10 +52,36 @@ fn head_gets_headers_only() {
 }
 
 #[test]
+fn each_room_has_the_page_at_its_name() {
+    let server = start_server();
+    for path in [
+        "/physics",
+        "/Group-2_b",
+        "/a",
+        &format!("/{}", "r".repeat(32)),
+    ] {
+        let (status, _, body) = http(server.page_addr(), "GET", path);
+        assert_eq!(status, 200, "{path}");
+        assert!(body.contains("new WebSocket("), "{path}");
+    }
+}
+
+#[test]
 fn other_paths_are_404_and_other_methods_405() {
     let server = start_server();
-    assert_eq!(http(server.page_addr(), "GET", "/nope").0, 404);
+    for path in [
+        "/no.such",
+        "/a/b",
+        "/physics/",
+        "/ws",
+        "/healthz2/x",
+        "/%41",
+        &format!("/{}", "r".repeat(33)),
+    ] {
+        assert_eq!(http(server.page_addr(), "GET", path).0, 404, "{path}");
+    }
     assert_eq!(http(server.page_addr(), "GET", "/../etc/passwd").0, 404);
+    assert_eq!(http(server.page_addr(), "POST", "/physics").0, 405);
     let (status, head, _) = http(server.page_addr(), "POST", "/");
     assert_eq!(status, 405);
     assert!(head.contains("allow: get, head"), "{head}");
