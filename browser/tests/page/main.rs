@@ -16,6 +16,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod history;
+mod members;
+mod names;
+mod rooms;
 mod two_tabs;
 
 #[test]

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod relay;
 pub mod shots;
 pub mod tab;
 

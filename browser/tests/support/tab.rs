@@ -26,6 +26,83 @@ pub fn open(browser: &Browser, url: &str) -> Arc<Tab> {
     tab
 }
 
+/// A tab for another person: a new browser context (like a private
+/// window), so it shares nothing stored (the remembered name, the session
+/// ID) with the other tabs.
+pub fn open_person(browser: &Browser, url: &str) -> Arc<Tab> {
+    let tab = browser
+        .new_context()
+        .and_then(|context| context.new_tab())
+        .expect("new context");
+    tab.set_default_timeout(WAIT);
+    tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
+        .expect("focus emulation");
+    tab.navigate_to(url).expect("navigate");
+    tab.wait_until_navigated().expect("page loaded");
+    tab
+}
+
+/// Wait until the JavaScript `condition` is true in the page.
+pub fn wait_js(tab: &Tab, what: &str, condition: &str) {
+    wait_for(what, WAIT, || js_bool(tab, condition).then_some(()));
+}
+
+/// The tab's title.
+pub fn title(tab: &Tab) -> String {
+    js_string(tab, "document.title")
+}
+
+/// The member list: each name as listed (own name with " (you)").
+pub fn members(tab: &Tab) -> Vec<String> {
+    let joined = js_string(
+        tab,
+        &format!(
+            "Array.from(document.querySelectorAll('#members li'), li => li.textContent).join('{}')",
+            SEP.escape_unicode()
+        ),
+    );
+    joined
+        .split(SEP)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Wait until the header's count says `n` and the list holds `names`
+/// (own name marked " (you)").
+pub fn wait_members(tab: &Tab, n: usize, names: &[&str]) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (count, list) = (text(tab, "#count"), members(tab));
+        if count == n.to_string() && list == names {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {WAIT:?} for {n} here: {names:?}; the page shows {count} here: {list:?}"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Make `tab` a background tab, really hidden (`document.hidden`): give up
+/// its emulated focus and bring `other`, a tab of the same window, to the
+/// front.
+pub fn hide(tab: &Tab, other: &Tab) {
+    tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: false })
+        .expect("focus emulation off");
+    other.activate().expect("activate the other tab");
+    wait_js(tab, "the tab to be hidden", "document.hidden");
+}
+
+/// Bring `tab` back to the front (the person comes back to it).
+pub fn show(tab: &Tab) {
+    tab.activate().expect("activate the tab");
+    wait_js(tab, "the tab to be visible", "!document.hidden");
+    tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
+        .expect("focus emulation");
+}
+
 /// Evaluate `expression` in the page.
 pub fn js(tab: &Tab, expression: &str) -> RemoteObject {
     tab.evaluate(expression, false)
