@@ -17,10 +17,15 @@
 mod support;
 
 mod history;
+mod links;
 mod members;
+mod multiline;
 mod names;
+mod new_below;
+mod private;
 mod rooms;
 mod two_tabs;
+mod unread;
 
 #[test]
 fn base64_matches_rfc_4648() {
