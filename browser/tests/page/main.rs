@@ -23,6 +23,8 @@ mod multiline;
 mod names;
 mod new_below;
 mod private;
+mod proxy;
+mod resume;
 mod rooms;
 mod two_tabs;
 mod unread;

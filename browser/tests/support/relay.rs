@@ -44,7 +44,12 @@ struct Shared {
 impl Relay {
     /// Listen on `listen` (port 0 for any) and relay by `route`.
     pub fn start(listen: SocketAddr, route: Route) -> Relay {
-        let listener = TcpListener::bind(listen).expect("bind the relay");
+        Relay::serve(TcpListener::bind(listen).expect("bind the relay"), route)
+    }
+
+    /// Relay what arrives on `listener` (bound beforehand when the server
+    /// must know the relay's address first).
+    pub fn serve(listener: TcpListener, route: Route) -> Relay {
         let addr = listener.local_addr().expect("relay address");
         let shared = Arc::new(Shared::default());
         let accept = {
