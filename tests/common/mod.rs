@@ -538,7 +538,7 @@ impl Drop for ChildServer {
 
 /// Raise this process's soft open-file limit to its hard limit; return it.
 pub fn raise_fd_limit() -> u64 {
-    chat_server::rlimit::raise_fd_limit()
+    chat_server::raise_fd_limit()
 }
 
 /// Connect and send an upgrade request without waiting for the answer (so
