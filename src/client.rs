@@ -4,7 +4,7 @@
 //! acceptor). It does the handshake, then reads frames and turns them into
 //! room events; it is the socket's only reader. A drop guard sends the room
 //! exactly one `Leave`, however the thread ends (close, error, timeout,
-//! panic). When the client is quiet it pings it, and it drops a client
+//! panic). When the client is quiet it pings it, and it closes a client
 //! silent past the idle timeout.
 //!
 //! Nothing here writes the socket directly: pongs, pings and close frames go
@@ -83,7 +83,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             throttled!(
                 WARNINGS,
                 Level::Info,
-                "client-{id}: {peer} did not finish its handshake in time, dropped"
+                "client-{id}: {peer} did not finish its handshake in time, aborted"
             );
             return;
         }
@@ -181,7 +181,7 @@ fn session(
     );
     // The room hears of it now, not after the waits below.
     drop(guard);
-    // Let our close frame (if any) go out before we end the connection.
+    // Let our close frame (if any) go out before we abort the connection.
     outbox.wait_written(limits.write_timeout);
     if must_drain {
         // Read and drop what the client still sends, so our close is not

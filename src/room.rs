@@ -296,8 +296,9 @@ impl Room {
     /// Send the pending batch to every member without ever blocking: each
     /// outbox sends it at once, or queues it for a writer if the socket is
     /// full. A member with too many lines waiting is too slow: it is
-    /// dropped (closed with 1008) and the others are told it left, which is
-    /// a new batch, which may drop more.
+    /// dropped (a parting close 1008, then its connection is aborted) and
+    /// the others are told it left, which is a new batch, which may drop
+    /// more.
     pub fn flush(&mut self) {
         while self.pending.lines > 0 {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);

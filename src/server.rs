@@ -35,7 +35,7 @@ const HANDSHAKE_SLACK: usize = 1024;
 /// After an accept error (EMFILE and the like), wait this long before the next.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// At shutdown, how long clients get to finish their close handshakes before
-/// their sockets are cut, on top of the close timeout.
+/// their connections are aborted, on top of the close timeout.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
 static ACCEPT_ERRORS: Throttle = Throttle::new(5);
