@@ -346,9 +346,9 @@ fn is_disconnect(e: &io::Error) -> bool {
 /// writes, because everything we send goes through the outbox (its replies
 /// come from there instead). It also notes when the client last sent
 /// anything, for the idle timeout.
-pub struct DiscardWrites {
-    pub stream: Arc<TcpStream>,
-    pub last_read: Instant,
+struct DiscardWrites {
+    stream: Arc<TcpStream>,
+    last_read: Instant,
 }
 
 impl Read for DiscardWrites {
