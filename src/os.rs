@@ -1,7 +1,7 @@
 //! The operating-system edge: the one non-blocking send, and the limits
 //! (file descriptors, threads, memory maps) that bound how many clients we
 //! can hold. Everything here goes through `socket2` and `rlimit`, so none
-//! of it needs `unsafe` of ours (`libc` only names the send flags).
+//! of it calls the C library by hand (`libc` only names the send flags).
 //!
 //! The send runs on the room thread (and on readers, for their pongs and
 //! close frames); the limits are read once, at start-up, by `server.rs`.
