@@ -18,6 +18,7 @@ mod support;
 
 mod history;
 mod links;
+mod looks;
 mod members;
 mod multiline;
 mod names;

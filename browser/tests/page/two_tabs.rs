@@ -2,19 +2,18 @@
 //! own name, HTML in a message stays text, an empty input sends nothing, a
 //! closed tab leaves the room, a page outlives a server restart (keeping
 //! what was typed meanwhile), a phone-sized screen wraps long words, and the
-//! page works over IPv6. Also writes the README's screenshots (desktop and
-//! phone) and checks the contrast of every text in both themes.
+//! page works over IPv6. Checks the contrast of every text in both themes
+//! along the way.
 
-use std::fs;
 use std::net::TcpListener;
 use std::time::Instant;
 
 use chat_server::Server;
 
-use crate::support::shots::{assert_contrast, check_png, review_shot, screenshot, screenshot_dir};
+use crate::support::shots::{assert_contrast, review_shot};
 use crate::support::tab::*;
 use crate::support::{
-    chromium_or_skip, start_on, start_server, test_config, wait_for, TestClient, DESKTOP, PHONE,
+    chromium_or_skip, start_on, start_server, test_config, wait_for, TestClient, PHONE,
     RECONNECT_WAIT, WAIT,
 };
 
@@ -168,31 +167,6 @@ fn two_tabs_chat_safely_and_survive_a_restart() {
     dark(&b, true);
     review_shot(&b, "dark.png");
     dark(&b, false);
-
-    // Screenshots, desktop then phone.
-    step("screenshots");
-    let dir = screenshot_dir();
-    fs::create_dir_all(&dir).expect("create the screenshot folder");
-    let desktop = screenshot(&b, DESKTOP, 1.0, false);
-    let phone = screenshot(&b, PHONE, 2.0, true);
-    fs::write(dir.join("screenshot.png"), &desktop).expect("write screenshot.png");
-    fs::write(dir.join("screenshot-phone.png"), &phone).expect("write screenshot-phone.png");
-    for (name, png, (w, h), scale) in [
-        ("screenshot.png", &desktop, DESKTOP, 1),
-        ("screenshot-phone.png", &phone, PHONE, 2),
-    ] {
-        let written = fs::read(dir.join(name)).expect("read the screenshot back");
-        assert_eq!(&written, png);
-        check_png(&browser, name, &written, (w * scale, h * scale));
-    }
-    assert_ne!(desktop, phone);
-    println!(
-        "screenshots: {} ({} bytes), {} ({} bytes)",
-        dir.join("screenshot.png").display(),
-        desktop.len(),
-        dir.join("screenshot-phone.png").display(),
-        phone.len()
-    );
 
     // On a phone: a long word wraps (no sideways scrolling), and the newest
     // line is scrolled into view when lines overflow the screen.
