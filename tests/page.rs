@@ -43,6 +43,15 @@ fn the_page_is_served_at_root() {
 }
 
 #[test]
+fn the_page_is_under_60_kib_as_served() {
+    // Issue 12: small enough for a slow classroom network, uncompressed.
+    let server = start_server();
+    let (status, _, body) = http(server.page_addr(), "GET", "/");
+    assert_eq!(status, 200);
+    assert!(body.len() < 60 * 1024, "the page is {} bytes", body.len());
+}
+
+#[test]
 fn head_gets_headers_only() {
     let server = start_server();
     let (status, head, body) = http(server.page_addr(), "HEAD", "/");
