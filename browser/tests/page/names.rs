@@ -91,7 +91,7 @@ fn click_the_name_to_change_it_and_a_reload_keeps_it() {
         })
         .expect("B sees the new connection take the name Ada");
     assert!(rejoined.starts_with("user-"), "{back:?}");
-    wait_members(&b, 2, &[&format!("Zoë (you)"), "Ada"]);
+    wait_members(&b, 2, &["Zoë (you)", "Ada"]);
     say(&a, "back as myself");
     wait_line(&b, "Ada: back as myself");
 }
