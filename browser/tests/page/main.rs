@@ -17,6 +17,7 @@
 mod support;
 
 mod history;
+mod keyboard;
 mod links;
 mod looks;
 mod members;

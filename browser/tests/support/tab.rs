@@ -17,13 +17,7 @@ const SEP: char = '\u{1e}';
 /// A new tab on `url`, with focus emulated so that each tab behaves as the
 /// focused one (tabs in one headless browser otherwise compete).
 pub fn open(browser: &Browser, url: &str) -> Arc<Tab> {
-    let tab = browser.new_tab().expect("new tab");
-    tab.set_default_timeout(WAIT);
-    tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
-        .expect("focus emulation");
-    tab.navigate_to(url).expect("navigate");
-    tab.wait_until_navigated().expect("page loaded");
-    tab
+    load(browser.new_tab().expect("new tab"), url)
 }
 
 /// A tab for another person: a new browser context (like a private
@@ -34,6 +28,10 @@ pub fn open_person(browser: &Browser, url: &str) -> Arc<Tab> {
         .new_context()
         .and_then(|context| context.new_tab())
         .expect("new context");
+    load(tab, url)
+}
+
+fn load(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
     tab.set_default_timeout(WAIT);
     tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
         .expect("focus emulation");
