@@ -49,6 +49,9 @@ pub const MAX_WRITERS: usize = 1024;
 pub const THREAD_STACK_BYTES: usize = 128 * 1024;
 /// A page connection idle or stalled this long is closed.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most page connections served at once (one thread each); past it a new
+/// connection waits a moment for a place, then gets 503.
+pub const PAGE_CONNECTIONS: usize = 128;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -81,6 +84,7 @@ pub struct Limits {
     pub burst: u32,
     pub thread_stack_bytes: usize,
     pub page_timeout: Duration,
+    pub page_connections: usize,
 }
 
 impl Default for Limits {
@@ -99,6 +103,7 @@ impl Default for Limits {
             burst: BURST,
             thread_stack_bytes: THREAD_STACK_BYTES,
             page_timeout: PAGE_TIMEOUT,
+            page_connections: PAGE_CONNECTIONS,
         }
     }
 }
@@ -173,6 +178,10 @@ struct Args {
     /// Seconds a page connection may sit idle or stalled
     #[arg(long, value_name = "SECS", default_value_t = PAGE_TIMEOUT.as_secs_f64(), value_parser = seconds)]
     page_timeout: f64,
+    /// Most page connections at once; past it a new one gets 503
+    #[arg(long, value_name = "N", default_value_t = PAGE_CONNECTIONS,
+          value_parser = ranged::<1, 65536>)]
+    page_connections: usize,
     /// Stack size of each client thread, in KiB
     #[arg(long, value_name = "KIB", default_value_t = THREAD_STACK_BYTES / 1024,
           value_parser = ranged::<64, { 64 * 1024 }>)]
@@ -245,6 +254,7 @@ impl Config {
                 burst: args.burst,
                 thread_stack_bytes: args.thread_stack_kib * 1024,
                 page_timeout: Duration::from_secs_f64(args.page_timeout),
+                page_connections: args.page_connections,
                 ..Limits::default()
             },
         }))
