@@ -30,9 +30,11 @@ use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 
 use crate::config::Limits;
 use crate::frame;
-use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
+use crate::http::head::{self, ReadFailure};
+use crate::http::origin::OriginPolicy;
+use crate::http::upgrade::{self, Refused, Refusal};
 use crate::outbox::Outbox;
-use crate::protocol::{close, SLOW_DOWN};
+use crate::protocol::{close, SLOW_DOWN, SLOW_DOWN_EVERY};
 use crate::room::{ClientId, Event, LeaveReason};
 use crate::throttle::Throttle;
 use crate::throttled;
@@ -74,10 +76,13 @@ impl Context {
 pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Context>) {
     let _ = stream.set_nodelay(true);
     let deadline = Instant::now() + ctx.limits.handshake_timeout;
-    let upgrade = match handshake::read_upgrade(&stream, deadline, &ctx.origins) {
+    let upgrade = match upgrade::read_upgrade(&stream, deadline, &ctx.origins) {
         Ok(upgrade) => upgrade,
-        Err(ReadFailure::Refused(refusal)) => return refuse(id, &stream, peer, &refusal),
-        Err(ReadFailure::TimedOut) => {
+        Err(Refused::Refused(refusal)) => return refuse(id, &stream, peer, &refusal),
+        Err(Refused::Read(ReadFailure::Bad(status, why))) => {
+            return refuse(id, &stream, peer, &Refusal::new(status, why))
+        }
+        Err(Refused::Read(ReadFailure::TimedOut)) => {
             throttled!(
                 WARNINGS,
                 Level::Info,
@@ -85,10 +90,10 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             );
             return;
         }
-        Err(ReadFailure::Closed) => {
+        Err(Refused::Read(ReadFailure::Closed)) => {
             return log::debug!("client-{id}: {peer} left during the handshake")
         }
-        Err(ReadFailure::Io(e)) => {
+        Err(Refused::Read(ReadFailure::Io(e))) => {
             return log::debug!("client-{id}: {peer} handshake read failed: {e}")
         }
     };
@@ -96,7 +101,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
     };
-    if let Err(e) = handshake::accept(&stream, &upgrade) {
+    if let Err(e) = upgrade::accept(&stream, &upgrade) {
         return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
     }
     if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx) {
@@ -112,7 +117,7 @@ fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal)
         refusal.status,
         refusal.why
     );
-    handshake::refuse(stream, refusal);
+    upgrade::refuse(stream, refusal);
 }
 
 /// A place among `--max-clients`, given back when the reader thread ends.
@@ -205,7 +210,7 @@ fn session(
     if must_drain {
         // Read and drop what the client still sends, so our close is not
         // lost to a reset, until its close or EOF.
-        handshake::drain(&ws.get_ref().stream, limits.close_timeout);
+        head::drain(&ws.get_ref().stream, limits.close_timeout);
     }
     Ok(())
 }
@@ -332,12 +337,7 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
         Level::Warn,
         "client-{id}: {error}; closing with {code}"
     );
-    let reason = match code {
-        close::INVALID_PAYLOAD => "invalid UTF-8",
-        close::MESSAGE_TOO_BIG => "message too big",
-        _ => "protocol error",
-    };
-    outbox.close(code, reason);
+    outbox.close(code, close::cause(code));
     LeaveReason::ProtocolError(code)
 }
 
@@ -395,14 +395,16 @@ struct TokenBucket {
     burst: f64,
     tokens: f64,
     last: Instant,
-    /// Whether the sender has been told to slow down during this excess.
-    warned: bool,
+    /// When the sender was last told to slow down: at most once per
+    /// `SLOW_DOWN_EVERY`, however often it goes over.
+    warned: Option<Instant>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 enum Admit {
     Yes,
-    /// Over the limit, and the sender has not been told yet.
+    /// Over the limit, and the sender was not told in the last
+    /// `SLOW_DOWN_EVERY`.
     NoAndWarn,
     No,
 }
@@ -414,7 +416,7 @@ impl TokenBucket {
             burst: f64::from(burst),
             tokens: f64::from(burst),
             last: Instant::now(),
-            warned: false,
+            warned: None,
         }
     }
 
@@ -427,10 +429,12 @@ impl TokenBucket {
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.warned = false;
             Admit::Yes
-        } else if !self.warned {
-            self.warned = true;
+        } else if self
+            .warned
+            .is_none_or(|at| now.saturating_duration_since(at) >= SLOW_DOWN_EVERY)
+        {
+            self.warned = Some(now);
             Admit::NoAndWarn
         } else {
             Admit::No
@@ -492,10 +496,18 @@ mod tests {
         }
         assert_eq!(b.take(start), Admit::NoAndWarn);
         assert_eq!(b.take(start), Admit::No);
-        // 100 ms later one token has been earned.
+        // 100 ms later one token has been earned; the sender was told
+        // already, so it is not told again.
         let later = start + Duration::from_millis(100);
         assert_eq!(b.take(later), Admit::Yes);
-        assert_eq!(b.take(later), Admit::NoAndWarn);
+        assert_eq!(b.take(later), Admit::No);
+        // Ten seconds after the first notice, the next excess is told.
+        let much_later = start + SLOW_DOWN_EVERY;
+        for _ in 0..20 {
+            assert_eq!(b.take(much_later), Admit::Yes);
+        }
+        assert_eq!(b.take(much_later), Admit::NoAndWarn);
+        assert_eq!(b.take(much_later), Admit::No);
     }
 
     #[test]

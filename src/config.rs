@@ -50,7 +50,7 @@ pub const THREAD_STACK_BYTES: usize = 128 * 1024;
 /// A page connection idle or stalled this long is closed.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most page connections served at once (one thread each); past it a new
-/// connection waits a moment for a place, then gets 503.
+/// connection gets 503 with `Retry-After: 1`.
 pub const PAGE_CONNECTIONS: usize = 128;
 
 /// Everything the server needs to start.
@@ -141,8 +141,8 @@ struct Args {
     /// off, error, warn, info, debug or trace
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
-    /// Also accept WebSocket handshakes from this Origin (repeatable; * for any)
-    #[arg(long, value_name = "ORIGIN")]
+    /// Also accept WebSocket handshakes from this Origin, scheme://host[:port] (repeatable; * for any)
+    #[arg(long, value_name = "ORIGIN", value_parser = origin)]
     allow_origin: Vec<String>,
     /// Most clients at once; beyond it the handshake gets 503
     #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS)]
@@ -200,6 +200,14 @@ fn seconds(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
         _ => Err(format!("`{s}` is not a positive number of seconds")),
     }
+}
+
+/// `*`, or an origin (checked as the policy will read it).
+fn origin(s: &str) -> Result<String, String> {
+    if s != "*" {
+        crate::http::origin::Origin::parse(s)?;
+    }
+    Ok(s.to_owned())
 }
 
 fn non_negative(s: &str) -> Result<f64, String> {

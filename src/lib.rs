@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`config`]: defaults and the command line.
 //! - [`server`]: starts and stops everything; the acceptor thread.
-//! - [`handshake`]: the WebSocket opening handshake, with HTTP answers.
+//! - [`http`]: HTTP on both ports: the bounded request-head reader, the
+//!   WebSocket upgrade (101, refusals, origin policy), the page server.
 //! - [`client`]: one client's session and its reader thread.
 //! - [`room`]: the broadcaster thread, sole owner of the nickname table.
 //! - [`outbox`]: how lines reach a client's socket: sent at once if it
@@ -12,7 +13,6 @@
 //! - [`writer`]: the writer thread a client has only while it is behind.
 //! - [`frame`]: server frames, encoded once for every client.
 //! - [`protocol`]: the wire wording and close codes.
-//! - [`page`]: tiny_http serving `web/index.html`.
 //! - [`rlimit`]: how many clients the OS limits allow.
 //!
 //! # Threads
@@ -48,9 +48,8 @@ pub mod client;
 pub mod config;
 mod error;
 pub mod frame;
-pub mod handshake;
+pub mod http;
 pub mod outbox;
-pub mod page;
 pub mod protocol;
 pub mod rlimit;
 pub mod room;

@@ -1,7 +1,7 @@
 //! The page port's head deadline and connection cap (issue 9, point 2): a
 //! head trickled one line at a time is cut at the page timeout however
 //! often a byte arrives, and no number of slow clients gets more page
-//! threads than the cap; past it a new connection gets 503.
+//! threads than the cap; past it a new connection gets 503 at once.
 
 mod common;
 use common::*;
@@ -76,7 +76,7 @@ fn page_threads_are_capped_and_the_next_connection_gets_503() {
             s
         })
         .collect();
-    // Give the server time to take them all in: the late ones are refused.
+    // The server holds CAP of them; the rest, and this one, get 503 at once.
     let (status, head, _) = http_exchange(
         addr,
         format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),

@@ -73,7 +73,7 @@ fn what_the_page_port_cannot_serve_gets_a_status_line() {
         ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
         ("HTTP/3", b"GET / HTTP/3\r\nHost: x\r\n\r\n", 505),
         ("a NUL in the target", b"GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("an unknown method", b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        ("an unknown method", b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
         ("a missing Host", b"GET / HTTP/1.1\r\n\r\n", 400),
         ("two Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     ] {
