@@ -32,7 +32,7 @@ use crate::config::Limits;
 use crate::frame;
 use crate::http::head::{self, ReadFailure};
 use crate::http::origin::OriginPolicy;
-use crate::http::upgrade::{self, Refused, Refusal};
+use crate::http::upgrade::{self, Refusal, Refused};
 use crate::outbox::Outbox;
 use crate::protocol::{close, SLOW_DOWN, SLOW_DOWN_EVERY};
 use crate::room::{ClientId, Event, LeaveReason};

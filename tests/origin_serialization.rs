@@ -14,8 +14,10 @@ fn status_for(allowed: &str, origin: &str) -> u16 {
         ..test_config()
     });
     let addr = server.chat_addr();
-    let (status, _, _) =
-        http_exchange(addr, upgrade_request(addr, &format!("Origin: {origin}\r\n")).as_bytes());
+    let (status, _, _) = http_exchange(
+        addr,
+        upgrade_request(addr, &format!("Origin: {origin}\r\n")).as_bytes(),
+    );
     status
 }
 
@@ -31,7 +33,11 @@ fn configured_and_received_origins_are_serialized_before_comparing() {
         ("https://chat.example", "https://chat.example/"),
         ("http://[::1]:80", "http://[::1]"),
     ] {
-        assert_eq!(status_for(allowed, origin), 101, "allowed {allowed}, sent {origin}");
+        assert_eq!(
+            status_for(allowed, origin),
+            101,
+            "allowed {allowed}, sent {origin}"
+        );
     }
 }
 
@@ -46,7 +52,11 @@ fn different_origins_stay_different() {
         ("https://chat.example", "null"),
         ("https://chat.example", "https://chat.example/path"),
     ] {
-        assert_eq!(status_for(allowed, origin), 403, "allowed {allowed}, sent {origin}");
+        assert_eq!(
+            status_for(allowed, origin),
+            403,
+            "allowed {allowed}, sent {origin}"
+        );
     }
 }
 

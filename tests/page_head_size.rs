@@ -34,7 +34,10 @@ fn flood(addr: SocketAddr, prefix: &[u8], filler: usize) -> (u16, String, usize)
         sent
     });
     let head = read_http_head(&mut stream);
-    assert!(ends_within(&mut stream, WAIT, 64 * 1024), "still open: {head}");
+    assert!(
+        ends_within(&mut stream, WAIT, 64 * 1024),
+        "still open: {head}"
+    );
     let sent = sender.join().expect("sender");
     (status_of(&head), head, sent)
 }

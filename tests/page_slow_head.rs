@@ -35,7 +35,10 @@ fn a_trickled_head_is_cut_at_the_page_timeout() {
     let mut closed = false;
     for i in 0..40 {
         std::thread::sleep(PAGE_TIMEOUT / 5);
-        if stream.write_all(format!("X-Line-{i}: y\r\n").as_bytes()).is_err() {
+        if stream
+            .write_all(format!("X-Line-{i}: y\r\n").as_bytes())
+            .is_err()
+        {
             closed = true;
             break;
         }
@@ -53,8 +56,10 @@ fn a_trickled_head_is_cut_at_the_page_timeout() {
 fn an_idle_keep_alive_connection_is_closed_after_the_page_timeout() {
     let server = server(64);
     let addr = server.page_addr();
-    let (status, head, mut stream) =
-        http_exchange(addr, format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes());
+    let (status, head, mut stream) = http_exchange(
+        addr,
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+    );
     assert_eq!(status, 200, "{head}");
     let start = Instant::now();
     // The page body, then EOF once idle past the timeout.

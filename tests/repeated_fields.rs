@@ -35,20 +35,53 @@ fn list_fields_on_several_lines_combine() {
     let addr = server.chat_addr();
     for fields in [
         // Connection split over two lines, in either order.
-        &["Upgrade: websocket", "Connection: keep-alive", "Connection: Upgrade", KEY_LINE, "Sec-WebSocket-Version: 13"][..],
-        &["Upgrade: websocket", "Connection: Upgrade", "Connection: keep-alive", KEY_LINE, "Sec-WebSocket-Version: 13"],
+        &[
+            "Upgrade: websocket",
+            "Connection: keep-alive",
+            "Connection: Upgrade",
+            KEY_LINE,
+            "Sec-WebSocket-Version: 13",
+        ][..],
+        &[
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            "Connection: keep-alive",
+            KEY_LINE,
+            "Sec-WebSocket-Version: 13",
+        ],
         // Upgrade split over two lines.
-        &["Upgrade: h2c", "Upgrade: websocket", "Connection: Upgrade", KEY_LINE, "Sec-WebSocket-Version: 13"],
+        &[
+            "Upgrade: h2c",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            KEY_LINE,
+            "Sec-WebSocket-Version: 13",
+        ],
         // Empty list members and odd spacing.
-        &["Upgrade: ,websocket", "Connection: ,, upgrade ,", KEY_LINE, "Sec-WebSocket-Version: 13"],
+        &[
+            "Upgrade: ,websocket",
+            "Connection: ,, upgrade ,",
+            KEY_LINE,
+            "Sec-WebSocket-Version: 13",
+        ],
         // Protocol and extension offers split over lines are fine.
-        &["Upgrade: websocket", "Connection: Upgrade", KEY_LINE, "Sec-WebSocket-Version: 13",
-          "Sec-WebSocket-Protocol: a", "Sec-WebSocket-Protocol: b",
-          "Sec-WebSocket-Extensions: x-one", "Sec-WebSocket-Extensions: x-two"],
+        &[
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            KEY_LINE,
+            "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Protocol: a",
+            "Sec-WebSocket-Protocol: b",
+            "Sec-WebSocket-Extensions: x-one",
+            "Sec-WebSocket-Extensions: x-two",
+        ],
     ] {
         let (status, head) = status(addr, fields);
         assert_eq!(status, 101, "{fields:?}: {head}");
-        assert_eq!(header_value(&head, "Sec-WebSocket-Accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        assert_eq!(
+            header_value(&head, "Sec-WebSocket-Accept"),
+            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        );
     }
 }
 
@@ -56,7 +89,12 @@ fn list_fields_on_several_lines_combine() {
 fn fields_allowed_once_are_refused_when_repeated() {
     let server = start_server();
     let addr = server.chat_addr();
-    let base = ["Upgrade: websocket", "Connection: Upgrade", KEY_LINE, "Sec-WebSocket-Version: 13"];
+    let base = [
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        KEY_LINE,
+        "Sec-WebSocket-Version: 13",
+    ];
     for extra in [
         format!("Host: {addr}"),
         format!("Sec-WebSocket-Key: {KEY}"),

@@ -32,7 +32,9 @@ fn a_fast_typist_is_told_to_slow_down_once() {
     let mut delivered = 0;
     for _ in 0..1000 {
         match sender.ws.read() {
-            Ok(tungstenite::Message::Text(t)) if t.as_str() == " .... slow down." => slow_downs += 1,
+            Ok(tungstenite::Message::Text(t)) if t.as_str() == " .... slow down." => {
+                slow_downs += 1
+            }
             Ok(tungstenite::Message::Text(_)) => delivered += 1,
             Ok(tungstenite::Message::Close(_)) => break,
             Ok(_) => {}

@@ -85,7 +85,10 @@ pub enum ReadFailure {
 /// # Errors
 /// See [`ReadFailure`]; reads never go past [`MAX_HEAD_BYTES`] plus one
 /// buffer, so memory stays flat however much a client sends.
-pub fn read_head(mut stream: &TcpStream, deadline: Instant) -> Result<(Head, Vec<u8>), ReadFailure> {
+pub fn read_head(
+    mut stream: &TcpStream,
+    deadline: Instant,
+) -> Result<(Head, Vec<u8>), ReadFailure> {
     // On the heap: this runs on a small thread stack.
     let mut buf = Vec::with_capacity(1024);
     loop {
@@ -93,7 +96,9 @@ pub fn read_head(mut stream: &TcpStream, deadline: Instant) -> Result<(Head, Vec
         if left.is_zero() {
             return Err(ReadFailure::TimedOut);
         }
-        stream.set_read_timeout(Some(left)).map_err(ReadFailure::Io)?;
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(ReadFailure::Io)?;
         let filled = buf.len();
         buf.resize(filled + 1024, 0);
         let read = stream.read(&mut buf[filled..]);
@@ -101,7 +106,12 @@ pub fn read_head(mut stream: &TcpStream, deadline: Instant) -> Result<(Head, Vec
         match read {
             Ok(0) => return Err(ReadFailure::Closed),
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 return Err(ReadFailure::TimedOut)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -119,7 +129,10 @@ pub fn read_head(mut stream: &TcpStream, deadline: Instant) -> Result<(Head, Vec
 /// [`ReadFailure::Bad`] with the status to answer.
 pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ReadFailure> {
     // Empty lines before the request line do not count (RFC 9112 section 2.2).
-    let start = buf.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+    let start = buf
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
     let mut fields = vec![httparse::EMPTY_HEADER; MAX_FIELDS];
     let mut request = httparse::Request::new(&mut fields);
     let len = match request.parse(&buf[start..]) {
@@ -133,7 +146,10 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ReadFailure> {
             return Err(ReadFailure::Bad(431, "too many header lines"))
         }
         Err(httparse::Error::Version) => {
-            return Err(ReadFailure::Bad(505, "this server speaks HTTP/1.0 and HTTP/1.1"))
+            return Err(ReadFailure::Bad(
+                505,
+                "this server speaks HTTP/1.0 and HTTP/1.1",
+            ))
         }
         Err(_) => return Err(ReadFailure::Bad(400, "malformed request")),
     };

@@ -25,14 +25,20 @@ impl Origin {
     /// A one-line reason when `text` is not an origin (a path, a query,
     /// user info, a bad port, no host, `null`).
     pub fn parse(text: &str) -> Result<Origin, String> {
-        let not = |why: &str| Err(format!("{text:?} is not an origin (scheme://host[:port]): {why}"));
+        let not = |why: &str| {
+            Err(format!(
+                "{text:?} is not an origin (scheme://host[:port]): {why}"
+            ))
+        };
         let Some((scheme, rest)) = text.split_once("://") else {
             return not("no scheme");
         };
         let scheme = scheme.to_ascii_lowercase();
         if scheme.is_empty()
             || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         {
             return not("bad scheme");
         }
@@ -57,7 +63,10 @@ impl Origin {
                 None => (authority.to_owned(), None),
             },
         };
-        if host.is_empty() || host == "[]" || host.contains(|c: char| c.is_whitespace() || c == '\\') {
+        if host.is_empty()
+            || host == "[]"
+            || host.contains(|c: char| c.is_whitespace() || c == '\\')
+        {
             return not("no host");
         }
         let port = match port {
@@ -162,7 +171,14 @@ mod tests {
         ] {
             assert_eq!(Origin::parse(text).unwrap().to_string(), serialized);
         }
-        for bad in ["null", "chat.example", "https://", "https://a/b", "https://u@a", "https://a:x"] {
+        for bad in [
+            "null",
+            "chat.example",
+            "https://",
+            "https://a/b",
+            "https://u@a",
+            "https://a:x",
+        ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
         }
     }

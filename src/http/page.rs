@@ -141,7 +141,9 @@ impl Page {
                 .with_header(header("X-Content-Type-Options", "nosniff"))
                 .with_header(header("Referrer-Policy", "no-referrer")),
             Method::NonStandard(_) => text(501, "method not implemented\n"),
-            _ if page => text(405, "method not allowed\n").with_header(header("Allow", "GET, HEAD")),
+            _ if page => {
+                text(405, "method not allowed\n").with_header(header("Allow", "GET, HEAD"))
+            }
             _ => text(404, "not found\n"),
         }
     }

@@ -299,10 +299,18 @@ mod tests {
 
     #[test]
     fn refusals_carry_the_fields_their_status_requires() {
-        let version = checked(request("").replace("Version: 13", "Version: 8").as_bytes()).unwrap_err();
-        assert!(version.headers.contains(&("Sec-WebSocket-Version", "13".into())));
+        let version =
+            checked(request("").replace("Version: 13", "Version: 8").as_bytes()).unwrap_err();
+        assert!(version
+            .headers
+            .contains(&("Sec-WebSocket-Version", "13".into())));
         assert!(version.headers.contains(&("Upgrade", "websocket".into())));
-        assert!(Refusal::new(405, "").headers.contains(&("Allow", "GET".into())));
-        assert!(Refusal::new(503, "").headers.iter().any(|(n, _)| *n == "Retry-After"));
+        assert!(Refusal::new(405, "")
+            .headers
+            .contains(&("Allow", "GET".into())));
+        assert!(Refusal::new(503, "")
+            .headers
+            .iter()
+            .any(|(n, _)| *n == "Retry-After"));
     }
 }

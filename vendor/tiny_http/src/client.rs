@@ -143,12 +143,17 @@ impl ClientConnection {
         let mut request = httparse::Request::new(&mut fields);
         match request.parse(&head) {
             Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => return Err(ReadError::Refused(400, "malformed request")),
+            Ok(httparse::Status::Partial) => {
+                return Err(ReadError::Refused(400, "malformed request"))
+            }
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(ReadError::Refused(431, "too many header lines"))
             }
             Err(httparse::Error::Version) => {
-                return Err(ReadError::Refused(505, "this server speaks HTTP/1.0 and HTTP/1.1"))
+                return Err(ReadError::Refused(
+                    505,
+                    "this server speaks HTTP/1.0 and HTTP/1.1",
+                ))
             }
             Err(_) => return Err(ReadError::Refused(400, "malformed request")),
         }
