@@ -43,8 +43,6 @@ pub const SLOW_DOWN_EVERY: std::time::Duration = std::time::Duration::from_secs(
 
 /// Close codes (RFC 6455, section 7.4.1) and the reasons we send with them.
 pub mod close {
-    /// The client asked to close, or we answer its close.
-    pub const NORMAL: u16 = 1000;
     /// The server is shutting down, or the peer went silent.
     pub const GOING_AWAY: u16 = 1001;
     /// A protocol violation: bad framing, reserved bits or opcodes, bad close code.
@@ -62,7 +60,6 @@ pub mod close {
     /// reason and the log: a limit is not a protocol error (issue 9, point 9).
     pub fn cause(code: u16) -> &'static str {
         match code {
-            NORMAL => "normal close",
             GOING_AWAY => "going away",
             PROTOCOL_ERROR => "protocol error",
             UNSUPPORTED_DATA => "binary message",
