@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -31,25 +31,36 @@ fn a_trickled_head_is_cut_at_the_page_timeout() {
     let mut stream = TcpStream::connect_timeout(&server.page_addr(), WAIT).unwrap();
     stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let start = Instant::now();
-    // One more header line every 200 ms: each read is quick, the head never ends.
+    // One more header line every 200 ms: each read is quick, the head never
+    // ends. The server answers 408 at the deadline and closes.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(1)))
+        .unwrap();
+    let mut answer = Vec::new();
     let mut closed = false;
     for i in 0..40 {
         std::thread::sleep(PAGE_TIMEOUT / 5);
-        if stream
-            .write_all(format!("X-Line-{i}: y\r\n").as_bytes())
-            .is_err()
-        {
-            closed = true;
-            break;
+        let mut buf = [0u8; 1024];
+        match stream.read(&mut buf) {
+            Ok(0) => closed = true,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => closed = true,
         }
-        if ends_within(&mut stream, Duration::from_millis(1), 64 * 1024) {
+        if closed
+            || stream
+                .write_all(format!("X-Line-{i}: y\r\n").as_bytes())
+                .is_err()
+        {
             closed = true;
             break;
         }
     }
     let after = start.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
     assert!(closed, "still open after {after:?}");
     assert!(after < PAGE_TIMEOUT * 3, "closed only after {after:?}");
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
 }
 
 #[test]
