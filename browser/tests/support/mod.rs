@@ -245,6 +245,17 @@ impl TestClient {
         }
     }
 
+    /// Read lines until one `pick` likes; returns it.
+    pub fn recv_matching(&mut self, pick: impl Fn(&str) -> bool) -> String {
+        for _ in 0..10_000 {
+            let line = self.recv_text();
+            if pick(&line) {
+                return line;
+            }
+        }
+        panic!("no matching line in 10000");
+    }
+
     /// Close with a close frame (a terminal client quitting).
     pub fn close(mut self) {
         let _ = self.ws.close(None);
