@@ -48,6 +48,11 @@ fn three_tabs_in_two_rooms() {
         "the room menu to open",
         "document.getElementById('rooms').open",
     );
+    wait_js(
+        &c,
+        "the focus in its box",
+        "document.activeElement.id === 'room-input'",
+    );
     for bad in ["no.dots", "ws", &"x".repeat(33)] {
         js(
             &c,
