@@ -19,8 +19,7 @@ fn a_late_tab_shows_history_as_earlier() {
     ann.send("second https://example.org/");
     ann.recv_until("ann: second https://example.org/");
 
-    let late = open_person(&browser, &server.page_url("hist"));
-    let nick = wait_nick(&late);
+    let (late, nick) = join(&browser, &server.page_url("hist"));
     ann.send("now live");
     wait_line(&late, "ann: now live");
 

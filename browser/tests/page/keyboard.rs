@@ -16,8 +16,7 @@ fn tab_reaches_every_control_and_each_has_a_name() {
         return;
     };
     let server = start_server();
-    let a = open_person(&browser, &server.page_url("keys"));
-    let nick = wait_nick(&a);
+    let (a, nick) = join(&browser, &server.page_url("keys"));
     assert!(focused_input(&a), "the message box has the focus on load");
     wait_members(&a, 1, &[&format!("{nick} (you)")]);
 

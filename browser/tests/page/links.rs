@@ -12,8 +12,7 @@ fn a_url_is_a_link_and_javascript_is_not() {
     };
     let server = start_server();
     let a = open_person(&browser, &server.page_url("links"));
-    let b = open_person(&browser, &server.page_url("links"));
-    let nick_b = wait_nick(&b);
+    let (b, nick_b) = join(&browser, &server.page_url("links"));
     wait_nick(&a);
     for tab in [&a, &b] {
         js(

@@ -11,15 +11,13 @@ fn member_list_follows_joins_leaves_and_a_rename() {
         return;
     };
     let server = start_server();
-    let a = open_person(&browser, &server.page_url("lab"));
-    let nick_a = wait_nick(&a);
+    let (a, nick_a) = join(&browser, &server.page_url("lab"));
     let me_a = format!("{nick_a} (you)");
     wait_members(&a, 1, &[&me_a]);
     assert!(js_bool(&a, "document.querySelector('#members li.me').dataset.name === document.getElementById('nick').textContent"));
 
     // A second tab: both lists, in order of arrival, each marking its own.
-    let b = open_person(&browser, &server.page_url("lab"));
-    let nick_b = wait_nick(&b);
+    let (b, nick_b) = join(&browser, &server.page_url("lab"));
     wait_members(&a, 2, &[&me_a, &nick_b]);
     wait_members(&b, 2, &[&nick_a, &format!("{nick_b} (you)")]);
 

@@ -13,8 +13,7 @@ fn shift_enter_sends_a_two_line_message() {
         return;
     };
     let server = start_server();
-    let a = open_person(&browser, &server.page_url("code"));
-    let nick_a = wait_nick(&a);
+    let (a, nick_a) = join(&browser, &server.page_url("code"));
     let b = open_person(&browser, &server.page_url("code"));
     wait_nick(&b);
 

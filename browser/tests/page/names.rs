@@ -13,10 +13,8 @@ fn click_the_name_to_change_it_and_a_reload_keeps_it() {
         return;
     };
     let server = start_server();
-    let a = open_person(&browser, &server.page_url("names"));
-    let old_a = wait_nick(&a);
-    let b = open_person(&browser, &server.page_url("names"));
-    let nick_b = wait_nick(&b);
+    let (a, old_a) = join(&browser, &server.page_url("names"));
+    let (b, nick_b) = join(&browser, &server.page_url("names"));
 
     // Click the name, type the new one, Enter.
     a.find_element("#nick")

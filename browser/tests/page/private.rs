@@ -12,12 +12,9 @@ fn a_private_message_reaches_only_its_target() {
         return;
     };
     let server = start_server();
-    let a = open_person(&browser, &server.page_url("quiet"));
-    let nick_a = wait_nick(&a);
-    let b = open_person(&browser, &server.page_url("quiet"));
-    let nick_b = wait_nick(&b);
-    let c = open_person(&browser, &server.page_url("quiet"));
-    let nick_c = wait_nick(&c);
+    let (a, nick_a) = join(&browser, &server.page_url("quiet"));
+    let (b, nick_b) = join(&browser, &server.page_url("quiet"));
+    let (c, nick_c) = join(&browser, &server.page_url("quiet"));
 
     say(&a, &format!("/msg {nick_b} the answer is 42"));
     let private = format!("{nick_a} -> {nick_b}: the answer is 42");

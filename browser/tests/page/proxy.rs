@@ -31,12 +31,9 @@ fn through_a_proxy_the_page_connects_to_ws_on_its_own_origin() {
         },
     );
 
-    let a = open_person(&browser, &format!("{proxy_origin}/physics"));
-    let nick_a = wait_nick(&a);
-    let b = open_person(&browser, &format!("{proxy_origin}/physics"));
-    let nick_b = wait_nick(&b);
-    let direct = open_person(&browser, &server.page_url("physics"));
-    let nick_d = wait_nick(&direct);
+    let (a, nick_a) = join(&browser, &format!("{proxy_origin}/physics"));
+    let (b, nick_b) = join(&browser, &format!("{proxy_origin}/physics"));
+    let (direct, nick_d) = join(&browser, &server.page_url("physics"));
     say(&a, "via the proxy");
     wait_line(&b, &format!("{nick_a}: via the proxy"));
     wait_line(&direct, &format!("{nick_a}: via the proxy"));

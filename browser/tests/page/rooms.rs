@@ -11,12 +11,9 @@ fn three_tabs_in_two_rooms() {
         return;
     };
     let server = start_server();
-    let a = open_person(&browser, &server.page_url("physics"));
-    let nick_a = wait_nick(&a);
-    let b = open_person(&browser, &server.page_url("Physics"));
-    let nick_b = wait_nick(&b);
-    let c = open_person(&browser, &server.page_url("art"));
-    let nick_c = wait_nick(&c);
+    let (a, nick_a) = join(&browser, &server.page_url("physics"));
+    let (b, nick_b) = join(&browser, &server.page_url("Physics"));
+    let (c, nick_c) = join(&browser, &server.page_url("art"));
 
     // The header and the title name the room (lowercase, as the server does).
     assert_eq!(text(&a, "#room"), "#physics");

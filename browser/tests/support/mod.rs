@@ -44,8 +44,14 @@ pub fn in_ci() -> bool {
 /// Looks where headless_chrome does: `$CHROME`, then `chromium`,
 /// `google-chrome-stable` and the like on the `PATH`.
 pub fn chromium_or_skip(test: &str) -> Option<Browser> {
+    chromium_path_or_skip(test).map(|path| launch(&path))
+}
+
+/// Where Chromium is, as [`chromium_or_skip`] finds it, for a test that
+/// launches it with switches of its own ([`launch_with`]).
+pub fn chromium_path_or_skip(test: &str) -> Option<PathBuf> {
     match headless_chrome::browser::default_executable() {
-        Ok(path) => Some(launch(&path)),
+        Ok(path) => Some(path),
         Err(e) if in_ci() => panic!("{test}: Chromium is required in CI: {e}"),
         Err(e) => {
             println!("{test}: skipped, Chromium not found ({e}); `make test-browser` installs it");

@@ -31,6 +31,13 @@ pub fn open_person(browser: &Browser, url: &str) -> Arc<Tab> {
     load(tab, url)
 }
 
+/// [`open_person`], then wait for the greeting: the tab and its name.
+pub fn join(browser: &Browser, url: &str) -> (Arc<Tab>, String) {
+    let tab = open_person(browser, url);
+    let nick = wait_nick(&tab);
+    (tab, nick)
+}
+
 fn load(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
     tab.set_default_timeout(WAIT);
     tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
