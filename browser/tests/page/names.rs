@@ -75,7 +75,9 @@ fn click_the_name_to_change_it_and_a_reload_keeps_it() {
 
     // A reload: the server sees a new connection (a new name), and the page
     // asks for the remembered one again.
-    a.reload(false, None).expect("reload");
+    a.reload(false, None)
+        .and_then(|tab| tab.wait_until_navigated())
+        .expect("reload");
     wait_for("the reloaded tab to be Ada again", WAIT, || {
         (text(&a, "#nick") == "Ada" && state(&a) == "connected").then_some(())
     });

@@ -79,6 +79,7 @@ fn three_tabs_in_two_rooms() {
     js(&c, "document.getElementById('room-input').value = ''");
     c.type_str("Physics").expect("type the room");
     press_enter(&c);
+    c.wait_until_navigated().expect("the new room's page");
     wait_js(
         &c,
         "the page to go to /physics",

@@ -128,11 +128,12 @@ pub fn js_bool(tab: &Tab, expression: &str) -> bool {
         .unwrap_or_else(|| panic!("{expression:?} is not a boolean"))
 }
 
-/// The text of the element `selector`.
+/// The text of the element `selector` ("" while there is none, as when a
+/// page is still loading).
 pub fn text(tab: &Tab, selector: &str) -> String {
     js_string(
         tab,
-        &format!("document.querySelector({selector:?}).textContent"),
+        &format!("document.querySelector({selector:?})?.textContent ?? ''"),
     )
 }
 
