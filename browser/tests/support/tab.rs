@@ -47,9 +47,13 @@ fn load(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
     tab
 }
 
-/// Wait until the JavaScript `condition` is true in the page.
+/// Wait until the JavaScript `condition` is true in the page. A page
+/// between two documents (a navigation) counts as not yet.
 pub fn wait_js(tab: &Tab, what: &str, condition: &str) {
-    wait_for(what, WAIT, || js_bool(tab, condition).then_some(()));
+    wait_for(what, WAIT, || {
+        let value = tab.evaluate(condition, false).ok()?.value?;
+        value.as_bool()?.then_some(())
+    });
 }
 
 /// The tab's title.
