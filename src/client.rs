@@ -33,7 +33,7 @@ use crate::frame;
 use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
 use crate::outbox::Outbox;
 use crate::protocol::{close, SLOW_DOWN};
-use crate::room::{ClientId, Event, LeaveReason};
+use crate::room::{Admission, ClientId, Event, LeaveReason, Place};
 use crate::throttle::Throttle;
 use crate::throttled;
 
@@ -92,16 +92,48 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             return log::debug!("client-{id}: {peer} handshake read failed: {e}")
         }
     };
+    // (The target is never logged: it may hold a session secret.)
+    let Some(place) = Place::from_target(&upgrade.target) else {
+        let refusal = Refusal::new(
+            404,
+            "no such room: a room is /NAME, NAME 1 to 32 of a-z 0-9 - _",
+        );
+        return refuse(id, &stream, peer, &refusal);
+    };
     let Some(_seat) = Seat::take(&ctx) else {
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
     };
+    // From the admission on, the room holds a place for us: the guard's
+    // Leave gives it back however this thread ends.
+    let guard = LeaveGuard {
+        id,
+        events: &ctx.events,
+        reason: LeaveReason::Dropped,
+    };
+    let why = match admit(id, place, &ctx, deadline) {
+        Some(Admission::Welcome) => None,
+        Some(Admission::NoRoom) => Some("every room slot is in use, try again later"),
+        Some(Admission::Closing) => Some("the server is shutting down"),
+        None => Some("the server is busy, try again later"),
+    };
+    if let Some(why) = why {
+        return refuse(id, &stream, peer, &Refusal::new(503, why));
+    }
     if let Err(e) = handshake::accept(&stream, &upgrade) {
         return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
     }
-    if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx) {
+    if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx, guard) {
         log::warn!("client-{id}: could not start a session for {peer}: {e}");
     }
+}
+
+/// Ask the room thread to let us into `place` (see `room/rooms.rs`) and
+/// wait for its answer until `deadline`; `None` if none came.
+fn admit(id: ClientId, place: Place, ctx: &Context, deadline: Instant) -> Option<Admission> {
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    ctx.events.send(Event::Admit { id, place, reply }).ok()?;
+    answer.recv_deadline(deadline).ok()
 }
 
 fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
@@ -165,6 +197,7 @@ fn session(
     peer: SocketAddr,
     early: Vec<u8>,
     ctx: &Context,
+    mut guard: LeaveGuard<'_>,
 ) -> io::Result<()> {
     let limits = &ctx.limits;
     // Wake up after a ping interval of quiet (see `read_loop`).
@@ -173,11 +206,6 @@ fn session(
     stream.set_write_timeout(Some(limits.write_timeout.max(MIN_WAIT)))?;
     let outbox = Outbox::new(id, stream.clone(), limits);
 
-    let mut guard = LeaveGuard {
-        id,
-        events: &ctx.events,
-        reason: LeaveReason::Dropped,
-    };
     let joined = ctx.events.send(Event::Join {
         id,
         peer,
@@ -469,16 +497,19 @@ mod tests {
         assert!(room_events.try_recv().is_err(), "more than one event");
 
         // The room turns it into the usual leave line for the others.
-        let mut room = crate::room::Room::new();
+        let mut room = crate::room::Room::default();
         let peer = SocketAddr::from(([127, 0, 0, 1], 1));
         let (gone, _gone_client) = pair(7, 10);
         let (other, mut other_client) = pair(8, 10);
-        room.join(7, peer, gone);
-        room.join(8, peer, other);
+        room.join(7, peer, gone, None);
+        room.join(8, peer, other, None);
         let nick = room.nickname(7).expect("joined").to_owned();
-        room.handle(leave);
+        let Event::Leave { id, reason } = leave else {
+            panic!("not a Leave");
+        };
+        room.leave(id, &reason);
         room.flush();
-        let _you_are = other_client.texts(1);
+        let _you_are_and_here_now = other_client.texts(2);
         assert_eq!(other_client.texts(1), [crate::protocol::has_left(&nick)]);
     }
 

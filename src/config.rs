@@ -49,6 +49,12 @@ pub const MAX_WRITERS: usize = 1024;
 pub const THREAD_STACK_BYTES: usize = 128 * 1024;
 /// A page connection idle or stalled this long is closed.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Chat lines each room keeps for newcomers (issue 11; 0: none).
+pub const HISTORY_LINES: usize = 100;
+/// Most rooms at once; a join that would create one more gets 503.
+pub const MAX_ROOMS: usize = 256;
+/// How long a member with a session that dropped is kept for a resume.
+pub const RESUME_GRACE: Duration = Duration::from_secs(30);
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -81,6 +87,9 @@ pub struct Limits {
     pub burst: u32,
     pub thread_stack_bytes: usize,
     pub page_timeout: Duration,
+    pub history_lines: usize,
+    pub max_rooms: usize,
+    pub resume_grace: Duration,
 }
 
 impl Default for Limits {
@@ -99,6 +108,9 @@ impl Default for Limits {
             burst: BURST,
             thread_stack_bytes: THREAD_STACK_BYTES,
             page_timeout: PAGE_TIMEOUT,
+            history_lines: HISTORY_LINES,
+            max_rooms: MAX_ROOMS,
+            resume_grace: RESUME_GRACE,
         }
     }
 }
@@ -177,6 +189,17 @@ struct Args {
     #[arg(long, value_name = "KIB", default_value_t = THREAD_STACK_BYTES / 1024,
           value_parser = ranged::<64, { 64 * 1024 }>)]
     thread_stack_kib: usize,
+    /// Chat lines each room keeps for newcomers (0: none)
+    #[arg(long, value_name = "LINES", default_value_t = HISTORY_LINES,
+          value_parser = ranged::<0, 100_000>)]
+    history: usize,
+    /// Most rooms at once; a join that would create one more gets 503
+    #[arg(long, value_name = "N", default_value_t = MAX_ROOMS,
+          value_parser = ranged::<1, 1_000_000>)]
+    max_rooms: usize,
+    /// Seconds a member with a session that dropped is kept for a resume (0: none)
+    #[arg(long, value_name = "SECS", default_value_t = RESUME_GRACE.as_secs_f64(), value_parser = non_negative)]
+    resume_grace: f64,
 }
 
 fn ranged<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
@@ -245,6 +268,9 @@ impl Config {
                 burst: args.burst,
                 thread_stack_bytes: args.thread_stack_kib * 1024,
                 page_timeout: Duration::from_secs_f64(args.page_timeout),
+                history_lines: args.history,
+                max_rooms: args.max_rooms,
+                resume_grace: Duration::from_secs_f64(args.resume_grace.min(1e9)),
                 ..Limits::default()
             },
         }))

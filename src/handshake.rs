@@ -25,6 +25,8 @@ const LINGER: Duration = Duration::from_millis(500);
 /// A valid upgrade request.
 #[derive(Debug)]
 pub struct Upgrade {
+    /// The request target as sent (`/NAME?session=ID`): it picks the room.
+    pub target: String,
     /// `Sec-WebSocket-Key`, to derive the accept key from.
     key: String,
     /// Bytes that came after the request head (frames sent early).
@@ -47,6 +49,7 @@ impl Refusal {
         let reason = match status {
             400 => "Bad Request",
             403 => "Forbidden",
+            404 => "Not Found",
             405 => "Method Not Allowed",
             426 => "Upgrade Required",
             431 => "Request Header Fields Too Large",
@@ -262,6 +265,7 @@ pub fn parse(buf: &[u8], origins: &OriginPolicy) -> Result<Option<Upgrade>, Refu
         ));
     }
     Ok(Some(Upgrade {
+        target: request.path.unwrap_or("/").to_owned(),
         key,
         rest: buf[head_len..].to_vec(),
     }))

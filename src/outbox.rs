@@ -117,6 +117,9 @@ pub(crate) struct State {
     /// The connection is cut (a write failed or stalled, or the session
     /// ended): nothing more goes out.
     pub(crate) cut: bool,
+    /// Whole lines still waiting when the connection was cut, and how many:
+    /// what a resume gives the member's next connection (issue 11).
+    unsent: (Vec<Bytes>, usize),
 }
 
 /// Why frames were not taken.
@@ -214,6 +217,21 @@ impl Outbox {
         drop_after(&mut state, keep);
         let bytes = encoded(|out| frame::encode_close(code, reason, out));
         self.offer(state, &bytes, Kind::Close(AfterClose::Cut));
+    }
+
+    /// End the connection both ways now, without waiting for a writer:
+    /// the room's verb for a member whose connection is gone. Lines still
+    /// waiting are kept for [`Outbox::take_unsent`].
+    pub fn cut(&self) {
+        let mut state = self.shared.lock();
+        self.shared.cut(&mut state);
+    }
+
+    /// The whole lines that were waiting when the connection was cut (none
+    /// if it is not cut), oldest first, and how many lines they hold. A
+    /// frame already partly written is not among them.
+    pub fn take_unsent(&self) -> (Vec<Bytes>, usize) {
+        std::mem::take(&mut self.shared.lock().unsent)
     }
 
     /// Whether a close frame has been sent or queued.
@@ -438,6 +456,15 @@ impl Shared {
         if !state.cut {
             state.cut = true;
             let _ = self.socket.shutdown(Shutdown::Both);
+        }
+        let keep = state.in_flight.max(usize::from(state.partial_front));
+        for item in state.backlog.iter().skip(keep) {
+            if let Item::Frames { bytes, lines } = item {
+                if *lines > 0 {
+                    state.unsent.0.push(bytes.clone());
+                    state.unsent.1 += lines;
+                }
+            }
         }
         let keep = state.in_flight;
         drop_after(state, keep);
