@@ -38,7 +38,8 @@ fn nick_renames_for_everyone_and_refuses_what_breaks_the_rule() {
     b.send("/nick zOË_1");
     assert_eq!(b.recv_text(), " .... zOË_1 is taken.");
     // Not allowed: the rule, sender only.
-    let rule = " .... a nickname is 1 to 20 letters, digits, - or _, and not user- followed by digits.";
+    let rule =
+        " .... a nickname is 1 to 20 letters, digits, - or _, and not user- followed by digits.";
     for bad in [
         "/nick user-12",
         "/nick a b",
@@ -175,6 +176,9 @@ fn a_flood_of_who_is_rate_limited_like_chat() {
     let mut lines: Vec<String> = (0..4).map(|_| a.recv_text()).collect();
     lines.sort();
     let who = here_now(&[a.nick.as_str()]);
-    assert_eq!(lines, [who.clone(), who.clone(), who, " .... slow down.".into()]);
+    assert_eq!(
+        lines,
+        [who.clone(), who.clone(), who, " .... slow down.".into()]
+    );
     a.assert_nothing_for(Duration::from_millis(300));
 }

@@ -214,6 +214,22 @@ impl TestClient {
         }
     }
 
+    /// Read lines until one passes `pick`, and return it; panics after
+    /// WAIT. Lines on the way are skipped.
+    pub fn recv_matching(&mut self, pick: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "no matching line within {WAIT:?}"
+            );
+            let line = self.recv_text();
+            if pick(&line) {
+                return line;
+            }
+        }
+    }
+
     /// Read until the server's close frame; return its code. Text lines on
     /// the way are skipped. Panics if the connection ends without one.
     pub fn recv_close(&mut self) -> u16 {
