@@ -435,7 +435,13 @@ pub fn upgrade_request_to(addr: SocketAddr, target: &str, extra: &str) -> String
 
 /// Like [`raw_upgrade`], but also return the nickname from the greeting.
 pub fn raw_join(addr: SocketAddr) -> (TcpStream, String) {
-    let (status, head, mut stream) = http_exchange(addr, upgrade_request(addr, "").as_bytes());
+    raw_join_to(addr, "/")
+}
+
+/// [`raw_join`] with this request target (`/ROOM?session=ID`).
+pub fn raw_join_to(addr: SocketAddr, target: &str) -> (TcpStream, String) {
+    let request = upgrade_request_to(addr, target, "");
+    let (status, head, mut stream) = http_exchange(addr, request.as_bytes());
     assert_eq!(status, 101, "{head}");
     let nick = read_greeting(&mut stream);
     (stream, nick)
