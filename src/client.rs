@@ -33,7 +33,8 @@ use crate::frame;
 use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
 use crate::outbox::Outbox;
 use crate::protocol::{close, SLOW_DOWN};
-use crate::room::{Admission, ClientId, Event, LeaveReason, Place};
+use crate::room::path::NOT_A_ROOM;
+use crate::room::{self, ClientId, Event, LeaveReason, Place};
 use crate::throttle::Throttle;
 use crate::throttled;
 
@@ -94,30 +95,19 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
     };
     // (The target is never logged: it may hold a session secret.)
     let Some(place) = Place::from_target(&upgrade.target) else {
-        let refusal = Refusal::new(
-            404,
-            "no such room: a room is /NAME, NAME 1 to 32 of a-z 0-9 - _",
-        );
-        return refuse(id, &stream, peer, &refusal);
+        return refuse(id, &stream, peer, &Refusal::new(404, NOT_A_ROOM));
     };
     let Some(_seat) = Seat::take(&ctx) else {
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
     };
-    // From the admission on, the room holds a place for us: the guard's
-    // Leave gives it back however this thread ends.
+    // Once admitted, the room holds our place: the guard's Leave frees it.
     let guard = LeaveGuard {
         id,
         events: &ctx.events,
         reason: LeaveReason::Dropped,
     };
-    let why = match admit(id, place, &ctx, deadline) {
-        Some(Admission::Welcome) => None,
-        Some(Admission::NoRoom) => Some("every room slot is in use, try again later"),
-        Some(Admission::Closing) => Some("the server is shutting down"),
-        None => Some("the server is busy, try again later"),
-    };
-    if let Some(why) = why {
+    if let Err(why) = room::admit(&ctx.events, id, place, deadline) {
         return refuse(id, &stream, peer, &Refusal::new(503, why));
     }
     if let Err(e) = handshake::accept(&stream, &upgrade) {
@@ -126,14 +116,6 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
     if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx, guard) {
         log::warn!("client-{id}: could not start a session for {peer}: {e}");
     }
-}
-
-/// Ask the room thread to let us into `place` (see `room/rooms.rs`) and
-/// wait for its answer until `deadline`; `None` if none came.
-fn admit(id: ClientId, place: Place, ctx: &Context, deadline: Instant) -> Option<Admission> {
-    let (reply, answer) = crossbeam_channel::bounded(1);
-    ctx.events.send(Event::Admit { id, place, reply }).ok()?;
-    answer.recv_deadline(deadline).ok()
 }
 
 fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {

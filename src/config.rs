@@ -225,8 +225,9 @@ fn non_negative(s: &str) -> Result<f64, String> {
 
 /// What the command line asked for.
 pub enum Command {
-    /// Run the server with this configuration.
-    Run(Config),
+    /// Run the server with this configuration (boxed: it is far larger
+    /// than the other variant).
+    Run(Box<Config>),
     /// Print this (help or version) and exit 0.
     Print(String),
 }
@@ -250,7 +251,7 @@ impl Config {
                 };
             }
         };
-        Ok(Command::Run(Config {
+        Ok(Command::Run(Box::new(Config {
             bind: args.bind,
             http_port: args.http_port,
             ws_port: args.ws_port,
@@ -273,7 +274,7 @@ impl Config {
                 resume_grace: Duration::from_secs_f64(args.resume_grace.min(1e9)),
                 ..Limits::default()
             },
-        }))
+        })))
     }
 }
 
@@ -292,7 +293,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Config, String> {
         let argv = std::iter::once("chat-server").chain(args.iter().copied());
         match Config::from_args(argv)? {
-            Command::Run(config) => Ok(config),
+            Command::Run(config) => Ok(*config),
             Command::Print(text) => Err(format!("printed: {text}")),
         }
     }

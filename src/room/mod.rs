@@ -121,6 +121,30 @@ pub enum Admission {
     Closing,
 }
 
+/// Ask the room thread to let connection `id` into `place`, and wait for
+/// its answer until `deadline`. Called by a reader before its `101`.
+///
+/// # Errors
+/// Why the connection must be answered 503: no room slot
+/// (`--max-rooms`), the server is stopping, or no answer in time.
+pub fn admit(
+    events: &Sender<Event>,
+    id: ClientId,
+    place: Place,
+    deadline: Instant,
+) -> Result<(), &'static str> {
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    if events.send(Event::Admit { id, place, reply }).is_err() {
+        return Err("the server is shutting down");
+    }
+    match answer.recv_deadline(deadline) {
+        Ok(Admission::Welcome) => Ok(()),
+        Ok(Admission::NoRoom) => Err("every room slot is in use, try again later"),
+        Ok(Admission::Closing) => Err("the server is shutting down"),
+        Err(_) => Err("the server is busy, try again later"),
+    }
+}
+
 /// What the rooms need from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {

@@ -21,6 +21,9 @@ pub const RESERVED: [&str; 3] = ["ws", "healthz", "metrics"];
 /// Shortest and longest session ID, in characters.
 pub const SESSION_CHARS: std::ops::RangeInclusive<usize> = 16..=64;
 
+/// The 404 answer to a path that is no room.
+pub const NOT_A_ROOM: &str = "no such room: a room is /NAME, NAME 1 to 32 of a-z 0-9 - _";
+
 /// A room's name: valid and lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoomName(String);
