@@ -289,3 +289,96 @@ fn run_stops_when_senders_are_gone() {
     );
     assert!(lines[2].ends_with(": hi"), "{lines:?}");
 }
+
+#[test]
+fn a_resume_gets_the_lines_its_dead_connection_never_took() {
+    let mut room = Room::default();
+    let session = "abcdefghijklmnop-1";
+    let (mut old, old_outbox, _) = join_with(&mut room, 1, 100, Some(session));
+    let (mut other, _) = join(&mut room, 2, 100);
+    let (nick_a, nick_b) = (nick(&room, 1), nick(&room, 2));
+    room.flush();
+    assert_eq!(old.texts(1), [format!(" .... {nick_b} has joined.")]);
+    // A big frame the client does not read: what follows it waits in the
+    // outbox's backlog, behind a writer.
+    assert_eq!(old_outbox.send_lines(&filler(8 << 20), 0), Ok(()));
+    room.message(2, "queued");
+    room.flush();
+    // The connection drops: the room cuts it and keeps what waited.
+    room.leave(1, &LeaveReason::Dropped);
+    room.message(2, "while away");
+    room.flush();
+    assert_eq!(other.texts(2)[1], format!("{nick_b}: while away"));
+    assert_eq!(room.len(), 2);
+    drop(old);
+
+    // Back with the same session: the same name, the missed lines in order.
+    let (mut new, _, missed) = join_with(&mut room, 3, 100, Some(session));
+    assert_eq!(nick(&room, 3), nick_a);
+    assert_eq!(
+        missed,
+        [format!("{nick_b}: queued"), format!("{nick_b}: while away")]
+    );
+    // The others noticed nothing; live lines reach the new connection.
+    room.message(2, "welcome back");
+    room.flush();
+    assert_eq!(other.texts(1), [format!("{nick_b}: welcome back")]);
+    assert_eq!(new.texts(1), [format!("{nick_b}: welcome back")]);
+    other.assert_quiet();
+}
+
+#[test]
+fn an_away_member_that_misses_too_much_is_let_go() {
+    let mut room = Room {
+        settings: Settings {
+            outbox_lines: 3,
+            ..Settings::default()
+        },
+        ..Room::default()
+    };
+    let session = "abcdefghijklmnop-2";
+    let (old, _, _) = join_with(&mut room, 1, 100, Some(session));
+    let (mut other, _) = join(&mut room, 2, 100);
+    let nick_a = nick(&room, 1);
+    room.flush();
+    room.leave(1, &LeaveReason::TimedOut);
+    drop(old);
+    for i in 0..4 {
+        room.message(2, &format!("line {i}"));
+        room.flush();
+    }
+    // The fourth line was one too many: A is gone, and the others are told.
+    assert_eq!(room.len(), 1);
+    let lines = other.texts(5);
+    assert_eq!(lines[4], format!(" .... {nick_a} has left."));
+    let (_new, _, missed) = join_with(&mut room, 3, 100, Some(session));
+    assert_ne!(nick(&room, 3), nick_a);
+    assert_eq!(missed.len(), 4, "the history, not a resume: {missed:?}");
+}
+
+#[test]
+fn rooms_admit_up_to_the_cap_and_evict_the_least_recently_used_empty_one() {
+    let mut rooms = Rooms::new(Settings {
+        max_rooms: 2,
+        ..Settings::default()
+    });
+    let admit = |rooms: &mut Rooms, id: ClientId, target: &str| {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let place = Place::from_target(target).unwrap();
+        rooms.handle(Event::Admit { id, place, reply });
+        answer.try_recv().unwrap()
+    };
+    assert_eq!(admit(&mut rooms, 1, "/a"), Admission::Welcome);
+    assert_eq!(admit(&mut rooms, 2, "/b"), Admission::Welcome);
+    // Admitted but not joined yet still holds the room.
+    assert_eq!(admit(&mut rooms, 3, "/c"), Admission::NoRoom);
+    rooms.handle(Event::Leave {
+        id: 1,
+        reason: LeaveReason::Dropped,
+    });
+    assert_eq!(admit(&mut rooms, 4, "/c"), Admission::Welcome);
+    assert_eq!(rooms.len(), 2);
+    assert!(rooms.room(&RoomName::parse("a").unwrap()).is_none());
+    rooms.handle(Event::Shutdown);
+    assert_eq!(admit(&mut rooms, 5, "/b"), Admission::Closing);
+}
