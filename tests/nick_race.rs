@@ -47,6 +47,10 @@ fn of_two_asking_at_once_exactly_one_gets_the_name() {
         for (mut c, _) in results {
             c.close();
         }
+        // Both leave lines, then the room is the watcher's alone again.
+        for _ in 0..2 {
+            watcher.recv_matching(|line| line.ends_with(" has left."));
+        }
         watcher.send("/who");
         let who = watcher.recv_matching(|line| line.starts_with(" .... here now ("));
         assert_eq!(who, here_now(&[&watcher.nick]), "round {round}");

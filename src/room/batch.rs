@@ -67,7 +67,7 @@ impl Batch {
 /// A member a batch did not reach, and the part of it that was for it.
 pub struct Undelivered {
     pub id: ClientId,
-    /// `Full`: too far behind; `Gone`: its connection is closing or cut.
+    /// `Full`: too far behind; `Gone`: its connection is closing or aborted.
     pub why: Refused,
     /// The lines it did not get (a slice of the batch: no copy).
     pub lines: Bytes,

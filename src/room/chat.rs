@@ -78,6 +78,7 @@ impl Room {
     }
 
     /// Members, away ones included.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.members.len()
     }
@@ -323,7 +324,7 @@ impl Room {
         };
         member
             .outbox
-            .kick(close::POLICY_VIOLATION, "too slow: too many lines waiting");
+            .abort_with(close::POLICY_VIOLATION, "too slow: too many lines waiting");
         log::info!(
             "room {}: {} left ({}): too many lines waiting, dropped",
             self.name,

@@ -7,13 +7,13 @@
 //! turn, every client of a room sees the same lines in the same order.
 //!
 //! The seed's three handlers are in `chat.rs`: `handle-new-connection` is
-//! [`Room::join`], `broadcast-to-room` is [`Room::message`] and
-//! `handle-close-connection` is [`Room::leave`]. The files, by job:
+//! `Room::join`, `broadcast-to-room` is `Room::message` and
+//! `handle-close-connection` is `Room::leave`. The files, by job:
 //! - this file: the events, and the thread's loop ([`run`]);
 //! - `rooms.rs`: every room by name, admission (`--max-rooms`, 503) and
 //!   eviction of empty rooms;
 //! - `chat.rs`: one room and the seam where a broadcast becomes a line
-//!   ([`Room::publish`] / [`Room::apply`], where Redis would come in);
+//!   (`Room::publish` / `Room::apply`, where Redis would come in);
 //! - `batch.rs`: the hot path, a batch encoded once and sent to everyone;
 //! - `members.rs`: one room's member table, nicknames and presence line;
 //! - `commands.rs`: `/nick /who /me /msg /help`;
@@ -29,6 +29,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tungstenite::Utf8Bytes;
 
 use crate::config::Limits;
+pub use crate::id::ClientId;
 use crate::outbox::Outbox;
 
 mod batch;
@@ -40,12 +41,13 @@ pub mod path;
 mod resume;
 mod rooms;
 
-pub use chat::{Broadcast, Room};
-pub use path::{Place, RoomName, SessionId};
-pub use rooms::Rooms;
-
-/// Each connection's id, given by the acceptor; never reused in a run.
-pub type ClientId = u64;
+pub use path::Place;
+use rooms::Rooms;
+#[cfg(test)]
+pub(crate) use {
+    chat::Room,
+    path::{RoomName, SessionId},
+};
 
 /// What client threads tell the room. Sent by client threads (and by the
 /// server handle for `Shutdown`); received only by the room thread.
@@ -79,9 +81,9 @@ pub enum Event {
 pub enum LeaveReason {
     /// The client sent a close frame with this code (None: no code).
     Closed(Option<u16>),
-    /// The TCP connection ended without a close frame (or our writer cut it
-    /// after a failed or stalled write).
-    Dropped,
+    /// The TCP connection ended without a close handshake: the client
+    /// aborted it, or we did after a failed or stalled write.
+    Aborted,
     /// We closed the connection with this code after a protocol error.
     ProtocolError(u16),
     /// Nothing arrived within the allowed silence.
@@ -99,7 +101,7 @@ impl fmt::Display for LeaveReason {
         match self {
             LeaveReason::Closed(Some(code)) => write!(f, "closed with {code}"),
             LeaveReason::Closed(None) => write!(f, "closed"),
-            LeaveReason::Dropped => write!(f, "connection dropped"),
+            LeaveReason::Aborted => write!(f, "connection aborted"),
             LeaveReason::ProtocolError(code) => write!(f, "protocol error, closed with {code}"),
             LeaveReason::TimedOut => write!(f, "silent too long"),
             LeaveReason::ReadFailed(err) => write!(f, "read failed: {err}"),

@@ -43,10 +43,6 @@ impl RoomName {
         let name = name.to_ascii_lowercase();
         (ok && !RESERVED.contains(&name.as_str())).then_some(RoomName(name))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl fmt::Display for RoomName {

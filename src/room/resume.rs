@@ -6,8 +6,8 @@
 //! ([`Missed`]), kept in its [`Member`](super::members::Member) entry.
 //!
 //! The missed lines are, in order: the whole lines still waiting in the old
-//! connection's outbox when it was cut, then every line the room sent it
-//! after that (refused as `Gone` by the cut outbox), at most
+//! connection's outbox when it was aborted, then every line the room sent
+//! it after that (refused as `Gone` by the aborted outbox), at most
 //! `--outbox-lines`, as for a connected member. Past that bound the member
 //! is let go at once (` .... NICK has left.`), as a connected member that
 //! far behind is dropped. Lost for good: lines the kernel had already
@@ -35,7 +35,7 @@ pub struct Missed {
 }
 
 impl Missed {
-    /// Start with what the cut `outbox` still held.
+    /// Start with what the aborted `outbox` still held.
     fn from_outbox(outbox: &Outbox) -> Missed {
         let (frames, lines) = outbox.take_unsent();
         Missed {
@@ -66,14 +66,14 @@ impl LeaveReason {
     pub fn is_drop(&self) -> bool {
         matches!(
             self,
-            LeaveReason::Dropped | LeaveReason::TimedOut | LeaveReason::ReadFailed(_)
+            LeaveReason::Aborted | LeaveReason::TimedOut | LeaveReason::ReadFailed(_)
         )
     }
 }
 
 impl Room {
     /// If member `id` has a session and dropped, keep it away for the grace
-    /// and return true. Its connection is cut now, so no line can slip into
+    /// and return true. Its connection is aborted now, so no line can slip into
     /// a dead socket's buffers after this; what was still waiting is kept.
     pub(super) fn go_away(&mut self, id: ClientId, reason: &LeaveReason) -> bool {
         let limit = self.settings.outbox_lines;
@@ -91,7 +91,7 @@ impl Room {
         {
             return false;
         }
-        member.outbox.cut();
+        member.outbox.abort_now();
         let missed = member
             .missed
             .get_or_insert_with(|| Missed::from_outbox(&member.outbox));

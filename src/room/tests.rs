@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use super::*;
 use crate::frame;
-use crate::outbox::testing::{filler, pair, Peer};
 use crate::protocol::{self, close, NICKNAME_SPACE};
+use crate::test_support::{filler, pair, Peer};
 
 fn peer() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 40000))
@@ -118,7 +118,7 @@ fn join_message_leave(mut room: Room) {
     a.assert_quiet();
     assert_eq!(room.nickname(1), None);
     // A second Leave (say, from a drop guard) is silent.
-    room.leave(1, &LeaveReason::Dropped);
+    room.leave(1, &LeaveReason::Aborted);
     room.flush();
     b.assert_quiet();
 }
@@ -305,7 +305,7 @@ fn a_resume_gets_the_lines_its_dead_connection_never_took() {
     room.message(2, "queued");
     room.flush();
     // The connection drops: the room cuts it and keeps what waited.
-    room.leave(1, &LeaveReason::Dropped);
+    room.leave(1, &LeaveReason::Aborted);
     room.message(2, "while away");
     room.flush();
     assert_eq!(other.texts(2)[1], format!("{nick_b}: while away"));
@@ -374,7 +374,7 @@ fn rooms_admit_up_to_the_cap_and_evict_the_least_recently_used_empty_one() {
     assert_eq!(admit(&mut rooms, 3, "/c"), Admission::NoRoom);
     rooms.handle(Event::Leave {
         id: 1,
-        reason: LeaveReason::Dropped,
+        reason: LeaveReason::Aborted,
     });
     assert_eq!(admit(&mut rooms, 4, "/c"), Admission::Welcome);
     assert_eq!(rooms.len(), 2);
