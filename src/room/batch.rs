@@ -95,7 +95,7 @@ pub fn deliver<'a>(
             slice = batch.slice(since.bytes..);
             &slice
         };
-        if let Err(why) = member.outbox.send_lines(from, lines - since.lines) {
+        if let Err(why) = member.send_lines(from, lines - since.lines) {
             missed.push(Undelivered {
                 id,
                 why,

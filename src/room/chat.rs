@@ -138,7 +138,7 @@ impl Room {
                 nickname,
                 number: Some(number),
                 peer,
-                outbox,
+                outbox: Some(outbox),
                 since: self.pending.end(),
                 arrival,
                 session,
@@ -164,7 +164,7 @@ impl Room {
         frame::encode(frame::TEXT, presence.as_bytes(), &mut hello);
         // A fresh connection takes this at once (its socket is empty);
         // refused only if it is already gone, and then its reader leaves.
-        let _ = member.outbox.send_lines(&Bytes::from(hello), lines + 2);
+        let _ = member.send_lines(&Bytes::from(hello), lines + 2);
     }
 
     /// The seed's `broadcast-to-room`: `nick: message` to everyone, sender
@@ -256,10 +256,13 @@ impl Room {
     pub fn shutdown(&mut self) {
         self.flush();
         self.closing = true;
-        for member in self.members.by_id.values() {
-            member
-                .outbox
-                .close(close::GOING_AWAY, "server shutting down");
+        for outbox in self
+            .members
+            .by_id
+            .values()
+            .filter_map(|m| m.outbox.as_ref())
+        {
+            outbox.close(close::GOING_AWAY, "server shutting down");
         }
     }
 
@@ -301,7 +304,7 @@ impl Room {
             frame::encode(frame::TEXT, line.as_bytes(), &mut bytes);
         }
         let bytes = Bytes::from(bytes);
-        if let Err(why) = member.outbox.send_lines(&bytes, lines.len()) {
+        if let Err(why) = member.send_lines(&bytes, lines.len()) {
             self.undelivered(Undelivered {
                 id,
                 why,
@@ -322,9 +325,9 @@ impl Room {
         let Some(member) = self.members.remove(id) else {
             return;
         };
-        member
-            .outbox
-            .abort_with(close::POLICY_VIOLATION, "too slow: too many lines waiting");
+        if let Some(outbox) = &member.outbox {
+            outbox.abort_with(close::POLICY_VIOLATION, "too slow: too many lines waiting");
+        }
         log::info!(
             "room {}: {} left ({}): too many lines waiting, dropped",
             self.name,

@@ -11,13 +11,14 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use rand::RngExt;
+use tungstenite::Bytes;
 
 use super::batch::Mark;
 use super::commands::fold;
 use super::path::SessionId;
 use super::resume::Missed;
 use super::ClientId;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Refused};
 use crate::protocol::{self, NICKNAME_SPACE};
 
 /// One member, as the room sees it.
@@ -26,7 +27,9 @@ pub struct Member {
     /// N, while the nickname is the `user-N` the server gave.
     pub number: Option<u32>,
     pub peer: SocketAddr,
-    pub outbox: Outbox,
+    /// Where its lines go; `None` while it is away (so an away member holds
+    /// no socket, and no file descriptor).
+    pub outbox: Option<Outbox>,
     /// Where in the pending batch this member came in: it gets only the
     /// lines from there on. Zero once a batch has been sent.
     pub since: Mark,
@@ -39,6 +42,17 @@ pub struct Member {
     pub missed: Option<Missed>,
     /// Set while away: when its grace ends.
     pub away_until: Option<Instant>,
+}
+
+impl Member {
+    /// Send encoded lines to this member (see [`Outbox::send_lines`]); an
+    /// away member refuses them as `Gone`.
+    pub fn send_lines(&self, bytes: &Bytes, lines: usize) -> Result<(), Refused> {
+        match &self.outbox {
+            Some(outbox) => outbox.send_lines(bytes, lines),
+            None => Err(Refused::Gone),
+        }
+    }
 }
 
 /// Every member of one room, with the indexes the commands need.

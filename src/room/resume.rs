@@ -35,9 +35,10 @@ pub struct Missed {
 }
 
 impl Missed {
-    /// Start with what the aborted `outbox` still held.
-    fn from_outbox(outbox: &Outbox) -> Missed {
-        let (frames, lines) = outbox.take_unsent();
+    /// Start with what the aborted `outbox` still held (nothing, for a
+    /// member already away).
+    fn from_outbox(outbox: Option<&Outbox>) -> Missed {
+        let (frames, lines) = outbox.map(Outbox::take_unsent).unwrap_or_default();
         Missed {
             frames,
             lines,
@@ -91,10 +92,14 @@ impl Room {
         {
             return false;
         }
-        member.outbox.abort_now();
+        // The away member lets go of its connection (and its descriptor).
+        let outbox = member.outbox.take();
+        if let Some(outbox) = &outbox {
+            outbox.abort_now();
+        }
         let missed = member
             .missed
-            .get_or_insert_with(|| Missed::from_outbox(&member.outbox));
+            .get_or_insert_with(|| Missed::from_outbox(outbox.as_ref()));
         if missed.lines > limit {
             return false;
         }
@@ -144,7 +149,7 @@ impl Room {
         if let Some(until) = member.away_until.take() {
             self.away.remove(&(until, old));
         }
-        member.outbox = outbox.clone();
+        member.outbox = Some(outbox.clone());
         member.since = Default::default();
         let was = std::mem::replace(&mut member.peer, peer);
         log::info!(
@@ -173,7 +178,7 @@ impl Room {
         }
         let missed = member
             .missed
-            .get_or_insert_with(|| Missed::from_outbox(&member.outbox));
+            .get_or_insert_with(|| Missed::from_outbox(member.outbox.as_ref()));
         if missed.push(undelivered.lines, undelivered.count, limit) {
             return;
         }

@@ -306,6 +306,8 @@ fn a_resume_gets_the_lines_its_dead_connection_never_took() {
     room.flush();
     // The connection drops: the room cuts it and keeps what waited.
     room.leave(1, &LeaveReason::Aborted);
+    // Away, it holds no connection (no file descriptor) any more.
+    assert!(room.members.get(1).is_some_and(|m| m.outbox.is_none()));
     room.message(2, "while away");
     room.flush();
     assert_eq!(other.texts(2)[1], format!("{nick_b}: while away"));
