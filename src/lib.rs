@@ -6,7 +6,8 @@
 //! - `server`: starts and stops everything; the acceptor thread.
 //! - `handshake`: the WebSocket opening handshake, with HTTP answers.
 //! - `client`: one client's session, run by its reader thread.
-//! - `room`: the broadcaster thread, sole owner of the nickname table.
+//! - `room`: the broadcaster thread, sole owner of every room's table
+//!   (members, nicknames, history, away members waiting for a resume).
 //! - `outbox`: how lines reach a client's socket: sent at once if it takes
 //!   them, else queued for its private child `outbox::writer`, the writer
 //!   thread a client has only while it is behind.
@@ -41,7 +42,7 @@
 //! browser ==WS====> acceptor --spawn--> client-N reader (1 per socket)
 //!                                         | Event::Join/Message/Leave
 //!                                         v
-//!                                       room (owns nicknames)
+//!                                       room (owns every room)
 //!                                         | outbox per client: send now,
 //!                                         | without blocking...
 //!                                         v

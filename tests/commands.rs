@@ -157,13 +157,9 @@ fn slash_slash_and_slash_non_letter_are_chat() {
 
 #[test]
 fn a_flood_of_who_is_rate_limited_like_chat() {
-    let server = start_server_with(chat_server::Config {
-        limits: chat_server::Limits {
-            rate_per_second: 1.0,
-            burst: 3,
-            ..chat_server::Limits::default()
-        },
-        ..test_config()
+    let server = start_server_with_limits(|limits| {
+        limits.rate_per_second = 1.0;
+        limits.burst = 3;
     });
     let mut a = TestClient::connect(server.chat_addr());
     for _ in 0..50 {

@@ -6,17 +6,8 @@
 mod common;
 use common::*;
 
-use chat_server::{Config, Limits};
-
 fn server_with_history(lines: usize) -> TestServer {
-    let config = test_config();
-    start_server_with(Config {
-        limits: Limits {
-            history_lines: lines,
-            ..config.limits
-        },
-        ..config
-    })
+    start_server_with_limits(|limits| limits.history_lines = lines)
 }
 
 #[test]

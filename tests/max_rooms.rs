@@ -6,8 +6,6 @@
 mod common;
 use common::*;
 
-use chat_server::{Config, Limits};
-
 /// Try to open room `target`: the HTTP status (the greeting is read on 101).
 fn status_for(server: &TestServer, target: &str) -> u16 {
     let addr = server.chat_addr();
@@ -37,14 +35,7 @@ fn say_and_leave(server: &TestServer, target: &str, text: &str) -> String {
 
 #[test]
 fn one_room_too_many_is_503_and_the_least_recently_used_empty_room_goes() {
-    let config = test_config();
-    let server = start_server_with(Config {
-        limits: Limits {
-            max_rooms: 2,
-            ..config.limits
-        },
-        ..config
-    });
+    let server = start_server_with_limits(|limits| limits.max_rooms = 2);
     let addr = server.chat_addr();
     let mut a = TestClient::connect_to(addr, "/one");
     let mut b = TestClient::connect_to(addr, "/two");

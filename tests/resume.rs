@@ -10,19 +10,10 @@ use common::*;
 
 use std::time::{Duration, Instant};
 
-use chat_server::{Config, Limits};
-
 const ID: &str = "tab-0123456789abcdef";
 
 fn server_with_grace(grace: Duration) -> TestServer {
-    let config = test_config();
-    start_server_with(Config {
-        limits: Limits {
-            resume_grace: grace,
-            ..config.limits
-        },
-        ..config
-    })
+    start_server_with_limits(|limits| limits.resume_grace = grace)
 }
 
 /// A (with the session, renamed to `ann`) and B in room `/maths`.

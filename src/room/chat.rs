@@ -238,11 +238,19 @@ impl Room {
         if self.members.get(id).is_some_and(|m| m.away_until.is_some()) {
             return; // away already: its grace decides
         }
-        let Some(member) = self.members.remove(id) else {
-            return;
-        };
+        self.remove_and_announce(id, reason);
+    }
+
+    /// Remove member `id`, log why, and tell the others it left (unless
+    /// the server is stopping). Returns the member, if it was here.
+    pub(super) fn remove_and_announce(
+        &mut self,
+        id: ClientId,
+        why: &dyn std::fmt::Display,
+    ) -> Option<Member> {
+        let member = self.members.remove(id)?;
         log::info!(
-            "room {}: {} left ({}): {reason}",
+            "room {}: {} left ({}): {why}",
             self.name,
             member.nickname,
             member.peer
@@ -250,6 +258,7 @@ impl Room {
         if !self.closing {
             self.publish(Broadcast::System(&protocol::has_left(&member.nickname)));
         }
+        Some(member)
     }
 
     /// Send what was accepted, then close every client with 1001.
@@ -322,20 +331,13 @@ impl Room {
             // Gone: the connection is ending; the reader's Leave is on its way.
             return self.keep_missed(undelivered);
         }
-        let Some(member) = self.members.remove(id) else {
-            return;
-        };
-        if let Some(outbox) = &member.outbox {
+        let why = "too many lines waiting, dropped";
+        if let Some(Member {
+            outbox: Some(outbox),
+            ..
+        }) = self.remove_and_announce(id, &why)
+        {
             outbox.abort_with(close::POLICY_VIOLATION, "too slow: too many lines waiting");
-        }
-        log::info!(
-            "room {}: {} left ({}): too many lines waiting, dropped",
-            self.name,
-            member.nickname,
-            member.peer
-        );
-        if !self.closing {
-            self.publish(Broadcast::System(&protocol::has_left(&member.nickname)));
         }
     }
 }

@@ -19,11 +19,10 @@ use std::time::Instant;
 use tungstenite::Bytes;
 
 use super::batch::Undelivered;
-use super::chat::{Broadcast, Room};
+use super::chat::Room;
 use super::path::SessionId;
 use super::{ClientId, LeaveReason};
 use crate::outbox::Outbox;
-use crate::protocol;
 
 /// Lines a member with a session did not get, kept for its resume.
 #[derive(Debug, Default)]
@@ -206,11 +205,6 @@ impl Room {
 
     /// Remove away member `id` and tell the others it left.
     fn let_go(&mut self, id: ClientId, why: &str) {
-        if let Some(member) = self.members.remove(id) {
-            log::info!("room {}: {} left: {why}", self.name, member.nickname);
-            if !self.closing {
-                self.publish(Broadcast::System(&protocol::has_left(&member.nickname)));
-            }
-        }
+        self.remove_and_announce(id, &why);
     }
 }

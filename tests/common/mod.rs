@@ -60,6 +60,13 @@ pub fn start_server() -> TestServer {
     start_server_with(test_config())
 }
 
+/// [`start_server`] with the test limits changed by `edit`.
+pub fn start_server_with_limits(edit: impl FnOnce(&mut Limits)) -> TestServer {
+    let mut config = test_config();
+    edit(&mut config.limits);
+    start_server_with(config)
+}
+
 pub fn start_server_with(config: Config) -> TestServer {
     let chat = TcpListener::bind("127.0.0.1:0").expect("bind chat listener");
     let page = TcpListener::bind("127.0.0.1:0").expect("bind page listener");
