@@ -127,7 +127,7 @@ impl Room {
             return;
         };
         let nickname = protocol::nickname(number);
-        log::info!("room {}: {nickname} joined from {peer}", self.name);
+        log::info!("room: {nickname} joined from {peer} (room {})", self.name);
         // The join notice is for the others: it goes in the batch before
         // the newcomer does, and the newcomer hears the batch from after it.
         self.publish(Broadcast::System(&protocol::has_joined(&nickname)));
@@ -250,10 +250,10 @@ impl Room {
     ) -> Option<Member> {
         let member = self.members.remove(id)?;
         log::info!(
-            "room {}: {} left ({}): {why}",
-            self.name,
+            "room: {} left ({}, room {}): {why}",
             member.nickname,
-            member.peer
+            member.peer,
+            self.name
         );
         if !self.closing {
             self.publish(Broadcast::System(&protocol::has_left(&member.nickname)));

@@ -84,7 +84,7 @@ impl Place {
     /// Read a request target (`/NAME?session=ID`). `None`: no such room
     /// path (answer 404).
     pub fn from_target(target: &str) -> Option<Place> {
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let (path, query) = path_and_query(target);
         let room = room_of_path(path)?;
         let session = query
             .split('&')
@@ -92,6 +92,25 @@ impl Place {
             .and_then(SessionId::parse);
         Some(Place { room, session })
     }
+}
+
+/// A request target's path and query. A target in absolute form
+/// (`http://host/x?y`, which RFC 9112 section 3.2.2 says a server must
+/// accept) counts by its path (`/` if it has none) and query.
+fn path_and_query(target: &str) -> (&str, &str) {
+    if let Some((scheme, rest)) = target.split_once("://") {
+        if ["http", "https", "ws", "wss"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
+        {
+            let (path, query) = match rest.find(['/', '?']) {
+                Some(at) => rest[at..].split_once('?').unwrap_or((&rest[at..], "")),
+                None => ("", ""),
+            };
+            return (if path.is_empty() { "/" } else { path }, query);
+        }
+    }
+    target.split_once('?').unwrap_or((target, ""))
 }
 
 /// The room a path names (see the module doc), if any.
@@ -118,11 +137,23 @@ mod tests {
 
     #[test]
     fn paths_pick_rooms() {
-        for main in ["/", "/chat", "/CHAT", "/ws", "/ws/", "/ws/chat", "/?x=1"] {
+        for main in [
+            "/",
+            "/chat",
+            "/CHAT",
+            "/ws",
+            "/ws/",
+            "/ws/chat",
+            "/?x=1",
+            "http://127.0.0.1:12345/",
+            "HTTP://h",
+            "ws://h?session=x",
+        ] {
             assert_eq!(room(main).as_deref(), Some("chat"), "{main}");
         }
         assert_eq!(room("/Maths-2_b").as_deref(), Some("maths-2_b"));
         assert_eq!(room("/ws/maths").as_deref(), Some("maths"));
+        assert_eq!(room("https://h:1/ws/maths?a").as_deref(), Some("maths"));
         let long = "a".repeat(32);
         assert_eq!(room(&format!("/{long}")), Some(long.clone()));
         for bad in [
@@ -139,7 +170,7 @@ mod tests {
             "/café",
             "//",
             &format!("/{long}a"),
-            "http://x/chat",
+            "ftp://x/chat",
         ] {
             assert_eq!(room(bad), None, "{bad}");
         }
