@@ -376,6 +376,29 @@ impl Request {
         self.data_reader.as_mut().unwrap()
     }
 
+    /// PATCH: read the request's content now, on the connection's own
+    /// thread (sending `100 Continue` first if the client expects it), at
+    /// most `max` bytes (`Ok(false)` past it), so that the thread that
+    /// answers never waits on a client's slow content.
+    pub(crate) fn read_content(&mut self, max: u64) -> io::Result<bool> {
+        let chunked = self
+            .headers
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"));
+        if !chunked && self.body_length.unwrap_or(0) == 0 {
+            return Ok(true); // none: no `100 Continue` either
+        }
+        let mut content = Vec::new();
+        let read = self.as_reader().take(max + 1).read_to_end(&mut content);
+        if read.is_err() || content.len() as u64 > max {
+            // The caller refuses the request itself: no 500 from our drop.
+            self.response_writer = None;
+            return read.map(|_| false);
+        }
+        self.data_reader = Some(Box::new(Cursor::new(content)));
+        Ok(true)
+    }
+
     /// Turns the `Request` into a writer.
     ///
     /// The writer has a raw access to the stream to the user.
