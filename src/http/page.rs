@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
-use super::head::{MAX_FIELDS, MAX_HEAD_BYTES};
+use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
 use crate::config::Limits;
 
 /// The page, with `{{WS_PORT}}` and `{{MAX_MESSAGE_BYTES}}` to fill in.
@@ -132,6 +132,14 @@ impl Page {
             .count();
         if hosts > 1 || (hosts == 0 && request.http_version() == &tiny_http::HTTPVersion(1, 1)) {
             return text(400, "an HTTP/1.1 request needs exactly one Host\n");
+        }
+        let host = request.headers().iter().find(|h| h.field.equiv("Host"));
+        if host.is_some_and(|h| !is_valid_host(h.value.as_str())) {
+            return text(400, "invalid Host\n");
+        }
+        let options_star = request.method() == &Method::Options && request.url() == "*";
+        if !is_path_or_absolute(request.url()) && !options_star {
+            return text(400, "the request target must be a path\n");
         }
         let page = matches!(path(request.url()), "/" | "/index.html");
         match request.method() {
