@@ -1,7 +1,8 @@
 //! On the page port, `Connection` is a list of tokens over all its lines
 //! (RFC 9110 sections 5.3 and 7.6.1): a `close` on any line ends the
-//! connection after the answer (RFC 9112 section 9.6), and a token that
-//! merely contains the letters `close` does not.
+//! connection after the answer, which says `Connection: close` (RFC 9112
+//! section 9.6), and a token that merely contains the letters `close` does
+//! not.
 
 mod common;
 use common::*;
@@ -21,6 +22,8 @@ fn close_on_any_connection_line_ends_the_connection() {
         let (text, ended) = exchange_to_end(addr, request.as_bytes());
         assert_eq!(statuses(&text), [200], "{fields:?}: {text}");
         assert!(ended, "{fields:?}: the connection stayed open");
+        // And the answer says so (RFC 9112 section 9.6).
+        assert_eq!(header_value(&text, "Connection"), Some("close"), "{text}");
     }
 }
 

@@ -430,26 +430,8 @@ impl Iterator for ClientConnection {
             }
 
             // updating the status of the connection
-            // PATCH: every `Connection` line, as a list of tokens (RFC 9110
-            // section 7.6.1), not a substring of the first line; `close`
-            // ends the connection after this answer (RFC 9112 section 9.6).
-            // So does a chunked body: the page does not read it all.
-            let has = |name: &'static str, token: &str| {
-                rq.headers()
-                    .iter()
-                    .filter(|h| h.field.equiv(name))
-                    .flat_map(|h| h.value.as_str().split(','))
-                    .any(|t| t.trim().eq_ignore_ascii_case(token))
-            };
-            let chunked = rq
-                .headers()
-                .iter()
-                .any(|h| h.field.equiv("Transfer-Encoding"));
-            if has("Connection", "close")
-                || has("Connection", "upgrade")
-                || chunked
-                || (*rq.http_version() == HTTPVersion(1, 0) && !has("Connection", "keep-alive"))
-            {
+            // PATCH: see `Request::ends_connection`.
+            if rq.ends_connection() {
                 self.no_more_requests = true;
             }
 
