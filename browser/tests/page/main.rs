@@ -26,6 +26,7 @@ mod names;
 mod new_below;
 mod private;
 mod proxy;
+mod rejoin;
 mod resume;
 mod rooms;
 mod two_tabs;
