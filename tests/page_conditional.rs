@@ -13,7 +13,7 @@ fn preconditions_on_the_page_are_evaluated() {
     let addr = server.page_addr();
     let get = |fields: &str| {
         let request = format!(
-            "GET / HTTP/1.1\r\nHost: x\r\n{fields}\r\nGET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET / HTTP/1.1\r\nHost: x\r\n{fields}\r\nGET /no.page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         );
         exchange_to_end(addr, request.as_bytes()).0
     };

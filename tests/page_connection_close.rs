@@ -31,7 +31,7 @@ fn close_on_any_connection_line_ends_the_connection() {
 fn a_token_that_only_contains_close_keeps_the_connection() {
     let server = start_server();
     let request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: x-closed-caption\r\n\r\n\
-                   GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+                   GET /second.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let (text, ended) = exchange_to_end(server.page_addr(), request.as_bytes());
     assert_eq!(statuses(&text), [200, 404], "{text}");
     assert!(ended);

@@ -10,7 +10,7 @@ mod common;
 use common::*;
 
 /// What follows every request below: were it served, it was smuggled.
-const SMUGGLED: &str = "GET /smuggled HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+const SMUGGLED: &str = "GET /smuggled.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
 #[test]
 fn ambiguous_content_lengths_are_refused_and_closed() {

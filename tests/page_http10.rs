@@ -18,7 +18,7 @@ fn http_10_requests_get_http_11_answers_that_say_when_they_close() {
 
     let (text, ended) = exchange_to_end(
         addr,
-        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /none HTTP/1.0\r\n\r\n",
+        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /none.html HTTP/1.0\r\n\r\n",
     );
     assert_eq!(statuses(&text), [200, 404], "{text}");
     assert!(ended);

@@ -113,7 +113,7 @@ fn page_port_refusals_carry_their_fields() {
         ),
         (
             "PUT elsewhere",
-            b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            b"PUT /x.html HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".to_vec(),
             404,
             vec![],
         ),

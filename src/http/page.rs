@@ -221,7 +221,10 @@ impl Page {
                         .with_header(header("Content-Type", "text/html; charset=utf-8")),
                 };
                 let etag = Header::from_bytes("ETag", self.etag.as_bytes());
+                // The page's length, never chunks (tiny_http chunks bodies
+                // over 32 KiB, and the page is over that).
                 response
+                    .with_chunked_threshold(usize::MAX)
                     .with_header(etag.expect("a hex tag is a valid header"))
                     .with_header(header("Cache-Control", "no-cache"))
                     .with_header(header("X-Content-Type-Options", "nosniff"))
