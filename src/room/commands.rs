@@ -54,8 +54,8 @@ pub fn parse(line: &str) -> Command<'_> {
         None => (after, ""),
     };
     match word.to_ascii_lowercase().as_str() {
-        "nick" if !rest.is_empty() => Command::Nick(rest),
-        "nick" => Command::Usage("/nick NEW"),
+        // An empty NEW breaks "1 to 20 characters": the rule answers it.
+        "nick" => Command::Nick(rest),
         "who" => Command::Who,
         "me" if !rest.is_empty() => Command::Me(rest),
         "me" => Command::Usage("/me ACTION"),
@@ -175,7 +175,8 @@ mod tests {
     fn commands_and_chat() {
         assert_eq!(parse("/nick bob"), Command::Nick("bob"));
         assert_eq!(parse("/NICK  bob "), Command::Nick("bob"));
-        assert_eq!(parse("/nick"), Command::Usage("/nick NEW"));
+        assert_eq!(parse("/nick"), Command::Nick(""));
+        assert_eq!(parse("/nick \t "), Command::Nick(""));
         assert_eq!(parse("/who"), Command::Who);
         assert_eq!(parse("/me waves hello"), Command::Me("waves hello"));
         assert_eq!(parse("/me "), Command::Usage("/me ACTION"));
