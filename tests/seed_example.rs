@@ -101,6 +101,16 @@ fn say_and_learn_nick(client: &mut TestClient, text: &str) -> String {
     nick.to_owned()
 }
 
+/// What cargo sets for a test process, besides `CARGO_PKG_*` and `CARGO_MANIFEST_*`.
+const CARGO_SETS_FOR_TESTS: [&str; 6] = [
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
 /// `examples/seed.rs` running on free loopback ports; killed when dropped.
 struct Seed {
     child: Child,
@@ -161,7 +171,19 @@ fn seed_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {
-            let output = Command::new(env!("CARGO"))
+            let mut cargo = Command::new(env!("CARGO"));
+            // Cargo gives this test process the package's variables (CARGO_PKG_NAME...); build
+            // scripts that read them (ring's) would see a change and rebuild on every run.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if name.starts_with("CARGO_PKG_")
+                    || name.starts_with("CARGO_MANIFEST_")
+                    || CARGO_SETS_FOR_TESTS.contains(&&*name)
+                {
+                    cargo.env_remove(&*name);
+                }
+            }
+            let output = cargo
                 .args(["build", "--example", "seed", "--message-format=json"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .stderr(Stdio::inherit())
