@@ -177,7 +177,7 @@ fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let mut bind = |default: u16| -> Result<TcpListener, Error> {
         let port = args.next().map_or(Ok(default), |arg| {
-            arg.parse().map_err(|_| format!("bad port {arg:?}"))
+            arg.parse().map_err(|_| format!("bad port: {arg}"))
         })?;
         Ok(TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("port {port}: {e}"))?)
     };
