@@ -2,7 +2,8 @@
 # `N passed, N failed`, summed over every test binary (unit, integration, doc
 # tests, every workspace member). Exits 1 on any failure.
 #
-#   awk -v rc=CARGO_EXIT_CODE -v lint=1_IF_MAKE_LINT_FAILED -f test-summary.awk LOG
+#   awk -v rc=CARGO_EXIT_CODE -v lint=1_IF_MAKE_LINT_FAILED \
+#       -v chromium=0_IF_NOT_INSTALLED -v ci="$CI" -f test-summary.awk LOG
 #
 # A binary that starts but prints no `test result:` line (it crashed, or was
 # killed) counts as one failed test, named on a line of its own.
@@ -30,6 +31,8 @@ END {
 	if (lint) print "make lint failed (cargo fmt --check or clippy; see above)"
 	if (rc != 0 && failed == 0)
 		print "cargo test failed (exit code " rc ") before its tests ran; see above"
+	if (chromium == "0" && ci != "true") # in CI they fail instead
+		print "chromium not found: the browser tests passed without running (make test-browser installs it)"
 	if (ignored > 0) print ignored " ignored"
 	printf "%d passed, %d failed\n", passed, failed
 	exit (failed > 0 || rc != 0 || lint) ? 1 : 0
