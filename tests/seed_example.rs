@@ -184,7 +184,7 @@ fn seed_binary() -> PathBuf {
                 }
             }
             let output = cargo
-                .args(["build", "--quiet", "--example", "seed", "--message-format=json"])
+                .args(["build", "-q", "--example", "seed", "--message-format=json"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .stderr(Stdio::inherit())
                 .output()
