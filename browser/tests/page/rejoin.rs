@@ -2,10 +2,9 @@
 //! someone new; it says so, asks for the chosen name again, and of the
 //! room's history shows only what it did not already show, once each.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::support::relay::{Relay, Route};
+use crate::support::relay::in_front_of;
 use crate::support::tab::*;
 use crate::support::{
     chromium_or_skip, start_server_with, test_config, wait_for, TestClient, RECONNECT_WAIT, WAIT,
@@ -20,12 +19,8 @@ fn back_after_the_grace_the_page_asks_for_its_name_again() {
     let mut config = test_config();
     config.limits.resume_grace = Duration::from_millis(500);
     let server = start_server_with(&config);
-    let (chat, page) = (server.chat_addr(), server.page_addr());
-    // As in resume.rs: relays on another loopback address with the
-    // server's port numbers, so the page goes through one to the chat.
-    let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-    let chat_relay = Relay::start(SocketAddr::new(other, chat.port()), Route::To(chat));
-    let page_relay = Relay::start(SocketAddr::new(other, page.port()), Route::To(page));
+    let chat = server.chat_addr();
+    let (chat_relay, page_relay) = in_front_of(&server);
     let a = open_person(&browser, &format!("http://{}/late", page_relay.addr()));
     wait_nick(&a);
     say(&a, "/nick Kim");

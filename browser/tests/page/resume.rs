@@ -4,9 +4,7 @@
 //! with the same name and its ?session= ID, shows the lines sent meanwhile
 //! once each, says "reconnected", and the others never saw it leave.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use crate::support::relay::{Relay, Route};
+use crate::support::relay::in_front_of;
 use crate::support::tab::*;
 use crate::support::{chromium_or_skip, start_server, wait_for, TestClient, RECONNECT_WAIT, WAIT};
 
@@ -18,13 +16,8 @@ fn a_cut_connection_comes_back_with_the_same_name_and_the_missed_lines() {
         return;
     };
     let server = start_server();
-    let (chat, page) = (server.chat_addr(), server.page_addr());
-    // The relays listen on another loopback address with the server's own
-    // port numbers, so the page, opened there, is on "the page port" and
-    // connects to "the chat port" as usual, through the relay.
-    let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-    let chat_relay = Relay::start(SocketAddr::new(other, chat.port()), Route::To(chat));
-    let page_relay = Relay::start(SocketAddr::new(other, page.port()), Route::To(page));
+    let chat = server.chat_addr();
+    let (chat_relay, page_relay) = in_front_of(&server);
     let a = open_person(&browser, &format!("http://{}/blip", page_relay.addr()));
     wait_nick(&a);
     say(&a, "/nick Kim");

@@ -13,7 +13,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use super::WAIT;
+use super::{TestServer, WAIT};
+
+/// Relays in front of both of `server`'s ports, on another loopback address
+/// (127.0.0.2) with the same port numbers: a page opened through the page
+/// relay is on "the page port" and connects to "the chat port" as usual,
+/// through the chat relay, which a test can then cut. Returns (chat, page).
+pub fn in_front_of(server: &TestServer) -> (Relay, Relay) {
+    let other = std::net::IpAddr::from([127, 0, 0, 2]);
+    let relay =
+        |addr: SocketAddr| Relay::start(SocketAddr::new(other, addr.port()), Route::To(addr));
+    (relay(server.chat_addr()), relay(server.page_addr()))
+}
 
 /// Where the relay sends a connection.
 #[derive(Clone, Copy, Debug)]
