@@ -14,6 +14,7 @@
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
 //! - [`rlimit`]: how many clients the OS limits allow.
+//! - [`cluster`]: with `--redis`, several instances sharing their rooms.
 //!
 //! # Threads
 //! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and one
@@ -45,6 +46,7 @@
 //! ```
 
 pub mod client;
+pub mod cluster;
 pub mod config;
 mod error;
 pub mod frame;

@@ -1,0 +1,377 @@
+//! The publisher thread (`redis-pub`) and the room thread's handle to it,
+//! [`Link`]. The only writer of shared state on behalf of this instance's
+//! rooms.
+//!
+//! The room never waits on Redis for a chat line: it puts the line on a
+//! bounded channel and goes on. The publisher takes everything waiting,
+//! sends it as one pipeline and reads the answers: one round trip for the
+//! whole batch, so a busy room costs Redis round trips per batch, not per
+//! line. A claim (a join or `/nick`) goes down the same channel, so it is
+//! ordered with the lines before it, and the room waits for its answer:
+//! one round trip, bounded by [`CLAIM_TIMEOUT`].
+//!
+//! When Redis is away the handle says so at once ([`Claim::Offline`],
+//! [`Unsent`]) and the room serves its own clients; whatever was queued
+//! when the connection broke comes back to the room as
+//! [`Inbound::Unsent`](super::Inbound::Unsent), to be delivered locally.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use redis::Value;
+
+use super::conn::{Backoff, Conn, Endpoint};
+use super::scripts::Script;
+use super::wire::{self, Record, RoomKeys};
+use super::{Deliver, Health, Inbound};
+
+/// Operations waiting for the publisher at most; past that Redis is not
+/// keeping up and the room delivers locally rather than wait.
+const QUEUE: usize = 16 * 1024;
+/// Most operations in one pipeline.
+const MAX_PIPELINE: usize = 512;
+/// How long the room waits for a claim's answer before serving locally.
+pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(2);
+/// The publisher looks at its stop flag this often while idle.
+const IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// The answer to a nickname claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The name is ours, taken at this room sequence number (its place in
+    /// the arrival order).
+    Granted(u64),
+    /// This instance already held it (after a resync).
+    Held,
+    /// Another instance's member holds it.
+    Taken,
+    /// Redis is away: decide locally.
+    Offline,
+}
+
+/// A record the publisher could not take: deliver it locally.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unsent(pub Record);
+
+pub(super) enum Op {
+    Join {
+        room: String,
+        nick: String,
+        reply: Sender<Claim>,
+    },
+    Rename {
+        room: String,
+        old: String,
+        new: String,
+        reply: Sender<Claim>,
+    },
+    Leave {
+        room: String,
+        nick: String,
+    },
+    Publish {
+        room: String,
+        record: Record,
+    },
+}
+
+/// The room thread's handle on the publisher. Cheap to clone.
+#[derive(Clone)]
+pub struct Link {
+    ops: Sender<Op>,
+    health: Arc<Health>,
+}
+
+impl Link {
+    /// Whether Redis is reachable (as of the last attempt).
+    pub fn is_up(&self) -> bool {
+        self.health.is_up()
+    }
+
+    /// This instance's id.
+    pub fn instance(&self) -> &str {
+        &self.health.instance
+    }
+
+    /// Claim `nick` in `room` for a newcomer and announce its join; or,
+    /// after an outage, claim again a member's name (announced only if it
+    /// had been freed meanwhile). Blocks for one round trip (at most
+    /// [`CLAIM_TIMEOUT`]).
+    pub fn join(&self, room: &str, nick: &str) -> Claim {
+        self.claim(|reply| Op::Join {
+            room: room.to_owned(),
+            nick: nick.to_owned(),
+            reply,
+        })
+    }
+
+    /// Move a member of ours from `old` to `new` and announce it. Blocks
+    /// like [`Link::join`].
+    pub fn rename(&self, room: &str, old: &str, new: &str) -> Claim {
+        self.claim(|reply| Op::Rename {
+            room: room.to_owned(),
+            old: old.to_owned(),
+            new: new.to_owned(),
+            reply,
+        })
+    }
+
+    /// Free a member's name and announce its leave. Does not block.
+    ///
+    /// # Errors
+    /// [`Unsent`] (a `Left` record) when Redis is away or behind.
+    pub fn leave(&self, room: &str, nick: &str) -> Result<(), Unsent> {
+        let op = Op::Leave {
+            room: room.to_owned(),
+            nick: nick.to_owned(),
+        };
+        self.queue(op)
+    }
+
+    /// Publish a line (history) or a private line. Does not block.
+    ///
+    /// # Errors
+    /// [`Unsent`] with the record when Redis is away or behind.
+    pub fn publish(&self, room: &str, record: Record) -> Result<(), Unsent> {
+        let op = Op::Publish {
+            room: room.to_owned(),
+            record,
+        };
+        self.queue(op)
+    }
+
+    fn queue(&self, op: Op) -> Result<(), Unsent> {
+        if !self.is_up() {
+            return Err(Unsent(op.into_record()));
+        }
+        self.ops.try_send(op).map_err(|e| {
+            if let TrySendError::Full(_) = e {
+                log::warn!("redis: publisher {QUEUE} operations behind; delivering locally");
+            }
+            Unsent(e.into_inner().into_record())
+        })
+    }
+
+    fn claim(&self, op: impl FnOnce(Sender<Claim>) -> Op) -> Claim {
+        if !self.is_up() {
+            return Claim::Offline;
+        }
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        if self.ops.try_send(op(reply)).is_err() {
+            return Claim::Offline;
+        }
+        answer.recv_timeout(CLAIM_TIMEOUT).unwrap_or(Claim::Offline)
+    }
+}
+
+impl Op {
+    /// What the room must deliver itself if this cannot be published.
+    fn into_record(self) -> Record {
+        match self {
+            Op::Join { nick, .. } => Record::Joined { nick },
+            Op::Rename { old, new, .. } => Record::Renamed { old, new },
+            Op::Leave { nick, .. } => Record::Left { nick },
+            Op::Publish { record, .. } => record,
+        }
+    }
+
+    fn room(&self) -> &str {
+        match self {
+            Op::Join { room, .. }
+            | Op::Rename { room, .. }
+            | Op::Leave { room, .. }
+            | Op::Publish { room, .. } => room,
+        }
+    }
+}
+
+/// A new publisher queue: the room's handle and the thread's end.
+pub(super) fn channel(health: Arc<Health>) -> (Link, Receiver<Op>) {
+    let (ops, queue) = crossbeam_channel::bounded(QUEUE);
+    (Link { ops, health }, queue)
+}
+
+/// The publisher thread's body: send what the room queued, batch by batch,
+/// until the queue is empty and either every [`Link`] is dropped or `stop`
+/// is set. Blocks on the queue, then on Redis for one round trip per
+/// batch. `conn` is the connection made at start-up, if any.
+pub(super) fn run(
+    endpoint: &Endpoint,
+    stop: &AtomicBool,
+    mut conn: Option<Conn>,
+    queue: &Receiver<Op>,
+    health: &Health,
+    deliver: &Deliver,
+    history: usize,
+) {
+    let mut backoff = Backoff::default();
+    loop {
+        let first = match queue.recv_timeout(IDLE_POLL) {
+            Ok(op) => op,
+            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Acquire) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut batch = vec![first];
+        batch.extend(queue.try_iter().take(MAX_PIPELINE - 1));
+        if conn.is_none() && backoff.ready() {
+            match endpoint.connect() {
+                Ok(c) => {
+                    conn = Some(c);
+                    backoff.succeeded();
+                }
+                Err(e) => {
+                    backoff.failed();
+                    health.lost("publisher", &e, deliver);
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else {
+            give_back(batch, deliver);
+            continue;
+        };
+        let started = Instant::now();
+        let mut sent = send(c, &batch, &health.instance, history);
+        if sent.as_ref().is_err_and(|e| !e.is_timeout()) {
+            // A connection that went stale during an outage fails at the
+            // first write, before Redis ran anything: retry once on a new
+            // one. (A timeout may have run: never retried, so never twice.)
+            if let Ok(fresh) = endpoint.connect() {
+                *c = fresh;
+                sent = send(c, &batch, &health.instance, history);
+            }
+        }
+        match sent {
+            Ok(values) => {
+                health.stats.round_trip(started.elapsed());
+                answer(batch, values, health, deliver);
+            }
+            Err(e) => {
+                conn = None;
+                backoff.failed();
+                health.lost("publisher", &e, deliver);
+                give_back(batch, deliver);
+            }
+        }
+    }
+    log::debug!("redis-pub: stopping");
+}
+
+/// One pipeline for the whole batch; one answer per operation.
+fn send(
+    conn: &mut Conn,
+    batch: &[Op],
+    instance: &str,
+    history: usize,
+) -> redis::RedisResult<Vec<Value>> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    let cap = history.to_string();
+    for op in batch {
+        let room = op.room();
+        let keys = RoomKeys::new(room);
+        let channel = wire::room_channel(room);
+        let holdings = wire::holdings_key(instance);
+        match op {
+            Op::Join { nick, .. } => {
+                let lower = nick.to_lowercase();
+                conn.call(&mut pipe, Script::Join)
+                    .arg(5)
+                    .arg(&[&keys.names, &keys.here, &keys.seq, wire::ROOMS, &holdings])
+                    .arg(&[room, &lower, nick, instance, &channel]);
+            }
+            Op::Rename { old, new, .. } => {
+                conn.call(&mut pipe, Script::Rename)
+                    .arg(4)
+                    .arg(&[&keys.names, &keys.here, &keys.seq, &holdings])
+                    .arg(&[
+                        room,
+                        &old.to_lowercase(),
+                        &new.to_lowercase(),
+                        old,
+                        new,
+                        instance,
+                        &channel,
+                    ]);
+            }
+            Op::Leave { nick, .. } => {
+                conn.call(&mut pipe, Script::Leave)
+                    .arg(4)
+                    .arg(&[&keys.names, &keys.here, &keys.seq, &holdings])
+                    .arg(&[room, &nick.to_lowercase(), nick, instance, &channel]);
+            }
+            Op::Publish { record, .. } => {
+                let text = match record {
+                    Record::Line { text } => text.as_str(),
+                    _ => "",
+                };
+                conn.call(&mut pipe, Script::Publish)
+                    .arg(3)
+                    .arg(&[&keys.seq, &keys.history, wire::ROOMS])
+                    .arg(&[room, instance, &record.encode(), &channel, &cap, text]);
+            }
+        }
+    }
+    pipe.query(&mut conn.con)
+}
+
+/// Hand each operation its answer.
+fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver) {
+    let mut values = values.into_iter();
+    for op in batch {
+        let value = values.next().unwrap_or(Value::Nil);
+        let n = match &value {
+            Value::Int(n) => Some(*n),
+            Value::ServerError(e) => {
+                log::warn!("redis-pub: {} refused: {e:?}", op.room());
+                None
+            }
+            other => {
+                log::warn!("redis-pub: unexpected answer {other:?}");
+                None
+            }
+        };
+        match op {
+            Op::Join { reply, .. } | Op::Rename { reply, .. } => {
+                let claim = match n {
+                    Some(0) => Claim::Taken,
+                    Some(-1) => Claim::Held,
+                    Some(seq) if seq > 0 => Claim::Granted(seq as u64),
+                    _ => Claim::Offline,
+                };
+                if claim != Claim::Taken && claim != Claim::Offline {
+                    health.stats.published.fetch_add(1, Ordering::Relaxed);
+                }
+                // The room may have stopped waiting (timeout): nothing to do.
+                let _ = reply.try_send(claim);
+            }
+            op => match n {
+                Some(_) => {
+                    health.stats.published.fetch_add(1, Ordering::Relaxed);
+                }
+                None => give_back(vec![op], deliver),
+            },
+        }
+    }
+}
+
+/// Operations that did not reach Redis: claims are answered `Offline`,
+/// records go back to the room to be delivered locally.
+fn give_back(batch: Vec<Op>, deliver: &Deliver) {
+    for op in batch {
+        match op {
+            Op::Join { reply, .. } | Op::Rename { reply, .. } => {
+                let _ = reply.try_send(Claim::Offline);
+            }
+            op => {
+                let room = op.room().to_owned();
+                deliver(Inbound::Unsent {
+                    room,
+                    record: op.into_record(),
+                });
+            }
+        }
+    }
+}
