@@ -37,14 +37,10 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use conn::Endpoint;
-pub use publisher::{Claim, Link, Unsent, CLAIM_TIMEOUT};
-pub use wire::{Envelope, Record};
+pub use publisher::{Claim, Link, Unsent};
+pub use wire::{name_key, Envelope, Record};
 
 use crate::Error;
-
-/// How long an instance's lease lasts without renewal (renewed every third
-/// of it). Issue 15: renew every 5 s, expire after 15 s.
-pub const LEASE: Duration = Duration::from_secs(15);
 
 /// What the cluster threads tell the room thread.
 #[derive(Debug)]
@@ -78,6 +74,31 @@ pub struct RoomState {
     pub history: Vec<String>,
 }
 
+impl RoomState {
+    /// Read the snapshot script's answer.
+    fn parse(value: redis::Value) -> redis::RedisResult<Vec<RoomState>> {
+        let rooms: Vec<(String, u64, Vec<String>, Vec<String>)> = redis::from_redis_value(value)?;
+        Ok(rooms
+            .into_iter()
+            .map(|(room, seq, here, history)| RoomState {
+                room,
+                seq,
+                here: here
+                    .iter()
+                    .filter_map(|held| {
+                        let (instance, nick) = held.split_once('\t')?;
+                        Some(Holder {
+                            instance: instance.to_owned(),
+                            nick: nick.to_owned(),
+                        })
+                    })
+                    .collect(),
+                history,
+            })
+            .collect())
+    }
+}
+
 /// A member, and the instance holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
@@ -93,7 +114,9 @@ pub type Deliver = Arc<dyn Fn(Inbound) + Send + Sync>;
 pub struct ClusterConfig {
     /// `redis://HOST:PORT/DB` or `rediss://` (TLS, with the system's roots).
     pub url: String,
-    /// [`LEASE`] unless `--redis-lease` says otherwise.
+    /// How long the instance's lease lasts unless renewed (renewed every
+    /// third of it): `--redis-lease`, default 15 s (issue 15: renew every
+    /// 5 s, expire after 15 s).
     pub lease: Duration,
     /// History lines kept per room (`--history`).
     pub history: usize,
@@ -248,11 +271,6 @@ impl Cluster {
             "redis-lease",
             Box::new(move || lease::run(&e, &h, &d, &s, lease)),
         )?);
-        log::info!(
-            "redis at {endpoint}: instance {} (lease {:?})",
-            health.instance,
-            config.lease
-        );
         Ok((cluster, link))
     }
 
@@ -261,12 +279,18 @@ impl Cluster {
         &self.health.instance
     }
 
+    /// Where Redis is (`host:port`, never a password).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.health.stats
     }
 
     /// Whether Redis is reachable now.
+    #[cfg(test)]
     pub fn is_up(&self) -> bool {
         self.health.is_up()
     }
@@ -276,16 +300,8 @@ impl Cluster {
     /// members' leaves are announced to the other instances at once.
     /// Blocks until then (each Redis step bounded by its timeout). A
     /// [`Link`] still held afterwards answers as if Redis were away.
-    pub fn stop(mut self) {
-        self.stop_threads();
-        match lease::retire(&self.endpoint, &self.health.instance) {
-            Ok(Some(n)) if n > 0 => log::info!("redis: announced the leave of {n} member(s)"),
-            Ok(_) => {}
-            Err(e) => log::warn!(
-                "redis: could not retire instance {} ({e}); its lease will lapse",
-                self.health.instance
-            ),
-        }
+    pub fn stop(self) {
+        drop(self);
     }
 
     fn stop_threads(&mut self) {
@@ -296,6 +312,33 @@ impl Cluster {
             if thread.join().is_err() {
                 log::error!("{name} panicked");
             }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    /// [`Cluster::stop`].
+    fn drop(&mut self) {
+        if self.stop.swap(true, Ordering::AcqRel) {
+            return; // stopped already
+        }
+        self.stop_threads();
+        let stats = self.stats();
+        let trips = stats.round_trips.load(Ordering::Relaxed).max(1);
+        log::info!(
+            "redis: published {}, received {}; publish round trip {} µs on average, {} µs at most",
+            stats.published.load(Ordering::Relaxed),
+            stats.received.load(Ordering::Relaxed),
+            stats.round_trip_micros.load(Ordering::Relaxed) / trips,
+            stats.round_trip_max_micros.load(Ordering::Relaxed),
+        );
+        match lease::retire(&self.endpoint, &self.health.instance) {
+            Ok(Some(n)) if n > 0 => log::info!("redis: announced the leave of {n} member(s)"),
+            Ok(_) => {}
+            Err(e) => log::warn!(
+                "redis: could not retire instance {} ({e}); its lease will lapse",
+                self.health.instance
+            ),
         }
     }
 }

@@ -24,8 +24,8 @@ use redis::Value;
 
 use super::conn::{Backoff, Conn, Endpoint};
 use super::scripts::Script;
-use super::wire::{self, Record, RoomKeys};
-use super::{Deliver, Health, Inbound};
+use super::wire::{self, name_key, Record, RoomKeys};
+use super::{Deliver, Health, Inbound, RoomState};
 
 /// Operations waiting for the publisher at most; past that Redis is not
 /// keeping up and the room delivers locally rather than wait.
@@ -67,13 +67,12 @@ pub(super) enum Op {
         new: String,
         reply: Sender<Claim>,
     },
-    Leave {
+    /// A record for the room: a leave (`Left`, which frees the name), a
+    /// line or a private line. Joins and renames are claims, above.
+    Publish { room: String, record: Record },
+    State {
         room: String,
-        nick: String,
-    },
-    Publish {
-        room: String,
-        record: Record,
+        reply: Sender<Option<RoomState>>,
     },
 }
 
@@ -123,35 +122,59 @@ impl Link {
     /// # Errors
     /// [`Unsent`] (a `Left` record) when Redis is away or behind.
     pub fn leave(&self, room: &str, nick: &str) -> Result<(), Unsent> {
-        let op = Op::Leave {
-            room: room.to_owned(),
+        let record = Record::Left {
             nick: nick.to_owned(),
         };
-        self.queue(op)
+        self.publish(room, record)
     }
 
-    /// Publish a line (history) or a private line. Does not block.
+    /// Publish a line (history), a private line, or (through
+    /// [`Link::leave`]) a leave. Does not block.
     ///
     /// # Errors
     /// [`Unsent`] with the record when Redis is away or behind.
     pub fn publish(&self, room: &str, record: Record) -> Result<(), Unsent> {
+        self.queue(room, record)
+    }
+
+    /// The room's members (every instance's) and history, as of its
+    /// sequence number: read when this instance opens the room. Blocks
+    /// like [`Link::join`]; `None` if Redis is away.
+    pub fn room_state(&self, room: &str) -> Option<RoomState> {
+        if !self.is_up() {
+            return None;
+        }
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let op = Op::State {
+            room: room.to_owned(),
+            reply,
+        };
+        self.ops.try_send(op).ok()?;
+        answer.recv_timeout(CLAIM_TIMEOUT).ok().flatten()
+    }
+
+    fn queue(&self, room: &str, record: Record) -> Result<(), Unsent> {
+        if !self.is_up() {
+            return Err(Unsent(record));
+        }
         let op = Op::Publish {
             room: room.to_owned(),
             record,
         };
-        self.queue(op)
-    }
-
-    fn queue(&self, op: Op) -> Result<(), Unsent> {
-        if !self.is_up() {
-            return Err(Unsent(op.into_record()));
-        }
-        self.ops.try_send(op).map_err(|e| {
-            if let TrySendError::Full(_) = e {
-                log::warn!("redis: publisher {QUEUE} operations behind; delivering locally");
+        match self.ops.try_send(op) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let TrySendError::Full(_) = e {
+                    log::warn!(
+                        "redis: publisher {QUEUE} operations behind; room {room} delivers locally"
+                    );
+                }
+                match e.into_inner() {
+                    Op::Publish { record, .. } => Err(Unsent(record)),
+                    _ => Ok(()), // (only a Publish was sent above)
+                }
             }
-            Unsent(e.into_inner().into_record())
-        })
+        }
     }
 
     fn claim(&self, op: impl FnOnce(Sender<Claim>) -> Op) -> Claim {
@@ -167,22 +190,12 @@ impl Link {
 }
 
 impl Op {
-    /// What the room must deliver itself if this cannot be published.
-    fn into_record(self) -> Record {
-        match self {
-            Op::Join { nick, .. } => Record::Joined { nick },
-            Op::Rename { old, new, .. } => Record::Renamed { old, new },
-            Op::Leave { nick, .. } => Record::Left { nick },
-            Op::Publish { record, .. } => record,
-        }
-    }
-
     fn room(&self) -> &str {
         match self {
             Op::Join { room, .. }
             | Op::Rename { room, .. }
-            | Op::Leave { room, .. }
-            | Op::Publish { room, .. } => room,
+            | Op::Publish { room, .. }
+            | Op::State { room, .. } => room,
         }
     }
 }
@@ -276,7 +289,7 @@ fn send(
         let holdings = wire::holdings_key(instance);
         match op {
             Op::Join { nick, .. } => {
-                let lower = nick.to_lowercase();
+                let lower = name_key(nick);
                 conn.call(&mut pipe, Script::Join)
                     .arg(5)
                     .arg(&[&keys.names, &keys.here, &keys.seq, wire::ROOMS, &holdings])
@@ -296,11 +309,14 @@ fn send(
                         &channel,
                     ]);
             }
-            Op::Leave { nick, .. } => {
+            Op::Publish {
+                record: Record::Left { nick },
+                ..
+            } => {
                 conn.call(&mut pipe, Script::Leave)
                     .arg(4)
                     .arg(&[&keys.names, &keys.here, &keys.seq, &holdings])
-                    .arg(&[room, &nick.to_lowercase(), nick, instance, &channel]);
+                    .arg(&[room, &name_key(nick), nick, instance, &channel]);
             }
             Op::Publish { record, .. } => {
                 let text = match record {
@@ -312,6 +328,12 @@ fn send(
                     .arg(&[&keys.seq, &keys.history, wire::ROOMS])
                     .arg(&[room, instance, &record.encode(), &channel, &cap, text]);
             }
+            Op::State { .. } => {
+                conn.call(&mut pipe, Script::Snapshot)
+                    .arg(1)
+                    .arg(wire::ROOMS)
+                    .arg(&[wire::PREFIX, room]);
+            }
         }
     }
     pipe.query(&mut conn.con)
@@ -322,6 +344,14 @@ fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver
     let mut values = values.into_iter();
     for op in batch {
         let value = values.next().unwrap_or(Value::Nil);
+        if let Op::State { reply, room } = op {
+            let state = RoomState::parse(value).ok().and_then(|mut s| s.pop());
+            if state.is_none() {
+                log::warn!("redis-pub: could not read room {room}");
+            }
+            let _ = reply.try_send(state);
+            continue;
+        }
         let n = match &value {
             Value::Int(n) => Some(*n),
             Value::ServerError(e) => {
@@ -365,13 +395,10 @@ fn give_back(batch: Vec<Op>, deliver: &Deliver) {
             Op::Join { reply, .. } | Op::Rename { reply, .. } => {
                 let _ = reply.try_send(Claim::Offline);
             }
-            op => {
-                let room = op.room().to_owned();
-                deliver(Inbound::Unsent {
-                    room,
-                    record: op.into_record(),
-                });
+            Op::State { reply, .. } => {
+                let _ = reply.try_send(None);
             }
+            Op::Publish { room, record } => deliver(Inbound::Unsent { room, record }),
         }
     }
 }

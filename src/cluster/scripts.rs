@@ -22,12 +22,6 @@ pub enum Script {
 /// Every script, in [`Script`] order.
 pub const ALL: [&str; 6] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT];
 
-impl Script {
-    pub fn source(self) -> &'static str {
-        ALL[self as usize]
-    }
-}
-
 /// Claim a nickname in a room and announce the join.
 /// KEYS: names, here, seq, rooms, holdings. ARGV: room, lowercase nick,
 /// nick, instance, channel. Also used to claim again, after an outage,
@@ -132,12 +126,19 @@ redis.call('DEL', KEYS[3])
 return n
 ";
 
-/// Every room's state at one instant: for each room `{name, seq,
-/// {holder\tnick, ...} in arrival order, {history lines}}`.
-/// KEYS: rooms. ARGV: key prefix.
+/// Rooms' state at one instant: for each room `{name, seq, {holder\tnick,
+/// ...} in arrival order, {history lines}}`.
+/// KEYS: rooms. ARGV: key prefix, then the rooms wanted (none: every room
+/// in the set).
 const SNAPSHOT: &str = r"
+local rooms = {}
+if #ARGV > 1 then
+  for i = 2, #ARGV do rooms[#rooms + 1] = ARGV[i] end
+else
+  rooms = redis.call('SMEMBERS', KEYS[1])
+end
 local out = {}
-for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, room in ipairs(rooms) do
   local base = ARGV[1] .. 'room:' .. room
   local here = {}
   for i, lower in ipairs(redis.call('ZRANGE', base .. ':here', 0, -1)) do

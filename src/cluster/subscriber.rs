@@ -14,7 +14,7 @@ use redis::{Connection, RedisResult};
 use super::conn::{Backoff, Endpoint};
 use super::scripts::Script;
 use super::wire::{self, Envelope};
-use super::{Deliver, Health, Holder, Inbound, RoomState};
+use super::{Deliver, Health, Inbound, RoomState};
 use crate::throttle::Throttle;
 use crate::throttled;
 
@@ -137,23 +137,5 @@ fn listen(
 pub(super) fn snapshot(endpoint: &Endpoint) -> RedisResult<Vec<RoomState>> {
     let mut conn = endpoint.connect()?;
     let value = conn.run(Script::Snapshot, &[wire::ROOMS], &[wire::PREFIX])?;
-    let rooms: Vec<(String, u64, Vec<String>, Vec<String>)> = redis::from_redis_value(value)?;
-    Ok(rooms
-        .into_iter()
-        .map(|(room, seq, here, history)| RoomState {
-            room,
-            seq,
-            here: here
-                .iter()
-                .filter_map(|held| {
-                    let (instance, nick) = held.split_once('\t')?;
-                    Some(Holder {
-                        instance: instance.to_owned(),
-                        nick: nick.to_owned(),
-                    })
-                })
-                .collect(),
-            history,
-        })
-        .collect())
+    RoomState::parse(value)
 }

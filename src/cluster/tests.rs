@@ -2,82 +2,19 @@
 //! loopback port with persistence off (skipped, with a line saying so,
 //! when the program is missing outside CI).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
 use super::*;
 
+#[path = "../../tests/common/redis.rs"]
+mod redis_server;
+use redis_server::RedisServer;
+
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A `redis-server` child process on a free loopback port.
-pub struct RedisServer {
-    child: Child,
-    pub port: u16,
-}
-
-impl RedisServer {
-    /// Start one, or `None` (after printing why) if it is not installed
-    /// and this is not CI.
-    pub fn start() -> Option<RedisServer> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        if Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "redis-server is missing (CI installs the redis-server package)"
-            );
-            eprintln!("skipped: redis-server not found (apt-get install redis-server)");
-            return None;
-        }
-        Some(RedisServer::on(port))
-    }
-
-    fn on(port: u16) -> RedisServer {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let server = RedisServer { child, port };
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// SIGKILL it and wait until it is gone.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Start a fresh one (empty) on the same port.
-    pub fn restart(&mut self) {
-        self.kill();
-        *self = RedisServer::on(self.port);
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+/// The default lease (`--redis-lease`).
+const LEASE_15S: Duration = Duration::from_secs(15);
 
 fn config(redis: &RedisServer, lease: Duration) -> ClusterConfig {
     ClusterConfig {
@@ -136,7 +73,7 @@ fn an_unreachable_redis_is_a_one_line_error() {
         .port();
     let config = ClusterConfig {
         url: format!("redis://127.0.0.1:{port}/"),
-        lease: LEASE,
+        lease: LEASE_15S,
         history: 10,
     };
     let err = Cluster::start(&config, Arc::new(|_| {}))
@@ -160,8 +97,8 @@ fn lines_come_back_to_every_instance_in_one_order_with_history() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let (a, link_a, rx_a) = start(&redis, LEASE);
-    let (b, link_b, rx_b) = start(&redis, LEASE);
+    let (a, link_a, rx_a) = start(&redis, LEASE_15S);
+    let (b, link_b, rx_b) = start(&redis, LEASE_15S);
     assert!(snapshot(&rx_a).is_empty());
     assert!(snapshot(&rx_b).is_empty());
     assert_ne!(a.instance(), b.instance());
@@ -184,7 +121,7 @@ fn lines_come_back_to_every_instance_in_one_order_with_history() {
     link_a.publish("main", private.clone()).unwrap();
     assert_eq!(event(&rx_b).record, private);
     // A third instance starts with the last 3 lines (the cap) as history.
-    let (c, _link_c, rx_c) = start(&redis, LEASE);
+    let (c, _link_c, rx_c) = start(&redis, LEASE_15S);
     let rooms = snapshot(&rx_c);
     assert_eq!(rooms.len(), 1);
     assert_eq!(rooms[0].seq, 11);
@@ -210,8 +147,8 @@ fn a_name_is_granted_to_one_instance_and_freed_on_leave() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let (a, link_a, rx_a) = start(&redis, LEASE);
-    let (b, link_b, rx_b) = start(&redis, LEASE);
+    let (a, link_a, rx_a) = start(&redis, LEASE_15S);
+    let (b, link_b, rx_b) = start(&redis, LEASE_15S);
     let _ = (snapshot(&rx_a), snapshot(&rx_b));
     // Both ask for the same name (ignoring case) at once: exactly one wins.
     let (ca, cb) = std::thread::scope(|s| {
@@ -310,7 +247,7 @@ fn redis_going_away_is_told_once_and_coming_back_resynchronizes() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let (cluster, link, rx) = start(&redis, LEASE);
+    let (cluster, link, rx) = start(&redis, LEASE_15S);
     let _ = snapshot(&rx);
     assert!(matches!(link.join("main", "ann"), Claim::Granted(_)));
     let _ = event(&rx);

@@ -57,6 +57,14 @@ pub fn holdings_key(instance: &str) -> String {
     format!("{PREFIX}instance:{instance}:members")
 }
 
+/// The key under which a nickname is unique in a room (issue 11: unique
+/// ignoring case): upper-cased then lower-cased, which folds what
+/// lower-casing alone does not (`ß`/`SS`, final `ς`/`σ`), close to
+/// Unicode's full case folding. The room uses it for its own members too.
+pub fn name_key(nick: &str) -> String {
+    nick.to_uppercase().to_lowercase()
+}
+
 /// What happened in a room, as one instance tells the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
