@@ -8,6 +8,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use chat_server::{Config, Limits, Server};
+
+pub mod redis;
 use tungstenite::protocol::frame::coding::{CloseCode, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::{Message, WebSocket};
@@ -65,6 +67,16 @@ pub fn start_server_with_limits(edit: impl FnOnce(&mut Limits)) -> TestServer {
     let mut config = test_config();
     edit(&mut config.limits);
     start_server_with(config)
+}
+
+/// An instance sharing its rooms with others through the Redis at `url`,
+/// with this lease (`--redis-lease`).
+pub fn start_instance(url: &str, lease: Duration) -> TestServer {
+    start_server_with(Config {
+        redis: Some(url.to_owned()),
+        redis_lease: lease,
+        ..test_config()
+    })
 }
 
 pub fn start_server_with(config: Config) -> TestServer {
