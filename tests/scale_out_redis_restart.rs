@@ -1,8 +1,8 @@
 //! Redis killed and restarted (empty) while clients chat: each instance
 //! tells its clients once that it is reconnecting, keeps serving them
 //! locally meanwhile, and when Redis is back claims its members' names
-//! again, so chat, presence and name rules span the instances once more
-//! (issue 15, point 5).
+//! again, so chat, presence and name rules span the instances once more,
+//! with no thread left over (issue 15, point 5).
 
 mod common;
 
@@ -77,6 +77,8 @@ fn an_outage_is_told_once_served_locally_and_healed() {
     for nick in ["Ann", &bob.nick, &cat.nick] {
         assert!(who.contains(nick), "{nick} missing from {who}");
     }
+    // No thread was left behind by the reconnection: three per instance.
+    assert_eq!(common::threads_named(|n| n.starts_with("redis-")), 6);
     // And no client was told twice.
     for c in [&mut ann, &mut cat] {
         let lines = c.recv_until(&format!("Ann: probe {n}"));
