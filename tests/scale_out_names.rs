@@ -33,26 +33,30 @@ fn one_name_one_holder_across_instances() {
         });
         let ann_won = format!(" .... {ann_nick} is now {name}.");
         let bob_won = format!(" .... {bob_nick} is now {}.", name.to_lowercase());
-        let is_answer = |l: &str| l == ann_won || l == bob_won || l.ends_with(" is taken.");
-        let (ann_saw, bob_saw) = (ann.recv_matching(is_answer), bob.recv_matching(is_answer));
-        // Both see the one rename; the loser alone was told it is taken.
-        let (winner_line, loser, loser_saw) = if ann_saw == ann_won {
-            (ann_won.clone(), &mut bob, bob_saw)
-        } else {
-            assert_eq!(ann_saw, format!(" .... {name} is taken."), "round {round}");
-            (bob_won.clone(), &mut ann, ann_saw)
-        };
-        if loser_saw.ends_with(" is taken.") {
-            // The loser then hears the winner's rename.
-            assert_eq!(loser.recv_matching(|l| l == winner_line), winner_line);
-        } else {
-            assert_eq!(loser_saw, winner_line, "round {round}");
-            let taken = loser.recv_matching(|l| l.ends_with(" is taken."));
-            assert!(
-                taken.to_lowercase().contains(&name.to_lowercase()),
-                "{taken}"
-            );
+        // Each reads until it has the round's one rename and, if it lost,
+        // its own ` .... NAME is taken.` (in either order).
+        let mut seen = Vec::new();
+        for (client, asked, mine) in [
+            (&mut ann, name.clone(), &ann_won),
+            (&mut bob, name.to_lowercase(), &bob_won),
+        ] {
+            let taken = format!(" .... {asked} is taken.");
+            let (mut rename, mut refused) = (None, false);
+            while rename.is_none() || (rename.as_ref() != Some(mine) && !refused) {
+                let line = client.recv_matching(|l| l == ann_won || l == bob_won || l == taken);
+                if line == taken {
+                    assert!(!refused, "told twice, round {round}");
+                    refused = true;
+                } else {
+                    assert!(rename.is_none(), "two renames in round {round}");
+                    rename = Some(line);
+                }
+            }
+            assert_eq!(refused, rename.as_ref() != Some(mine), "round {round}");
+            seen.push(rename);
         }
+        assert_eq!(seen[0], seen[1], "round {round}");
+        let winner_line = seen[0].clone().unwrap_or_default();
         if winner_line == ann_won {
             ann.nick = name;
         } else {

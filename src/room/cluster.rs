@@ -148,8 +148,23 @@ impl Room {
             return Some(newcomer);
         };
         for _ in 0..NAME_TRIES {
-            match remote.link.join(&remote.room, &newcomer.nickname) {
+            let session = newcomer.session.as_ref().map(SessionId::as_secret);
+            let claim = remote.link.join(&remote.room, &newcomer.nickname, session);
+            match claim {
                 Claim::Granted(seq) => {
+                    if let Some(remote) = self.remote.as_mut() {
+                        remote.joining.insert(seq, newcomer);
+                    }
+                    return None;
+                }
+                Claim::Restored(seq, nick) => {
+                    // A resume after its instance died: its name again.
+                    log::info!(
+                        "room {}: a session came back from a lost instance as {nick}",
+                        self.name
+                    );
+                    newcomer.number = nick.strip_prefix("user-").and_then(|n| n.parse().ok());
+                    newcomer.nickname = nick;
                     if let Some(remote) = self.remote.as_mut() {
                         remote.joining.insert(seq, newcomer);
                     }
@@ -213,13 +228,17 @@ impl Room {
         }
     }
 
-    /// Claim `new` for a member called `old`, publishing the rename.
-    pub(super) fn rename_through_redis(&self, old: &str, new: &str) -> Verdict {
+    /// Claim `new` for member `id`, called `old`, publishing the rename.
+    pub(super) fn rename_through_redis(&self, id: ClientId, old: &str, new: &str) -> Verdict {
         let Some(remote) = self.remote.as_ref() else {
             return Verdict::Local;
         };
-        match remote.link.rename(&remote.room, old, new) {
-            Claim::Granted(_) => Verdict::Published,
+        let session = self.members.get(id).and_then(|m| m.session.as_ref());
+        match remote
+            .link
+            .rename(&remote.room, old, new, session.map(SessionId::as_secret))
+        {
+            Claim::Granted(_) | Claim::Restored(..) => Verdict::Published,
             Claim::Held | Claim::Taken => Verdict::Taken,
             Claim::Offline => Verdict::Local,
         }
@@ -395,7 +414,7 @@ impl Room {
             let Some(nick) = self.nickname(id).map(str::to_owned) else {
                 continue;
             };
-            if link.join(&room, &nick) != Claim::Taken {
+            if link.join(&room, &nick, None) != Claim::Taken {
                 continue;
             }
             let Some(n) = self.free_number() else {
@@ -407,7 +426,7 @@ impl Room {
                     "room {}: {nick} was taken meanwhile elsewhere; now {new}",
                     self.name
                 );
-                if link.join(&room, &new) == Claim::Offline {
+                if link.join(&room, &new, None) == Claim::Offline {
                     continue;
                 }
                 self.apply(&Broadcast::Renamed {

@@ -142,7 +142,7 @@ impl Room {
             return;
         };
         // With Redis the name is claimed there first (one round trip).
-        let verdict = self.rename_through_redis(&old, new);
+        let verdict = self.rename_through_redis(id, &old, new);
         if verdict == Verdict::Taken || self.members.rename(id, new).is_err() {
             return self.tell(id, &[&protocol::is_taken(new)]);
         }
