@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::redis::RedisServer;
-use common::{left, start_binary, start_instance, TestClient};
+use common::{doomed_instance, left, start_instance, TestClient};
 
 /// `--redis-lease` for the killed child: short, so the test is too.
 const LEASE: Duration = Duration::from_secs(2);
@@ -19,10 +19,7 @@ fn a_killed_instances_members_leave_once_everywhere() {
         return;
     };
     let url = redis.url();
-    let mut doomed = start_binary(
-        None,
-        &["--redis", &url, "--redis-lease", "2", "--rate", "0"],
-    );
+    let mut doomed = doomed_instance(&url);
     let b = start_instance(&url, LEASE);
     let c = start_instance(&url, LEASE);
 

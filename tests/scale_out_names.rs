@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::time::Duration;
 
 use common::redis::RedisServer;
-use common::{start_instance, TestClient};
+use common::{two_instances, TestClient};
 
-const LEASE: Duration = Duration::from_secs(15);
 const ROUNDS: usize = 20;
 
 #[test]
@@ -17,11 +15,7 @@ fn one_name_one_holder_across_instances() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let a = start_instance(&redis.url(), LEASE);
-    let b = start_instance(&redis.url(), LEASE);
-    let mut ann = TestClient::connect(a.chat_addr());
-    let mut bob = TestClient::connect(b.chat_addr());
-    ann.recv_until(&common::joined(&bob.nick));
+    let (a, _b, mut ann, mut bob) = two_instances(&redis);
 
     for round in 0..ROUNDS {
         // Same name, different case, sent at once from both instances.

@@ -7,9 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::redis::RedisServer;
-use common::{joined, start_instance, TestClient};
+use common::{joined, two_instances, TestClient};
 
-const LEASE: Duration = Duration::from_secs(15);
 const LINES: usize = 50;
 
 #[test]
@@ -17,13 +16,8 @@ fn clients_on_two_instances_see_one_order() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let a = start_instance(&redis.url(), LEASE);
-    let b = start_instance(&redis.url(), LEASE);
-
-    let mut ann = TestClient::connect(a.chat_addr());
-    let mut bob = TestClient::connect(b.chat_addr());
     // Bob's arrival on B reaches Ann on A, and Bob sees Ann already here.
-    ann.recv_until(&joined(&bob.nick));
+    let (a, b, mut ann, mut bob) = two_instances(&redis);
     assert!(bob.presence.contains(&ann.nick), "{}", bob.presence);
     let mut cat = TestClient::connect(a.chat_addr());
     ann.recv_until(&joined(&cat.nick));

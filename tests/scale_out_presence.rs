@@ -8,22 +8,15 @@ mod common;
 use std::time::Duration;
 
 use common::redis::RedisServer;
-use common::{here_now, start_instance, TestClient};
-
-const LEASE: Duration = Duration::from_secs(15);
+use common::{here_now, two_instances, TestClient};
 
 #[test]
 fn who_and_msg_span_instances() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let a = start_instance(&redis.url(), LEASE);
-    let b = start_instance(&redis.url(), LEASE);
-
     // Arrivals alternate between the instances.
-    let mut ann = TestClient::connect(a.chat_addr());
-    let mut bob = TestClient::connect(b.chat_addr());
-    ann.recv_until(&common::joined(&bob.nick));
+    let (a, b, mut ann, mut bob) = two_instances(&redis);
     let mut cat = TestClient::connect(a.chat_addr());
     bob.recv_until(&common::joined(&cat.nick));
     let nicks = [ann.nick.clone(), bob.nick.clone(), cat.nick.clone()];

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::redis::RedisServer;
-use common::{joined, left, start_binary, start_instance, TestClient};
+use common::{doomed_instance, joined, left, start_instance, TestClient};
 
 const LEASE: Duration = Duration::from_secs(2);
 const SESSION: &str = "resume-after-death-0123456789";
@@ -20,10 +20,7 @@ fn a_session_gets_its_name_back_once_the_lease_lapses() {
         return;
     };
     let url = redis.url();
-    let mut doomed = start_binary(
-        None,
-        &["--redis", &url, "--redis-lease", "2", "--rate", "0"],
-    );
+    let mut doomed = doomed_instance(&url);
     let b = start_instance(&url, LEASE);
     let mut bob = TestClient::connect(b.chat_addr());
 

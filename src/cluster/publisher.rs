@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use redis::Value;
 
-use super::conn::{Backoff, Conn, Endpoint};
+use super::conn::{Conn, Endpoint, Reconnecting};
 use super::scripts::Script;
 use super::wire::{self, name_key, Record, RoomKeys};
 use super::{Deliver, Health, Inbound, RoomState};
@@ -224,13 +224,13 @@ pub(super) fn channel(health: Arc<Health>) -> (Link, Receiver<Op>) {
 pub(super) fn run(
     endpoint: &Endpoint,
     stop: &AtomicBool,
-    mut conn: Option<Conn>,
+    conn: Option<Conn>,
     queue: &Receiver<Op>,
     health: &Health,
     deliver: &Deliver,
     history: usize,
 ) {
-    let mut backoff = Backoff::default();
+    let mut redis = Reconnecting::new(endpoint, conn);
     loop {
         let first = match queue.recv_timeout(IDLE_POLL) {
             Ok(op) => op,
@@ -240,41 +240,15 @@ pub(super) fn run(
         };
         let mut batch = vec![first];
         batch.extend(queue.try_iter().take(MAX_PIPELINE - 1));
-        if conn.is_none() && backoff.ready() {
-            match endpoint.connect() {
-                Ok(c) => {
-                    conn = Some(c);
-                    backoff.succeeded();
-                }
-                Err(e) => {
-                    backoff.failed();
-                    health.lost("publisher", &e, deliver);
-                }
-            }
-        }
-        let Some(c) = conn.as_mut() else {
-            give_back(batch, deliver);
-            continue;
-        };
         let started = Instant::now();
-        let mut sent = send(c, &batch, &health.instance, history);
-        if sent.as_ref().is_err_and(|e| !e.is_timeout()) {
-            // A connection that went stale during an outage fails at the
-            // first write, before Redis ran anything: retry once on a new
-            // one. (A timeout may have run: never retried, so never twice.)
-            if let Ok(fresh) = endpoint.connect() {
-                *c = fresh;
-                sent = send(c, &batch, &health.instance, history);
-            }
-        }
-        match sent {
+        match redis.run(health.is_up(), |c| {
+            send(c, &batch, &health.instance, history)
+        }) {
             Ok(values) => {
                 health.stats.round_trip(started.elapsed());
                 answer(batch, values, health, deliver);
             }
             Err(e) => {
-                conn = None;
-                backoff.failed();
                 health.lost("publisher", &e, deliver);
                 give_back(batch, deliver);
             }

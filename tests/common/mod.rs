@@ -79,6 +79,26 @@ pub fn start_instance(url: &str, lease: Duration) -> TestServer {
     })
 }
 
+/// Two instances sharing `redis` (the default 15 s lease), a client on
+/// each (Ann on the first, Bob on the second); Ann has seen Bob arrive.
+pub fn two_instances(
+    redis: &redis::RedisServer,
+) -> (TestServer, TestServer, TestClient, TestClient) {
+    let lease = Duration::from_secs(15);
+    let a = start_instance(&redis.url(), lease);
+    let b = start_instance(&redis.url(), lease);
+    let mut ann = TestClient::connect(a.chat_addr());
+    let bob = TestClient::connect(b.chat_addr());
+    ann.recv_until(&joined(&bob.nick));
+    (a, b, ann, bob)
+}
+
+/// The binary as an instance on the Redis at `url`, with a 2 s lease, to
+/// be killed by the test.
+pub fn doomed_instance(url: &str) -> ChildServer {
+    start_binary(None, &["--redis", url, "--redis-lease", "2", "--rate", "0"])
+}
+
 pub fn start_server_with(config: Config) -> TestServer {
     let chat = TcpListener::bind("127.0.0.1:0").expect("bind chat listener");
     let page = TcpListener::bind("127.0.0.1:0").expect("bind page listener");
