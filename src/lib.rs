@@ -65,7 +65,6 @@
 //! ```
 
 mod client;
-#[allow(dead_code, unused_imports)] // wired to the rooms once issue 11 lands on main
 mod cluster;
 mod config;
 mod error;

@@ -112,6 +112,71 @@ impl Conn {
     }
 }
 
+/// A connection made again when it fails, no more often than its
+/// [`Backoff`] allows. Owned by one thread (the publisher, the lease).
+pub struct Reconnecting<'a> {
+    endpoint: &'a Endpoint,
+    conn: Option<Conn>,
+    backoff: Backoff,
+}
+
+impl<'a> Reconnecting<'a> {
+    /// Start with `conn` (made at start-up) if any.
+    pub fn new(endpoint: &'a Endpoint, conn: Option<Conn>) -> Reconnecting<'a> {
+        Reconnecting {
+            endpoint,
+            conn,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// Run `f` on the connection, connecting first if none is open and
+    /// the backoff allows, or at once if `now` (Redis is known to be back:
+    /// waiting would send this thread's work elsewhere). A connection that fails other than by a
+    /// timeout is replaced once and `f` run again: one gone stale during
+    /// an outage fails at its first write, before Redis ran anything. (A
+    /// timeout may have run: never retried, so never run twice.)
+    ///
+    /// # Errors
+    /// No connection (waiting out the backoff, or Redis unreachable), or
+    /// `f` failed twice; the connection is then dropped and the backoff
+    /// grows.
+    pub fn run<T>(
+        &mut self,
+        now: bool,
+        mut f: impl FnMut(&mut Conn) -> RedisResult<T>,
+    ) -> RedisResult<T> {
+        let fresh = self.conn.is_none();
+        if fresh && (now || self.backoff.ready()) {
+            self.conn = Some(
+                self.endpoint
+                    .connect()
+                    .inspect_err(|_| self.backoff.failed())?,
+            );
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            let waiting =
+                std::io::Error::new(std::io::ErrorKind::NotConnected, "waiting to reconnect");
+            return Err(waiting.into());
+        };
+        let mut result = f(conn);
+        if !fresh && result.as_ref().is_err_and(|e| !e.is_timeout()) {
+            if let Ok(new) = self.endpoint.connect() {
+                *conn = new;
+                result = f(conn);
+            }
+        }
+        match &result {
+            Ok(_) => self.backoff.succeeded(),
+            Err(_) => {
+                self.conn = None;
+                self.backoff.failed();
+            }
+        }
+        result
+    }
+}
+
 /// Waits between reconnection attempts: 100 ms, doubling to 5 s; reset
 /// once connected.
 pub struct Backoff {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use redis::{RedisResult, Value};
 
-use super::conn::{sleep_unless, Backoff, Conn, Endpoint};
+use super::conn::{sleep_unless, Conn, Endpoint, Reconnecting};
 use super::scripts::Script;
 use super::wire;
 use super::{Deliver, Health, Inbound};
@@ -31,39 +31,17 @@ pub(super) fn run(
 ) {
     let renew_every = lease / 3;
     let reap_every = lease / 15;
-    let mut conn: Option<Conn> = None;
-    let mut backoff = Backoff::default();
+    let mut redis = Reconnecting::new(endpoint, None);
     // The first renewal finds no lease; later ones that find none mean
     // ours lapsed (we stalled, or could not reach Redis) and were reaped.
     let mut first = true;
     let mut renewed = Instant::now() - renew_every;
     loop {
-        if conn.is_none() && backoff.ready() {
-            match endpoint.connect() {
-                Ok(c) => {
-                    conn = Some(c);
-                    backoff.succeeded();
-                }
-                Err(e) => {
-                    backoff.failed();
-                    health.lost("lease", &e, deliver);
-                }
-            }
-        }
-        if let Some(c) = conn.as_mut() {
-            let mut result = tick(c, health, deliver, lease, &mut renewed, &mut first);
-            if result.as_ref().is_err_and(|e| !e.is_timeout()) {
-                // Stale after an outage: one retry on a new connection.
-                if let Ok(fresh) = endpoint.connect() {
-                    *c = fresh;
-                    result = tick(c, health, deliver, lease, &mut renewed, &mut first);
-                }
-            }
-            if let Err(e) = result {
-                conn = None;
-                backoff.failed();
-                health.lost("lease", &e, deliver);
-            }
+        let ticked = redis.run(health.is_up(), |c| {
+            tick(c, health, deliver, lease, &mut renewed, &mut first)
+        });
+        if let Err(e) = ticked {
+            health.lost("lease", &e, deliver);
         }
         if !sleep_unless(stop, reap_every) {
             break;

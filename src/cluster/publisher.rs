@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use redis::Value;
 
-use super::conn::{Backoff, Conn, Endpoint};
+use super::conn::{Conn, Endpoint, Reconnecting};
 use super::scripts::Script;
 use super::wire::{self, name_key, Record, RoomKeys};
 use super::{Deliver, Health, Inbound, RoomState};
@@ -38,11 +38,14 @@ pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(2);
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
 /// The answer to a nickname claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// The name is ours, taken at this room sequence number (its place in
     /// the arrival order).
     Granted(u64),
+    /// The session's earlier name (free again: its instance died) was
+    /// claimed instead of the one proposed, at this sequence number.
+    Restored(u64, String),
     /// This instance already held it (after a resync).
     Held,
     /// Another instance's member holds it.
@@ -59,12 +62,14 @@ pub(super) enum Op {
     Join {
         room: String,
         nick: String,
+        session: String,
         reply: Sender<Claim>,
     },
     Rename {
         room: String,
         old: String,
         new: String,
+        session: String,
         reply: Sender<Claim>,
     },
     /// A record for the room: a leave (`Left`, which frees the name), a
@@ -98,21 +103,27 @@ impl Link {
     /// after an outage, claim again a member's name (announced only if it
     /// had been freed meanwhile). Blocks for one round trip (at most
     /// [`CLAIM_TIMEOUT`]).
-    pub fn join(&self, room: &str, nick: &str) -> Claim {
+    ///
+    /// With the `session` the client gave, Redis remembers its name, and a
+    /// session whose earlier name is free again gets that name back
+    /// ([`Claim::Restored`]): a resume after its instance died.
+    pub fn join(&self, room: &str, nick: &str, session: Option<&str>) -> Claim {
         self.claim(|reply| Op::Join {
             room: room.to_owned(),
             nick: nick.to_owned(),
+            session: session.map(wire::session_digest).unwrap_or_default(),
             reply,
         })
     }
 
     /// Move a member of ours from `old` to `new` and announce it. Blocks
     /// like [`Link::join`].
-    pub fn rename(&self, room: &str, old: &str, new: &str) -> Claim {
+    pub fn rename(&self, room: &str, old: &str, new: &str, session: Option<&str>) -> Claim {
         self.claim(|reply| Op::Rename {
             room: room.to_owned(),
             old: old.to_owned(),
             new: new.to_owned(),
+            session: session.map(wire::session_digest).unwrap_or_default(),
             reply,
         })
     }
@@ -213,13 +224,13 @@ pub(super) fn channel(health: Arc<Health>) -> (Link, Receiver<Op>) {
 pub(super) fn run(
     endpoint: &Endpoint,
     stop: &AtomicBool,
-    mut conn: Option<Conn>,
+    conn: Option<Conn>,
     queue: &Receiver<Op>,
     health: &Health,
     deliver: &Deliver,
     history: usize,
 ) {
-    let mut backoff = Backoff::default();
+    let mut redis = Reconnecting::new(endpoint, conn);
     loop {
         let first = match queue.recv_timeout(IDLE_POLL) {
             Ok(op) => op,
@@ -229,41 +240,15 @@ pub(super) fn run(
         };
         let mut batch = vec![first];
         batch.extend(queue.try_iter().take(MAX_PIPELINE - 1));
-        if conn.is_none() && backoff.ready() {
-            match endpoint.connect() {
-                Ok(c) => {
-                    conn = Some(c);
-                    backoff.succeeded();
-                }
-                Err(e) => {
-                    backoff.failed();
-                    health.lost("publisher", &e, deliver);
-                }
-            }
-        }
-        let Some(c) = conn.as_mut() else {
-            give_back(batch, deliver);
-            continue;
-        };
         let started = Instant::now();
-        let mut sent = send(c, &batch, &health.instance, history);
-        if sent.as_ref().is_err_and(|e| !e.is_timeout()) {
-            // A connection that went stale during an outage fails at the
-            // first write, before Redis ran anything: retry once on a new
-            // one. (A timeout may have run: never retried, so never twice.)
-            if let Ok(fresh) = endpoint.connect() {
-                *c = fresh;
-                sent = send(c, &batch, &health.instance, history);
-            }
-        }
-        match sent {
+        match redis.run(health.is_up(), |c| {
+            send(c, &batch, &health.instance, history)
+        }) {
             Ok(values) => {
                 health.stats.round_trip(started.elapsed());
                 answer(batch, values, health, deliver);
             }
             Err(e) => {
-                conn = None;
-                backoff.failed();
                 health.lost("publisher", &e, deliver);
                 give_back(batch, deliver);
             }
@@ -282,31 +267,36 @@ fn send(
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
     let cap = history.to_string();
+    let remember = wire::SESSION_MEMORY.as_millis().to_string();
     for op in batch {
         let room = op.room();
         let keys = RoomKeys::new(room);
         let channel = wire::room_channel(room);
         let holdings = wire::holdings_key(instance);
         match op {
-            Op::Join { nick, .. } => {
+            Op::Join { nick, session, .. } => {
                 let lower = name_key(nick);
                 conn.call(&mut pipe, Script::Join)
                     .arg(5)
                     .arg(&[&keys.names, &keys.here, &keys.seq, wire::ROOMS, &holdings])
-                    .arg(&[room, &lower, nick, instance, &channel]);
+                    .arg(&[room, &lower, nick, instance, &channel, session, &remember]);
             }
-            Op::Rename { old, new, .. } => {
+            Op::Rename {
+                old, new, session, ..
+            } => {
                 conn.call(&mut pipe, Script::Rename)
                     .arg(4)
                     .arg(&[&keys.names, &keys.here, &keys.seq, &holdings])
                     .arg(&[
                         room,
-                        &old.to_lowercase(),
-                        &new.to_lowercase(),
+                        &name_key(old),
+                        &name_key(new),
                         old,
                         new,
                         instance,
                         &channel,
+                        session,
+                        &remember,
                     ]);
             }
             Op::Publish {
@@ -352,6 +342,31 @@ fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver
             let _ = reply.try_send(state);
             continue;
         }
+        if let Op::Join { reply, nick, .. } = op {
+            // `{seq, nick}`, `{0}` or `{-1}` (see the script).
+            let answer: redis::RedisResult<Vec<Value>> =
+                redis::from_redis_value(value).map_err(Into::into);
+            let claim = match answer.as_deref() {
+                Ok([Value::Int(0)]) => Claim::Taken,
+                Ok([Value::Int(-1)]) => Claim::Held,
+                Ok([Value::Int(seq), got]) if *seq > 0 => {
+                    match redis::from_redis_value::<String>(got.clone()) {
+                        Ok(got) if got != nick => Claim::Restored(*seq as u64, got),
+                        Ok(_) => Claim::Granted(*seq as u64),
+                        Err(_) => Claim::Offline,
+                    }
+                }
+                other => {
+                    log::warn!("redis-pub: unexpected answer to a join: {other:?}");
+                    Claim::Offline
+                }
+            };
+            if matches!(claim, Claim::Granted(_) | Claim::Restored(..)) {
+                health.stats.published.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = reply.try_send(claim);
+            continue;
+        }
         let n = match &value {
             Value::Int(n) => Some(*n),
             Value::ServerError(e) => {
@@ -367,11 +382,10 @@ fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver
             Op::Join { reply, .. } | Op::Rename { reply, .. } => {
                 let claim = match n {
                     Some(0) => Claim::Taken,
-                    Some(-1) => Claim::Held,
                     Some(seq) if seq > 0 => Claim::Granted(seq as u64),
                     _ => Claim::Offline,
                 };
-                if claim != Claim::Taken && claim != Claim::Offline {
+                if let Claim::Granted(_) = claim {
                     health.stats.published.fetch_add(1, Ordering::Relaxed);
                 }
                 // The room may have stopped waiting (timeout): nothing to do.

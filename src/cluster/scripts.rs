@@ -24,29 +24,49 @@ pub const ALL: [&str; 6] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT];
 
 /// Claim a nickname in a room and announce the join.
 /// KEYS: names, here, seq, rooms, holdings. ARGV: room, lowercase nick,
-/// nick, instance, channel. Also used to claim again, after an outage,
-/// the names of our members: a name we still hold is left as it is (no
-/// second join line), a freed one is announced again. Returns the join's sequence number (claimed now), -1
-/// (this instance already held it) or 0 (another instance holds it).
+/// nick, instance, channel, session digest (empty: none), its lifetime in
+/// ms. With a session whose earlier name is free again (its instance died
+/// and was reaped), that name is claimed instead of the one proposed; one
+/// still held (the lease has not lapsed yet) stays remembered for later.
+/// Also used to claim again, after an outage, the names of our members: a
+/// name we still hold is left as it is (no second join line), a freed one
+/// is announced again. Returns `{seq, nick}` (claimed now, as `nick`),
+/// `{-1}` (this instance already held it) or `{0}` (another holds it).
 const JOIN: &str = r"
-local cur = redis.call('HGET', KEYS[1], ARGV[2])
+local lower, nick = ARGV[2], ARGV[3]
+local skey = KEYS[1] .. ':session:' .. ARGV[6]
+local remember = ARGV[6] ~= ''
+if remember then
+  local before = redis.call('GET', skey)
+  local tab = before and string.find(before, '\t', 1, true)
+  if tab then
+    if redis.call('HEXISTS', KEYS[1], string.sub(before, 1, tab - 1)) == 0 then
+      lower, nick = string.sub(before, 1, tab - 1), string.sub(before, tab + 1)
+    else
+      remember = false -- still held (its lease has not lapsed): keep it in mind
+    end
+  end
+end
+local cur = redis.call('HGET', KEYS[1], lower)
 if cur then
-  if string.sub(cur, 1, #ARGV[4] + 1) == ARGV[4] .. '\t' then return -1 end
-  return 0
+  if string.sub(cur, 1, #ARGV[4] + 1) == ARGV[4] .. '\t' then return {-1} end
+  return {0}
 end
 local seq = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[4] .. '\t' .. ARGV[3])
-redis.call('ZADD', KEYS[2], seq, ARGV[2])
+redis.call('HSET', KEYS[1], lower, ARGV[4] .. '\t' .. nick)
+redis.call('ZADD', KEYS[2], seq, lower)
 redis.call('SADD', KEYS[4], ARGV[1])
-redis.call('SADD', KEYS[5], ARGV[1] .. '\t' .. ARGV[2])
-redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\tJ\t' .. ARGV[3])
-return seq
+redis.call('SADD', KEYS[5], ARGV[1] .. '\t' .. lower)
+if remember then redis.call('SET', skey, lower .. '\t' .. nick, 'PX', ARGV[7]) end
+redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\tJ\t' .. nick)
+return {seq, nick}
 ";
 
 /// Move a member from one nickname to another, keeping its place in the
 /// arrival order, and announce it.
 /// KEYS: names, here, seq, holdings. ARGV: room, old lowercase, new
-/// lowercase, old nick, new nick, instance, channel.
+/// lowercase, old nick, new nick, instance, channel, session digest
+/// (empty: none), its lifetime in ms.
 /// Returns the rename's sequence number, or 0 (the new name is held by
 /// someone else).
 const RENAME: &str = r"
@@ -59,6 +79,9 @@ local seq = redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[6] .. '\t' .. ARGV[5])
 redis.call('ZADD', KEYS[2], place or seq, ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[1] .. '\t' .. ARGV[3])
+if ARGV[8] ~= '' then
+  redis.call('SET', KEYS[1] .. ':session:' .. ARGV[8], ARGV[3] .. '\t' .. ARGV[5], 'PX', ARGV[9])
+end
 redis.call('PUBLISH', ARGV[7], seq .. '\t' .. ARGV[6] .. '\tN\t' .. ARGV[4] .. '\t' .. ARGV[5])
 return seq
 ";

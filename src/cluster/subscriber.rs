@@ -39,47 +39,33 @@ pub(super) fn run(
     let mut started = Some(started);
     let mut backoff = Backoff::default();
     while !stop.load(Ordering::Acquire) {
-        let mut con = match endpoint.connect_subscriber(POLL) {
-            Ok(con) => con,
-            Err(e) => {
+        let attempt = endpoint.connect_subscriber(POLL).and_then(|mut con| {
+            // Subscribed first, then the snapshot: whatever is published
+            // between the two is in both, and the room drops what it
+            // already has by sequence number. Nothing falls in a gap.
+            let mut on_subscribed = || -> RedisResult<()> {
+                let rooms = snapshot(endpoint)?;
+                health.up();
+                deliver(Inbound::Up(rooms));
+                backoff.succeeded();
                 if let Some(started) = started.take() {
-                    let _ = started.send(Err(e.to_string()));
-                    return;
+                    let _ = started.send(Ok(()));
                 }
-                health.lost("subscriber", &e, deliver);
-                backoff.failed();
-                if !backoff.wait(stop) {
-                    break;
-                }
-                continue;
-            }
+                Ok(())
+            };
+            listen(&mut con, &mut on_subscribed, health, deliver, stop)
+        });
+        let Err(e) = attempt else {
+            break; // stopped
         };
-        // Subscribed first, then the snapshot: whatever is published
-        // between the two is in both, and the room drops what it already
-        // has by sequence number. Nothing falls in a gap.
-        let mut on_subscribed = || -> RedisResult<()> {
-            let rooms = snapshot(endpoint)?;
-            health.up();
-            deliver(Inbound::Up(rooms));
-            backoff.succeeded();
-            if let Some(started) = started.take() {
-                let _ = started.send(Ok(()));
-            }
-            Ok(())
-        };
-        match listen(&mut con, &mut on_subscribed, health, deliver, stop) {
-            Ok(()) => break,
-            Err(e) => {
-                if let Some(started) = started.take() {
-                    let _ = started.send(Err(e.to_string()));
-                    return;
-                }
-                health.lost("subscriber", &e, deliver);
-                backoff.failed();
-                if !backoff.wait(stop) {
-                    break;
-                }
-            }
+        if let Some(started) = started.take() {
+            let _ = started.send(Err(e.to_string()));
+            return;
+        }
+        health.lost("subscriber", &e, deliver);
+        backoff.failed();
+        if !backoff.wait(stop) {
+            break;
         }
     }
     log::debug!("redis-sub: stopping");

@@ -152,8 +152,8 @@ fn a_name_is_granted_to_one_instance_and_freed_on_leave() {
     let _ = (snapshot(&rx_a), snapshot(&rx_b));
     // Both ask for the same name (ignoring case) at once: exactly one wins.
     let (ca, cb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| link_a.join("main", "Ann"));
-        let tb = s.spawn(|| link_b.join("main", "aNN"));
+        let ta = s.spawn(|| link_a.join("main", "Ann", None));
+        let tb = s.spawn(|| link_b.join("main", "aNN", None));
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let (winner, loser, winner_nick) = match (ca, cb) {
@@ -168,14 +168,14 @@ fn a_name_is_granted_to_one_instance_and_freed_on_leave() {
         }
     );
     // Claiming again what we hold is a no-op (resync), announced nowhere.
-    assert_eq!(winner.join("main", winner_nick), Claim::Held);
+    assert_eq!(winner.join("main", winner_nick, None), Claim::Held);
     // A rename keeps the place; the old name is free, the new one taken.
     assert!(matches!(
-        winner.rename("main", winner_nick, "Zed"),
+        winner.rename("main", winner_nick, "Zed", None),
         Claim::Granted(_)
     ));
-    assert_eq!(loser.rename("main", "x", "zed"), Claim::Taken);
-    assert!(matches!(loser.join("main", "ann"), Claim::Granted(_)));
+    assert_eq!(loser.rename("main", "x", "zed", None), Claim::Taken);
+    assert!(matches!(loser.join("main", "ann", None), Claim::Granted(_)));
     winner.leave("main", "Zed").unwrap();
     let records: Vec<_> = (0..4).map(|_| event(&rx_b).record).collect();
     assert_eq!(
@@ -192,7 +192,7 @@ fn a_name_is_granted_to_one_instance_and_freed_on_leave() {
             Record::Left { nick: "Zed".into() },
         ]
     );
-    assert!(matches!(loser.join("main", "zed"), Claim::Granted(_)));
+    assert!(matches!(loser.join("main", "zed", None), Claim::Granted(_)));
     drop((link_a, link_b));
     a.stop();
     b.stop();
@@ -207,7 +207,10 @@ fn a_dead_instance_is_reaped_once_with_its_members_leaves() {
     let (mut dead, link_dead, _rx_dead) = start(&redis, lease);
     let survivors: Vec<_> = (0..2).map(|_| start(&redis, lease)).collect();
     for nick in ["ann", "bob"] {
-        assert!(matches!(link_dead.join("math", nick), Claim::Granted(_)));
+        assert!(matches!(
+            link_dead.join("math", nick, None),
+            Claim::Granted(_)
+        ));
     }
     // Its threads stop without retiring: as if the process died.
     drop(link_dead);
@@ -239,7 +242,7 @@ fn a_dead_instance_is_reaped_once_with_its_members_leaves() {
     }
     // The names are free again.
     let (_, link, _) = &survivors[0];
-    assert!(matches!(link.join("math", "ann"), Claim::Granted(_)));
+    assert!(matches!(link.join("math", "ann", None), Claim::Granted(_)));
 }
 
 #[test]
@@ -249,14 +252,14 @@ fn redis_going_away_is_told_once_and_coming_back_resynchronizes() {
     };
     let (cluster, link, rx) = start(&redis, LEASE_15S);
     let _ = snapshot(&rx);
-    assert!(matches!(link.join("main", "ann"), Claim::Granted(_)));
+    assert!(matches!(link.join("main", "ann", None), Claim::Granted(_)));
     let _ = event(&rx);
     redis.kill();
     next(&rx, |i| matches!(i, Inbound::Down).then_some(()));
     assert!(!cluster.is_up());
     // Away: claims and publishes answer at once, for local delivery.
     let started = Instant::now();
-    assert_eq!(link.join("main", "bob"), Claim::Offline);
+    assert_eq!(link.join("main", "bob", None), Claim::Offline);
     assert_eq!(link.publish("main", line("x")), Err(Unsent(line("x"))));
     assert!(started.elapsed() < Duration::from_millis(100));
     redis.restart();

@@ -65,6 +65,19 @@ pub fn name_key(nick: &str) -> String {
     nick.to_uppercase().to_lowercase()
 }
 
+/// How long Redis remembers which name a session last had, for a resume
+/// after its instance died (issue 15, point 4).
+pub const SESSION_MEMORY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// What Redis keeps of a session ID (a secret, never stored or logged as
+/// is): a 64-bit SipHash of it, in hex. Enough to find a session's last
+/// name again; not enough to resume as it (the ID itself is still needed).
+pub fn session_digest(session: &str) -> String {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(session);
+    format!("{hash:016x}")
+}
+
 /// What happened in a room, as one instance tells the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -217,6 +230,15 @@ mod tests {
         ] {
             assert_eq!(Envelope::decode(channel, payload), None, "{payload}");
         }
+    }
+
+    #[test]
+    fn a_session_digest_is_stable_and_hides_the_id() {
+        let id = "abcdefghijklmnop-0123";
+        assert_eq!(session_digest(id), session_digest(id));
+        assert_ne!(session_digest(id), session_digest("abcdefghijklmnop-0124"));
+        assert_eq!(session_digest(id).len(), 16);
+        assert!(!session_digest(id).contains("abc"));
     }
 
     #[test]
