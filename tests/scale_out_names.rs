@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::redis::RedisServer;
 use common::{two_instances, TestClient};
 

@@ -20,6 +20,9 @@ use super::scripts::Script;
 use super::wire;
 use super::{Deliver, Health, Inbound};
 
+/// The shortest pause between two rounds of renewing and reaping.
+const REAP_POLL_MIN: Duration = Duration::from_millis(100);
+
 /// The lease thread's body: renew and reap until `stop` (looked at every
 /// 100 ms).
 pub(super) fn run(
@@ -30,7 +33,8 @@ pub(super) fn run(
     lease: Duration,
 ) {
     let renew_every = lease / 3;
-    let reap_every = lease / 15;
+    // (At least 100 ms: a tiny --redis-lease must not make this a busy loop.)
+    let reap_every = (lease / 15).max(REAP_POLL_MIN);
     let mut redis = Reconnecting::new(endpoint, None);
     // The first renewal finds no lease; later ones that find none mean
     // ours lapsed (we stalled, or could not reach Redis) and were reaped.
