@@ -38,7 +38,8 @@
 //! and one `page-conn` per page connection, at most `--page-connections`), and one
 //! per client (`client-N`, its reader). A client that falls behind also gets
 //! a writer (`client-N-w`) until it catches up. So N clients keeping up cost
-//! N + 3 threads (and tiny_http's).
+//! N + 3 threads (and tiny_http's). With `--redis`, three more:
+//! `redis-sub`, `redis-pub` and `redis-lease` (see `cluster`).
 //!
 //! ```text
 //! browser --HTTP--> page (tiny_http) -- web/index.html
