@@ -54,6 +54,13 @@ pub enum Claim {
     Offline,
 }
 
+impl Claim {
+    /// Whether the claim published a join or a rename.
+    fn is_published(&self) -> bool {
+        matches!(self, Claim::Granted(_) | Claim::Restored(..))
+    }
+}
+
 /// A record the publisher could not take: deliver it locally.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unsent(pub Record);
@@ -71,6 +78,12 @@ pub(super) enum Op {
         new: String,
         session: String,
         reply: Sender<Claim>,
+    },
+    /// Claims again, in one go, the names our members hold (a resync).
+    Reclaim {
+        room: String,
+        nicks: Vec<String>,
+        reply: Sender<Vec<Claim>>,
     },
     /// A record for the room: a leave (`Left`, which frees the name), a
     /// line or a private line. Joins and renames are claims, above.
@@ -114,6 +127,31 @@ impl Link {
             session: session.map(wire::session_digest).unwrap_or_default(),
             reply,
         })
+    }
+
+    /// Claim again, after an outage or a lapsed lease, the names our
+    /// members in `room` have: one round trip for all of them, however
+    /// many (at most [`CLAIM_TIMEOUT`]). A name we still hold is left as it
+    /// is; a freed one is claimed and its join announced again. One claim
+    /// per name, in order.
+    pub fn reclaim(&self, room: &str, nicks: Vec<String>) -> Vec<Claim> {
+        let n = nicks.len();
+        let offline = || vec![Claim::Offline; n];
+        if !self.is_up() || n == 0 {
+            return offline();
+        }
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let op = Op::Reclaim {
+            room: room.to_owned(),
+            nicks,
+            reply,
+        };
+        if self.ops.try_send(op).is_err() {
+            return offline();
+        }
+        answer
+            .recv_timeout(CLAIM_TIMEOUT)
+            .unwrap_or_else(|_| offline())
     }
 
     /// Move a member of ours from `old` to `new` and announce it. Blocks
@@ -205,6 +243,7 @@ impl Op {
         match self {
             Op::Join { room, .. }
             | Op::Rename { room, .. }
+            | Op::Reclaim { room, .. }
             | Op::Publish { room, .. }
             | Op::State { room, .. } => room,
         }
@@ -281,6 +320,22 @@ fn send(
                     .arg(&[&keys.names, &keys.here, &keys.seq, wire::ROOMS, &holdings])
                     .arg(&[room, &lower, nick, instance, &channel, session, &remember]);
             }
+            Op::Reclaim { nicks, .. } => {
+                for nick in nicks {
+                    conn.call(&mut pipe, Script::Join)
+                        .arg(5)
+                        .arg(&[&keys.names, &keys.here, &keys.seq, wire::ROOMS, &holdings])
+                        .arg(&[
+                            room,
+                            &name_key(nick),
+                            nick,
+                            instance,
+                            &channel,
+                            "",
+                            &remember,
+                        ]);
+                }
+            }
             Op::Rename {
                 old, new, session, ..
             } => {
@@ -332,71 +387,83 @@ fn send(
 /// Hand each operation its answer.
 fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver) {
     let mut values = values.into_iter();
+    let mut next = || values.next().unwrap_or(Value::Nil);
+    let published = |n: usize| {
+        health
+            .stats
+            .published
+            .fetch_add(n as u64, Ordering::Relaxed);
+    };
+    // (A reply the room stopped waiting for, after a timeout, is dropped.)
     for op in batch {
-        let value = values.next().unwrap_or(Value::Nil);
-        if let Op::State { reply, room } = op {
-            let state = RoomState::parse(value).ok().and_then(|mut s| s.pop());
-            if state.is_none() {
-                log::warn!("redis-pub: could not read room {room}");
-            }
-            let _ = reply.try_send(state);
-            continue;
-        }
-        if let Op::Join { reply, nick, .. } = op {
-            // `{seq, nick}`, `{0}` or `{-1}` (see the script).
-            let answer: redis::RedisResult<Vec<Value>> =
-                redis::from_redis_value(value).map_err(Into::into);
-            let claim = match answer.as_deref() {
-                Ok([Value::Int(0)]) => Claim::Taken,
-                Ok([Value::Int(-1)]) => Claim::Held,
-                Ok([Value::Int(seq), got]) if *seq > 0 => {
-                    match redis::from_redis_value::<String>(got.clone()) {
-                        Ok(got) if got != nick => Claim::Restored(*seq as u64, got),
-                        Ok(_) => Claim::Granted(*seq as u64),
-                        Err(_) => Claim::Offline,
-                    }
-                }
-                other => {
-                    log::warn!("redis-pub: unexpected answer to a join: {other:?}");
-                    Claim::Offline
-                }
-            };
-            if matches!(claim, Claim::Granted(_) | Claim::Restored(..)) {
-                health.stats.published.fetch_add(1, Ordering::Relaxed);
-            }
-            let _ = reply.try_send(claim);
-            continue;
-        }
-        let n = match &value {
-            Value::Int(n) => Some(*n),
-            Value::ServerError(e) => {
-                log::warn!("redis-pub: {} refused: {e:?}", op.room());
-                None
-            }
-            other => {
-                log::warn!("redis-pub: unexpected answer {other:?}");
-                None
-            }
-        };
         match op {
-            Op::Join { reply, .. } | Op::Rename { reply, .. } => {
-                let claim = match n {
+            Op::State { room, reply } => {
+                let state = RoomState::parse(next()).ok().and_then(|mut s| s.pop());
+                if state.is_none() {
+                    log::warn!("redis-pub: could not read room {room}");
+                }
+                let _ = reply.try_send(state);
+            }
+            Op::Join { nick, reply, .. } => {
+                let claim = join_claim(next(), &nick);
+                published(usize::from(claim.is_published()));
+                let _ = reply.try_send(claim);
+            }
+            Op::Reclaim { nicks, reply, .. } => {
+                let claims: Vec<Claim> =
+                    nicks.iter().map(|nick| join_claim(next(), nick)).collect();
+                published(claims.iter().filter(|c| c.is_published()).count());
+                let _ = reply.try_send(claims);
+            }
+            Op::Rename { room, reply, .. } => {
+                let claim = match number(&next(), &room) {
                     Some(0) => Claim::Taken,
                     Some(seq) if seq > 0 => Claim::Granted(seq as u64),
                     _ => Claim::Offline,
                 };
-                if let Claim::Granted(_) = claim {
-                    health.stats.published.fetch_add(1, Ordering::Relaxed);
-                }
-                // The room may have stopped waiting (timeout): nothing to do.
+                published(usize::from(claim.is_published()));
                 let _ = reply.try_send(claim);
             }
-            op => match n {
-                Some(_) => {
-                    health.stats.published.fetch_add(1, Ordering::Relaxed);
-                }
+            op @ Op::Publish { .. } => match number(&next(), op.room()) {
+                Some(_) => published(1),
                 None => give_back(vec![op], deliver),
             },
+        }
+    }
+}
+
+/// A script's integer answer; `None` (logged) for an error or anything else.
+fn number(value: &Value, room: &str) -> Option<i64> {
+    match value {
+        Value::Int(n) => Some(*n),
+        Value::ServerError(e) => {
+            log::warn!("redis-pub: room {room}: refused: {e:?}");
+            None
+        }
+        other => {
+            log::warn!("redis-pub: room {room}: unexpected answer {other:?}");
+            None
+        }
+    }
+}
+
+/// The join script's answer, `{seq, nick}`, `{0}` or `{-1}`, for a claim
+/// of `nick`.
+fn join_claim(value: Value, nick: &str) -> Claim {
+    let answer: redis::RedisResult<Vec<Value>> = redis::from_redis_value(value).map_err(Into::into);
+    match answer.as_deref() {
+        Ok([Value::Int(0)]) => Claim::Taken,
+        Ok([Value::Int(-1)]) => Claim::Held,
+        Ok([Value::Int(seq), got]) if *seq > 0 => {
+            match redis::from_redis_value::<String>(got.clone()) {
+                Ok(got) if got != nick => Claim::Restored(*seq as u64, got),
+                Ok(_) => Claim::Granted(*seq as u64),
+                Err(_) => Claim::Offline,
+            }
+        }
+        other => {
+            log::warn!("redis-pub: unexpected answer to a join: {other:?}");
+            Claim::Offline
         }
     }
 }
@@ -411,6 +478,9 @@ fn give_back(batch: Vec<Op>, deliver: &Deliver) {
             }
             Op::State { reply, .. } => {
                 let _ = reply.try_send(None);
+            }
+            Op::Reclaim { nicks, reply, .. } => {
+                let _ = reply.try_send(vec![Claim::Offline; nicks.len()]);
             }
             Op::Publish { room, record } => deliver(Inbound::Unsent { room, record }),
         }

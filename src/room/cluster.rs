@@ -409,14 +409,22 @@ impl Room {
         if let Some(state) = state {
             self.reseed(state);
         }
-        let ids: Vec<ClientId> = self.members.by_id.keys().copied().collect();
-        for id in ids {
-            let Some(nick) = self.nickname(id).map(str::to_owned) else {
-                continue;
-            };
-            if link.join(&room, &nick, None) != Claim::Taken {
+        // In order of arrival, so Redis lists them in that order again.
+        let mut ours: Vec<(u64, ClientId, String)> = self
+            .members
+            .by_id
+            .iter()
+            .map(|(&id, m)| (m.arrival, id, m.nickname.clone()))
+            .collect();
+        ours.sort_unstable();
+        let ours: Vec<(ClientId, String)> = ours.into_iter().map(|(_, id, n)| (id, n)).collect();
+        let nicks = ours.iter().map(|(_, nick)| nick.clone()).collect();
+        let claims = link.reclaim(&room, nicks);
+        for ((id, nick), claim) in ours.into_iter().zip(claims) {
+            if claim != Claim::Taken {
                 continue;
             }
+            // Another instance handed the name out while Redis was away.
             let Some(n) = self.free_number() else {
                 continue;
             };
