@@ -58,11 +58,12 @@ pub fn holdings_key(instance: &str) -> String {
 }
 
 /// The key under which a nickname is unique in a room (issue 11: unique
-/// ignoring case): upper-cased then lower-cased, which folds what
-/// lower-casing alone does not (`ß`/`SS`, final `ς`/`σ`), close to
-/// Unicode's full case folding. The room uses it for its own members too.
+/// ignoring case): lower, upper, then lower again, which folds what one
+/// mapping alone does not (`ß`/`ẞ`/`SS`, final `ς`/`σ`), so every pair
+/// Unicode's full case folding makes equal comes out equal. The room uses
+/// it for its own members too.
 pub fn name_key(nick: &str) -> String {
-    nick.to_uppercase().to_lowercase()
+    nick.to_lowercase().to_uppercase().to_lowercase()
 }
 
 /// How long Redis remembers which name a session last had, for a resume
