@@ -43,9 +43,11 @@ screenshot:
 	@$(NEED_CHROMIUM)
 	CHAT_SCREENSHOT_DIR=docs $(CARGO) test --test browser -- --include-ignored --nocapture
 
-## Throughput, latency, memory and capacity figures (see README, Performance).
+## Throughput, latency, memory and capacity figures, ours and the peers'
+## (see bench/README.md); rewrites docs/bench/ and the README's table.
 bench:
-	$(CARGO) bench --bench load
+	$(CARGO) build --release -p chat-server -p chat-bench
+	$(CARGO) run --release -q -p chat-bench --bin load
 
 clean:
 	$(CARGO) clean

@@ -32,34 +32,14 @@
 //! Run without `--bench` (as `cargo test --benches` does), it only checks
 //! its own codec and histogram.
 
-#[path = "load/fleet.rs"]
-mod fleet;
-#[path = "load/hist.rs"]
-mod hist;
-#[path = "load/peers.rs"]
-mod peers;
-#[path = "load/report.rs"]
-mod report;
-#[path = "load/scenarios.rs"]
-mod scenarios;
-#[path = "load/server.rs"]
-mod server;
-#[path = "load/ws.rs"]
-mod ws;
-
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use report::Scenario;
-use scenarios::Config;
+use chat_bench::report::{self, Scenario};
+use chat_bench::scenarios::{self, Config};
+use chat_bench::{peers, server};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.iter().any(|a| a == "--bench") {
-        ws::self_check();
-        hist::self_check();
-        println!("load: self-checks passed (run the benchmark with `cargo bench --bench load`)");
-        return;
-    }
     let started = Instant::now();
     let cfg = Config::from_env(&args);
     let fd_limit = server::raise_fd_limit();

@@ -213,9 +213,12 @@ fn parse_digits(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// Checks run by `cargo test --benches` (no `--bench` argument).
-pub fn self_check() {
-    {
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_round_trips_through_a_chat_line() {
         let s = Stamp {
             sender: 42,
             seq: 7,
@@ -226,7 +229,9 @@ pub fn self_check() {
         assert_eq!(Stamp::from_line(&line), Some(s));
         assert_eq!(Stamp::from_line(b" .... user-1 has joined."), None);
     }
-    {
+
+    #[test]
+    fn a_frame_decodes_once_it_is_all_there() {
         let mut out = Vec::new();
         encode(&mut out, OP_TEXT, b"hello", [0; 4]);
         // Unmask by hand: the mask is zero, so strip the mask bit and key.
@@ -234,7 +239,9 @@ pub fn self_check() {
         assert_eq!(decode(&raw).unwrap(), Some((Frame::Text(b"hello"), 7)));
         assert_eq!(decode(&raw[..4]).unwrap(), None);
     }
-    {
+
+    #[test]
+    fn the_handshake_answer_is_checked() {
         let accept = expected_accept();
         let ok =
             format!("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {accept}\r\n\r\nxy");

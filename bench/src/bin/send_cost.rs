@@ -6,7 +6,7 @@
 //! `send`, as the room does, and prints the median cost per send. The
 //! clients never read: their sockets just hold the bytes.
 //!
-//!     cargo bench --bench send_cost [-- 5000]
+//!     cargo run --release -p chat-bench --bin send_cost [-- 5000]
 //!
 //! On the 2-core machine this project is measured on: about 6.5 us per send,
 //! so one broadcast to 5000 clients is about 32 ms of CPU on one core.
@@ -23,7 +23,7 @@ fn main() -> std::io::Result<()> {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5000);
     // Two descriptors per connection (both ends are in this process).
-    let fds = chat_server::rlimit::raise_fd_limit();
+    let fds = chat_bench::server::raise_fd_limit();
     if fds < 2 * n as u64 + 64 {
         eprintln!("send_cost: the open-file limit ({fds}) is too low for {n} connections");
         std::process::exit(1);

@@ -10,13 +10,17 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The release server binary: `BENCH_SERVER_BIN`, else the one cargo built
-/// for this bench (benchmarks get `CARGO_BIN_EXE_*`, built with the bench
-/// profile, which is the release profile).
+/// The release server binary: `BENCH_SERVER_BIN`, else `chat-server`
+/// next to this program (cargo builds both workspace members into the same
+/// `target/release/`; `make bench` builds the server first).
 pub fn binary() -> PathBuf {
-    std::env::var_os("BENCH_SERVER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_chat-server")))
+    if let Some(bin) = std::env::var_os("BENCH_SERVER_BIN") {
+        return PathBuf::from(bin);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("chat-server")))
+        .unwrap_or_else(|| PathBuf::from("target/release/chat-server"))
 }
 
 /// Where results go: `BENCH_OUT`, else `bench/` in the target directory
