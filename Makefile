@@ -47,6 +47,7 @@ screenshot:
 ## (see bench/README.md); rewrites docs/bench/ and the README's table.
 bench:
 	$(CARGO) build --release -p chat-server -p chat-bench
+	bench/peers/setup.sh
 	$(CARGO) run --release -q -p chat-bench --bin load
 
 clean:

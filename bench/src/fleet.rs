@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::hist::Hist;
-use crate::ws::{self, Frame, Head, Stamp};
+use crate::ws::{self, Dialect, Frame, Head, Stamp};
 
 const WAKER: Token = Token(usize::MAX);
 /// Connections in their TCP or WebSocket handshake at once, per worker
@@ -76,6 +76,9 @@ impl Role {
 /// Progress counters the coordinator polls.
 #[derive(Default)]
 pub struct Shared {
+    /// Per sender, its messages its witness (the next client) has read: a
+    /// sender's acknowledgements when the server does not echo to it.
+    pub acked: Vec<AtomicU32>,
     /// Clients past the WebSocket handshake and not closed.
     pub open: AtomicUsize,
     /// Clients that have read their ` .... you are user-N.` line.
@@ -95,6 +98,13 @@ pub struct Shared {
 }
 
 impl Shared {
+    fn new(n_senders: usize) -> Shared {
+        Shared {
+            acked: (0..n_senders).map(|_| AtomicU32::new(0)).collect(),
+            ..Shared::default()
+        }
+    }
+
     fn note(&self, reason: String) {
         let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
         if reasons.len() < 8 && !reasons.contains(&reason) {
@@ -138,6 +148,8 @@ pub struct Report {
     pub unexpected: u64,
     /// Latest receipt of a benchmark message, ns since the clock base.
     pub last_delivery_ns: u64,
+    /// The server sends a sender its own messages.
+    pub echoes: bool,
 }
 
 impl Report {
@@ -155,16 +167,24 @@ impl Report {
         self.slow_downs += o.slow_downs;
         self.unexpected += o.unexpected;
         self.last_delivery_ns = self.last_delivery_ns.max(o.last_delivery_ns);
+        self.echoes |= o.echoes;
     }
 
     /// Lines that never arrived, for clients there from the start: the gaps
     /// plus, per sender, what was sent and never reached each receiver.
+    /// A server that does not echo sends each line to every receiver but
+    /// its sender (every sender is a receiver here).
     pub fn lost(&self) -> u64 {
+        let receivers = if self.echoes {
+            self.receivers
+        } else {
+            self.receivers.saturating_sub(1)
+        };
         let missing: u64 = self
             .sent
             .iter()
             .zip(&self.expected_sum)
-            .map(|(&sent, &got)| (sent * self.receivers).saturating_sub(got))
+            .map(|(&sent, &got)| (sent * receivers).saturating_sub(got))
             .sum();
         self.gaps + missing
     }
@@ -214,16 +234,23 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// `workers` threads for clients of the chat at `addr`; senders have
-    /// indices below `n_senders`; all times are ns since `base`.
-    pub fn new(addr: SocketAddr, workers: usize, n_senders: usize, base: Instant) -> Fleet {
-        let shared = Arc::new(Shared::default());
+    /// `workers` threads for clients of the server at `addr`, which speaks
+    /// `dialect`; senders have indices below `n_senders`; all times are ns
+    /// since `base`.
+    pub fn new(
+        addr: SocketAddr,
+        dialect: Dialect,
+        workers: usize,
+        n_senders: usize,
+        base: Instant,
+    ) -> Fleet {
+        let shared = Arc::new(Shared::new(n_senders));
         let workers = (0..workers.max(1))
             .map(|i| {
                 let poll = Poll::new().expect("mio poll");
                 let waker = Arc::new(Waker::new(poll.registry(), WAKER).expect("mio waker"));
                 let (cmds, rx) = crossbeam_channel::unbounded();
-                let worker = Worker::new(addr, poll, n_senders, base, shared.clone());
+                let worker = Worker::new(addr, dialect, poll, n_senders, base, shared.clone());
                 let thread = thread::Builder::new()
                     .name(format!("fleet-{i}"))
                     .spawn(move || worker.run(rx))
@@ -465,6 +492,7 @@ struct Cx<'a> {
     stats: &'a mut Stats,
     shared: &'a Shared,
     base: Instant,
+    dialect: Dialect,
     n_senders: usize,
     started: bool,
     request: &'a [u8],
@@ -473,6 +501,7 @@ struct Cx<'a> {
 
 struct Worker {
     addr: SocketAddr,
+    dialect: Dialect,
     poll: Poll,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -498,6 +527,7 @@ struct Worker {
 impl Worker {
     fn new(
         addr: SocketAddr,
+        dialect: Dialect,
         poll: Poll,
         n_senders: usize,
         base: Instant,
@@ -505,6 +535,7 @@ impl Worker {
     ) -> Worker {
         Worker {
             addr,
+            dialect,
             poll,
             conns: Vec::new(),
             free: Vec::new(),
@@ -558,6 +589,9 @@ impl Worker {
                 self.on_event(ev.token().0, readable, writable);
             }
             self.paced_sends();
+            if !self.dialect.echoes() {
+                self.witnessed_sends();
+            }
             if last_scan.elapsed() > Duration::from_millis(250) {
                 last_scan = Instant::now();
                 self.handshake_timeouts();
@@ -641,6 +675,7 @@ impl Worker {
             slow_downs: s.slow_downs,
             unexpected: s.unexpected,
             last_delivery_ns: s.last_delivery_ns,
+            echoes: self.dialect.echoes(),
         }
     }
 
@@ -755,6 +790,34 @@ impl Worker {
         }
     }
 
+    /// Closed-loop senders on a server that does not echo: their witnesses'
+    /// counts stand for the echoes, so refill each window from them.
+    fn witnessed_sends(&mut self) {
+        if !self.started {
+            return;
+        }
+        for slot in self.senders.clone() {
+            let Some(conn) = self.conns[slot].as_mut() else {
+                continue;
+            };
+            let Role::ClosedLoop { count, .. } = conn.role else {
+                continue;
+            };
+            let acked = self.shared.acked[conn.index as usize].load(Ordering::Acquire);
+            if conn.state != State::Open || acked <= conn.echoed {
+                continue;
+            }
+            conn.echoed = acked;
+            if acked == count {
+                self.shared.senders_done.fetch_add(1, Ordering::AcqRel);
+            }
+            conn.fill_window(self.base);
+            if let Err(e) = conn.flush() {
+                self.close(slot, format!("write failed: {e}"));
+            }
+        }
+    }
+
     fn handshake_timeouts(&mut self) {
         for slot in 0..self.conns.len() {
             let late = self.conns[slot]
@@ -775,6 +838,7 @@ impl Worker {
             stats: &mut self.stats,
             shared: &self.shared,
             base: self.base,
+            dialect: self.dialect,
             n_senders: self.n_senders,
             started: self.started,
             request: &self.request,
@@ -936,6 +1000,15 @@ fn on_frame(conn: &mut Conn, frame: Frame<'_>, now_ns: u64, cx: &mut Cx<'_>) -> 
 
 fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
     let stats = &mut *cx.stats;
+    if !cx.dialect.greets() && text == ws::HELLO {
+        // A relaying server has this client in its broadcast set.
+        if !conn.joined {
+            conn.joined = true;
+            conn.late = cx.started;
+            cx.shared.joined.fetch_add(1, Ordering::AcqRel);
+        }
+        return;
+    }
     if let Some(notice) = text.strip_prefix(b" .... ") {
         if notice.starts_with(b"you are ") {
             if !conn.joined {
@@ -986,6 +1059,10 @@ fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
         // sender's lines reach each client in order in this server, so
         // count it as a duplicate.
         stats.dups += 1;
+    }
+    if !cx.dialect.echoes() && conn.index == (stamp.sender + 1) % cx.n_senders as u32 {
+        // This client is the sender's witness (see `Shared::acked`).
+        cx.shared.acked[sender].fetch_add(1, Ordering::AcqRel);
     }
     if conn.role.sends() && stamp.sender == conn.index {
         stats.echo.record(latency);

@@ -6,7 +6,7 @@ const SUB: u64 = 1 << SUB_BITS;
 const BUCKETS: usize = (64 - SUB_BITS as usize + 1) * SUB as usize;
 
 /// Nanosecond samples.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Hist {
     counts: Vec<u64>,
     n: u64,

@@ -6,7 +6,10 @@
 
 pub mod fleet;
 pub mod hist;
-pub mod peers;
+pub mod memory;
+pub mod compare;
+pub mod docs;
+pub mod chart;
 pub mod report;
 pub mod scenarios;
 pub mod server;

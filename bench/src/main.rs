@@ -1,51 +1,58 @@
-//! `make bench` (`cargo bench --bench load`): throughput, latency, memory
-//! and capacity of the release `chat-server`, run as a child process on
-//! loopback and driven by a synchronous load generator (std threads, mio,
-//! no async runtime).
+//! `make bench`: throughput, latency, memory and capacity of the release
+//! `chat-server` and of three peers (the tokio-tungstenite, Node `ws` and
+//! Python `websockets` broadcast examples, built by `bench/peers/setup.sh`),
+//! each run as a child process on loopback and driven by the same
+//! synchronous load generator (std threads, mio, no async runtime).
 //!
 //! Scenarios (each figure is the median of `BENCH_RUNS` runs, default 3,
 //! each against a fresh server; the spread is min-max):
 //! 1. `fanout`: closed-loop fan-out, 50 and 200 clients, each keeping at
 //!    most 8 of its own 64-byte messages in flight; every client must get
-//!    every line exactly once.
-//! 2. `paced`: 50 clients sending 10 messages/s each for 10 s.
-//! 3. `idle`: 1,000 and 5,000 idle clients: server memory and threads per
-//!    client, and a pair's round trip while they are connected.
+//!    every line exactly once. Ours and the peers.
+//! 2. `paced`: 50 clients sending 10 messages/s each for 10 s. Ours and
+//!    the peers.
+//! 3. `idle`: 1,000 and 5,000 idle clients: memory per client (resident,
+//!    kernel stack, TCP buffers), threads, and a pair's round trip while
+//!    they are connected. Ours and the peers.
 //! 4. `capacity`: idle clients added in steps while 4 clients broadcast.
 //! 5. `startup`: binary size and time from spawn to first connection.
 //!
+//! A full run (no `BENCH_QUICK`, no `BENCH_ONLY`) also writes
+//! `docs/bench/latest.md`, `docs/bench/chart.svg` and the README's table
+//! between `<!-- bench:begin -->` and `<!-- bench:end -->`
+//! (`BENCH_DOCS=0` not to; `BENCH_DOCS=DIR` for another checkout).
+//!
 //! Environment: `BENCH_QUICK=1` (small sizes, one run), `BENCH_RUNS=N`,
-//! `BENCH_ONLY=fanout,idle` (or those names as arguments after `--`),
-//! `BENCH_WORKERS=N` (load generator threads), `BENCH_FANOUT=50:200,200:50`
-//! (clients:messages each), `BENCH_PACED_SECS`, `BENCH_IDLE=1000,5000`,
+//! `BENCH_ONLY=fanout,idle` (or those names as arguments), `BENCH_PEERS`
+//! (`tokio,node,python` by default; `none`), `BENCH_PEERS_DIR`,
+//! `BENCH_WORKERS=N` (load generator threads), `BENCH_FANOUT=50:5000,200:500`
+//! (clients:messages each), `BENCH_PEER_FANOUT` (the peers' sizes; same
+//! clients, fewer messages), `BENCH_PACED_SECS`, `BENCH_IDLE=1000,5000`,
 //! `BENCH_STEPS=1000,2000,5000,10000,15000`, `BENCH_WINDOW_SECS`,
 //! `BENCH_STARTS`, `BENCH_SERVER_BIN` (another server binary), `BENCH_OUT`
 //! (output directory; default `target/bench/`).
-//!
-//! Peers (opt-in): `BENCH_PEERS=node=/path/to/launcher,python=...` runs the
-//! fan-out scenario (same sizes, same runs) against each peer chat server
-//! after ours and prints their figures and the ratios ours/peer next to
-//! ours (also in `peers.txt` and the JSON); a bare name means
-//! `$BENCH_PEERS_DIR/name` (default `target/peers/`). The peers' sources
-//! and how to build them: `benches/peers/README.md`.
-//!
-//! Run without `--bench` (as `cargo test --benches` does), it only checks
-//! its own codec and histogram.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use chat_bench::report::{self, Scenario};
+use chat_bench::report::{self, Run, Scenario};
 use chat_bench::scenarios::{self, Config};
-use chat_bench::{peers, server};
+use chat_bench::server::{self, Launch};
+use chat_bench::{compare, docs};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let started = Instant::now();
     let cfg = Config::from_env(&args);
     let fd_limit = server::raise_fd_limit();
+    let machine = docs::Machine::now();
     eprintln!(
-        "load: server {}, {} run(s) per figure, {} load generator thread(s){}",
+        "load: server {}, peers [{}], {} run(s) per figure, {} load generator thread(s){}",
         cfg.bin.display(),
+        cfg.peers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         cfg.runs,
         cfg.workers,
         if cfg.quick { ", quick" } else { "" }
@@ -54,56 +61,73 @@ fn main() {
         eprintln!("load: no server binary at {}", cfg.bin.display());
         std::process::exit(1);
     }
+    let ours = cfg.ours();
+    let servers: Vec<Launch> = std::iter::once(ours.clone())
+        .chain(cfg.peers.iter().cloned())
+        .collect();
 
-    let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut all: Vec<Scenario> = Vec::new();
     if cfg.wants("startup") {
         eprintln!("startup: {} starts", cfg.starts);
-        scenarios.push(Scenario {
+        all.push(Scenario {
             key: "startup",
+            server: ours.name.clone(),
             title: format!("5. binary and start-up (median of {} starts)", cfg.starts),
             runs: scenarios::startup(&cfg),
         });
     }
     if cfg.wants("fanout") {
-        for &(n, count) in &cfg.fanout {
-            let title = format!(
-                "1. fan-out, closed loop: {n} clients x {count} msgs of 64 B, <= {} in flight each",
-                8
-            );
-            scenarios.push(Scenario {
-                key: "fanout",
-                title,
-                runs: repeat(&cfg, &format!("fanout N={n}"), || {
-                    scenarios::fanout(&cfg, n, count)
-                }),
-            });
+        for (i, &(n, count)) in cfg.fanout.iter().enumerate() {
+            for what in &servers {
+                // The peers deliver 30-100x fewer lines a second: fewer
+                // messages each keep their runs as long as ours.
+                let count = if what.is_ours() {
+                    count
+                } else {
+                    cfg.peer_fanout.get(i).map_or(count, |&(_, c)| c)
+                };
+                all.push(Scenario {
+                    key: "fanout",
+                    server: what.name.clone(),
+                    title: format!(
+                        "1. fan-out, closed loop: {n} clients x {count} msgs of 64 B, <= 8 in flight each ({})",
+                        what.name
+                    ),
+                    runs: repeat(&cfg, &format!("fanout N={n}"), what, || {
+                        scenarios::fanout(&cfg, what, n, count)
+                    }),
+                });
+            }
         }
-    }
-    let mut peer_table = None;
-    if cfg.wants("fanout") && !cfg.peers.is_empty() {
-        let ours: Vec<&Scenario> = scenarios.iter().filter(|s| s.key == "fanout").collect();
-        let (theirs, text) = peers::compare(&cfg, &ours);
-        scenarios.extend(theirs);
-        peer_table = Some(text);
     }
     if cfg.wants("paced") {
         let (n, rate, secs) = cfg.paced;
-        scenarios.push(Scenario {
-            key: "paced",
-            title: format!("2. fan-out, paced: {n} clients x {rate} msgs/s for {secs} s"),
-            runs: repeat(&cfg, "paced", || scenarios::paced(&cfg)),
-        });
+        for what in &servers {
+            all.push(Scenario {
+                key: "paced",
+                server: what.name.clone(),
+                title: format!(
+                    "2. fan-out, paced: {n} clients x {rate} msgs/s for {secs} s ({})",
+                    what.name
+                ),
+                runs: repeat(&cfg, "paced", what, || scenarios::paced(&cfg, what)),
+            });
+        }
     }
     if cfg.wants("idle") {
-        scenarios.push(Scenario {
-            key: "idle",
-            title: format!("3. idle clients: {:?}", cfg.idle_steps),
-            runs: repeat(&cfg, "idle", || scenarios::idle(&cfg)),
-        });
+        for what in &servers {
+            all.push(Scenario {
+                key: "idle",
+                server: what.name.clone(),
+                title: format!("3. idle clients: {:?} ({})", cfg.idle_steps, what.name),
+                runs: repeat(&cfg, "idle", what, || scenarios::idle(&cfg, what)),
+            });
+        }
     }
     if cfg.wants("capacity") {
-        scenarios.push(Scenario {
+        all.push(Scenario {
             key: "capacity",
+            server: ours.name.clone(),
             title: format!(
                 "4. capacity: steps {:?} while {} clients broadcast {} msgs/s each ({} s windows; held = p95 < 500 ms, none dropped)",
                 cfg.capacity_steps,
@@ -111,63 +135,86 @@ fn main() {
                 cfg.capacity_rate,
                 cfg.capacity_window.as_secs()
             ),
-            runs: repeat(&cfg, "capacity", || scenarios::capacity(&cfg)),
+            runs: repeat(&cfg, "capacity", &ours, || scenarios::capacity(&cfg)),
         });
     }
 
     let elapsed = started.elapsed().as_secs_f64();
-    let table = report::table(&scenarios);
+    let table = report::table(&all);
+    let side = compare::Summary::new(&cfg, &all);
     println!();
     println!("{table}");
-    if let Some(text) = &peer_table {
-        println!("{text}");
-        let out = server::out_dir(&cfg.bin).join("peers.txt");
-        match report::write(&out, text) {
-            Ok(()) => println!("load: peer comparison written to {}", out.display()),
-            Err(e) => eprintln!("load: could not write the peer comparison: {e}"),
-        }
-    }
+    println!("{}", side.text());
     println!("load: {elapsed:.0} s in all");
+    let out = server::out_dir(&cfg.bin);
     // A quick smoke run does not overwrite the full run's figures.
     let name = if cfg.quick {
         "load-quick.json"
     } else {
         "load.json"
     };
-    let out = server::out_dir(&cfg.bin).join(name);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let quote = |s: &str| format!("\"{}\"", s.replace(['"', '\\'], ""));
     let meta = [
         ("unix_time", now.to_string()),
         ("quick", cfg.quick.to_string()),
         ("runs", cfg.runs.to_string()),
         ("loadgen_threads", cfg.workers.to_string()),
-        (
-            "cores",
-            std::thread::available_parallelism()
-                .map_or(0, |n| n.get())
-                .to_string(),
-        ),
+        ("cores", machine.cores.to_string()),
+        ("cpu", quote(&machine.cpu)),
+        ("kernel", quote(&machine.kernel)),
+        ("load_before", quote(&machine.load)),
         ("fd_limit", fd_limit.to_string()),
         ("duration_s", format!("{elapsed:.1}")),
-        (
-            "server_binary",
-            format!("\"{}\"", cfg.bin.display().to_string().replace('"', "")),
-        ),
+        ("server_binary", quote(&cfg.bin.display().to_string())),
     ];
-    match report::write(&out, &report::json(&meta, &scenarios)) {
-        Ok(()) => println!("load: figures written to {}", out.display()),
+    match report::write(&out.join(name), &report::json(&meta, &all)) {
+        Ok(()) => println!("load: figures written to {}", out.join(name).display()),
         Err(e) => eprintln!("load: could not write the figures: {e}"),
+    }
+    if let Some(root) = docs::root(&cfg) {
+        let run = docs::RunInfo {
+            machine,
+            load_after: docs::load_average(),
+            elapsed_s: elapsed,
+            peers: docs::peer_versions(&scenarios::peers_dir()),
+        };
+        match docs::write_all(&root, &cfg, &run, &all, &side) {
+            Ok(written) => {
+                for path in written {
+                    println!("load: wrote {}", path.display());
+                }
+            }
+            Err(e) => eprintln!("load: could not write the docs: {e}"),
+        }
     }
 }
 
-/// Run one scenario `cfg.runs` times.
-fn repeat(cfg: &Config, name: &str, mut one: impl FnMut() -> report::Run) -> Vec<report::Run> {
+/// Run one scenario `cfg.runs` times against `what`. A peer without a
+/// launcher gets one failed run that says how to build it; a peer's figures
+/// carry no targets (they are ours).
+fn repeat(cfg: &Config, name: &str, what: &Launch, mut one: impl FnMut() -> Run) -> Vec<Run> {
+    if !what.path.exists() {
+        let mut run = Run::default();
+        run.fail(format!(
+            "{}: no launcher at {} (make bench builds it with bench/peers/setup.sh)",
+            what.name,
+            what.path.display()
+        ));
+        return vec![run];
+    }
     (1..=cfg.runs)
         .map(|i| {
-            eprintln!("{name}: run {i}/{}", cfg.runs);
-            one()
+            eprintln!("{name} ({}): run {i}/{}", what.name, cfg.runs);
+            let mut run = one();
+            if !what.is_ours() {
+                for m in &mut run.metrics {
+                    m.target = None;
+                }
+            }
+            run
         })
         .collect()
 }

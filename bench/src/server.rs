@@ -1,5 +1,6 @@
-//! The server under test as a child process, and what the operating system
-//! says about it (and about us): CPU time, resident memory, threads.
+//! The server under test as a child process (ours, or a peer's launcher),
+//! and what the operating system says about it and about us: CPU time,
+//! resident memory, threads, kernel stacks, socket buffers.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -9,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::ws::Dialect;
 
 /// The release server binary: `BENCH_SERVER_BIN`, else `chat-server`
 /// next to this program (cargo builds both workspace members into the same
@@ -21,6 +24,30 @@ pub fn binary() -> PathBuf {
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("chat-server")))
         .unwrap_or_else(|| PathBuf::from("target/release/chat-server"))
+}
+
+/// A server to measure: ours, or a peer (a launcher that `bench/peers/setup.sh`
+/// wrote, which runs the peer's published example on `$PORT`).
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// `chat-server`, or the peer's name (`tokio`, `node`, `python`).
+    pub name: String,
+    pub path: PathBuf,
+    pub dialect: Dialect,
+}
+
+impl Launch {
+    pub fn ours(path: PathBuf) -> Launch {
+        Launch {
+            name: "chat-server".into(),
+            path,
+            dialect: Dialect::Chat,
+        }
+    }
+
+    pub fn is_ours(&self) -> bool {
+        self.dialect == Dialect::Chat
+    }
 }
 
 /// Where results go: `BENCH_OUT`, else `bench/` in the target directory
@@ -98,9 +125,71 @@ pub struct ServerProc {
     pub pid: u32,
     pub chat: SocketAddr,
     pub log: Arc<Log>,
+    pub dialect: Dialect,
 }
 
 impl ServerProc {
+    /// Start `what` on free loopback ports and wait until it serves.
+    pub fn launch(what: &Launch, max_clients: usize) -> Result<ServerProc, String> {
+        if what.is_ours() {
+            ServerProc::start(&what.path, max_clients)
+        } else {
+            ServerProc::start_peer(what)
+        }
+    }
+
+    /// A peer's launcher, run with `PORT` set; it serves once a WebSocket
+    /// handshake succeeds (at most 20 s: an interpreter starting on a busy
+    /// machine). Its stdout is dropped, its stderr drained into the log.
+    fn start_peer(what: &Launch) -> Result<ServerProc, String> {
+        let port = free_port()?;
+        let mut child = Command::new(&what.path)
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", what.path.display()))?;
+        let pid = child.id();
+        let log = Arc::new(Log::default());
+        log.ready.store(true, Ordering::Relaxed);
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            thread::Builder::new()
+                .name("peer-log".into())
+                .spawn(move || {
+                    for line in BufReader::new(stderr).lines() {
+                        let Ok(line) = line else { break };
+                        log.take(&line);
+                    }
+                })
+                .map_err(|e| format!("log thread: {e}"))?;
+        }
+        let chat = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("{} exited ({status}): {}", what.name, log.tail()));
+            }
+            if handshake(chat).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{} not serving after 20 s: {}", what.name, log.tail()));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Ok(ServerProc {
+            child,
+            pid,
+            chat,
+            log,
+            dialect: what.dialect,
+        })
+    }
+
     /// Start on free loopback ports and wait (at most 10 s) for the log lines
     /// that say where it listens.
     pub fn start(bin: &Path, max_clients: usize) -> Result<ServerProc, String> {
@@ -161,6 +250,7 @@ impl ServerProc {
             pid,
             chat,
             log,
+            dialect: Dialect::Chat,
         })
     }
 
@@ -183,6 +273,8 @@ impl ServerProc {
     }
 
     /// SIGTERM, then wait (15 s at most) for it to exit; SIGKILL after that.
+    /// Ours must exit 0; a peer's example has no SIGTERM handler, so the
+    /// signal's default action ends it and any exit will do.
     pub fn stop(mut self) -> Result<(), String> {
         // SAFETY: kill only sends a signal to our own child's pid.
         unsafe {
@@ -191,6 +283,7 @@ impl ServerProc {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             match self.child.try_wait() {
+                Ok(Some(_)) if self.dialect != Dialect::Chat => return Ok(()),
                 Ok(Some(status)) if status.success() => return Ok(()),
                 Ok(Some(status)) => {
                     return Err(format!(
@@ -266,6 +359,20 @@ pub fn machine_threads() -> Option<(u64, u64)> {
     let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
     let max = read("/proc/sys/kernel/pid_max")?.min(read("/proc/sys/kernel/threads-max")?);
     Some((total.parse().ok()?, max))
+}
+
+/// One WebSocket handshake to `addr`, then the TCP connection dropped
+/// without a close frame (a close frame would be relayed to every client by
+/// an example that relays whatever it reads).
+pub fn handshake(addr: SocketAddr) -> Result<(), String> {
+    let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    tungstenite::client(format!("ws://{addr}/"), stream)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// A loopback port nobody listens on right now.

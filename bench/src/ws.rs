@@ -156,6 +156,36 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, String> {
     Ok(Some((frame, head + len)))
 }
 
+/// How a server under test talks. Ours has a greeting and notices; the
+/// peers run their libraries' broadcast examples unchanged (issue 14), which
+/// relay each text message as it came and greet nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// chat-server's: ` .... you are NICK.`, ` .... NICK has joined.`, and
+    /// each message to everyone, the sender included, as `NICK: text`.
+    Chat,
+    /// A broadcast example's: each text message relayed unchanged, to
+    /// everyone (`echoes`) or to everyone but its sender.
+    Relay { echoes: bool },
+}
+
+impl Dialect {
+    /// The server says when a client has joined.
+    pub fn greets(self) -> bool {
+        self == Dialect::Chat
+    }
+
+    /// A sender receives its own messages.
+    pub fn echoes(self) -> bool {
+        matches!(self, Dialect::Chat | Dialect::Relay { echoes: true })
+    }
+}
+
+/// What the beacon sends to a relaying server until every client has heard
+/// it: the proof that the server has added each client to its broadcast set
+/// (the examples add a client after its handshake, so a 101 alone is not).
+pub const HELLO: &[u8] = b"hello";
+
 /// Bytes in a benchmark message: the client index, a sequence number and the
 /// send time, padded to 64 bytes.
 pub const MESSAGE_BYTES: usize = 64;
@@ -183,12 +213,20 @@ impl Stamp {
         buf
     }
 
-    /// Parse a stamp from a chat line `user-N: ~...`.
+    /// Parse a stamp from a chat line `user-N: ~...`, or from a relayed
+    /// one (`~...` as it was sent).
     pub fn from_line(line: &[u8]) -> Option<Stamp> {
-        // The nickname is `user-N` with N < 100000: the colon is early.
-        let colon = line.iter().take(16).position(|&b| b == b':')?;
-        let text = line.get(colon + 2..)?;
-        if text.len() < 40 || text[0] != b'~' || line[colon + 1] != b' ' {
+        let text = if line.first() == Some(&b'~') {
+            line
+        } else {
+            // The nickname is `user-N` with N < 100000: the colon is early.
+            let colon = line.iter().take(16).position(|&b| b == b':')?;
+            if line.get(colon + 1) != Some(&b' ') {
+                return None;
+            }
+            line.get(colon + 2..)?
+        };
+        if text.len() < 40 || text[0] != b'~' {
             return None;
         }
         Some(Stamp {
@@ -227,6 +265,7 @@ mod tests {
         let mut line = b"user-99999: ".to_vec();
         line.extend_from_slice(&s.write());
         assert_eq!(Stamp::from_line(&line), Some(s));
+        assert_eq!(Stamp::from_line(&s.write()), Some(s), "relayed as sent");
         assert_eq!(Stamp::from_line(b" .... user-1 has joined."), None);
     }
 
