@@ -5,6 +5,7 @@
 //! image libraries.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::compare::{find, label};
 use crate::hist::Hist;
@@ -88,7 +89,8 @@ where
     let (lo, hi) = if values.is_empty() {
         (0.1, 10.0)
     } else {
-        (lo / 3.0, hi * 3.0)
+        // Room above the bars for the legend (a log axis: 1.5 decades).
+        (lo / 3.0, hi * 30.0)
     };
     let groups = sizes.len().max(1) as f64;
     let mut chart = ChartBuilder::on(area)
@@ -97,17 +99,16 @@ where
         .x_label_area_size(30)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..groups, (lo..hi).log_scale())?;
+    let groups_desc = sizes
+        .iter()
+        .map(|n| format!("{n} clients"))
+        .collect::<Vec<_>>()
+        .join(" | ");
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(sizes.len() + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            match sizes.get(i) {
-                Some(n) if (x - x.floor() - 0.5).abs() < 0.26 => format!("{n} clients"),
-                _ => String::new(),
-            }
-        })
+        .x_labels(0)
+        .x_desc(groups_desc)
         .y_label_formatter(&|y| short(*y))
         .draw()?;
     let width = 0.8 / who.len().max(1) as f64;
@@ -122,6 +123,16 @@ where
                 Some(Rectangle::new([(x0, lo), (x0 + width * 0.9, v)], color.filled()))
             })
             .collect();
+        let values = sizes.iter().enumerate().filter_map(|(g, &n)| {
+            let v = value(server, n)?;
+            let x = g as f64 + 0.1 + (j as f64 + 0.45) * width;
+            Some(Text::new(
+                short(v),
+                (x, v * 1.15),
+                ("sans-serif", 11).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            ))
+        });
+        chart.draw_series(values)?;
         chart
             .draw_series(rects)?
             .label(label(server))
@@ -252,15 +263,16 @@ where
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(who.len() + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            match who.get(i) {
-                Some(s) if (x - x.floor() - 0.5).abs() < 0.26 => short_name(s),
-                _ => String::new(),
-            }
-        })
+        .x_labels(0)
         .draw()?;
+    let names_on_top = stacks.iter().enumerate().map(|(i, s)| {
+        Text::new(
+            format!("{} {}", short_name(&who[i]), trim((s.iter().sum::<f64>() * 10.0).round() / 10.0)),
+            (i as f64 + 0.5, s.iter().sum::<f64>() + top * 0.01),
+            ("sans-serif", 11).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )
+    });
+    chart.draw_series(names_on_top)?;
     let shades = [COLORS[0], RGBColor(0xd6, 0x27, 0x28), RGBColor(0x7f, 0x7f, 0x7f)];
     for (p, name) in names.iter().enumerate() {
         let color = shades[p];
@@ -290,8 +302,8 @@ where
 fn short_name(server: &str) -> String {
     match server {
         "tokio" => "tokio-tungstenite".into(),
-        "node" => "Node ws".into(),
-        "python" => "Python websockets".into(),
+        "node" => "ws".into(),
+        "python" => "websockets".into(),
         other => other.into(),
     }
 }
@@ -307,8 +319,18 @@ fn short(v: f64) -> String {
     }
 }
 
+/// Three significant digits at most, no trailing zeros.
 fn trim(v: f64) -> String {
-    let s = format!("{v:.3}");
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else if v >= 1.0 {
+        2
+    } else {
+        3
+    };
+    let s = format!("{v:.decimals$}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     s.to_string()
 }

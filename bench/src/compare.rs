@@ -166,10 +166,15 @@ impl Summary {
                 let theirs = median(all, "fanout", &peer.name, &format!("{p}.deliveries_per_s"));
                 let cpu_ours = median(all, "fanout", "chat-server", &format!("{p}.server_cpu_per_delivery"));
                 let cpu_theirs = median(all, "fanout", &peer.name, &format!("{p}.server_cpu_per_delivery"));
+                let cpu = cpu_theirs / cpu_ours;
+                let cpu = if cpu >= 1.0 {
+                    format!("{} less", times(cpu))
+                } else {
+                    format!("{} more", times(1.0 / cpu))
+                };
                 parts.push(format!(
-                    "{n} clients: {} deliveries/s, {} CPU per delivery",
+                    "{n} clients: {} the deliveries/s, {cpu} server CPU per delivery",
                     times(ours / theirs),
-                    times(cpu_theirs / cpu_ours).replace("x", "x less"),
                 ));
             }
             ratios.push(format!("ours against {}: {}", label(&peer.name), parts.join("; ")));

@@ -792,8 +792,12 @@ pub fn idle(cfg: &Config, what: &Launch) -> Run {
             _ => f64::NAN,
         };
         let rss_each = rss.saturating_sub(rss0) as f64 / k as f64;
-        let kstack_each = per(memory::kernel_stack_kib(), kstack0);
-        let sock_each = per(memory::tcp_buffers_kib(), sock0);
+        // Machine-wide counters: other work moves them by a few hundred
+        // KiB either way, so a server that adds nothing reads as 0, not as
+        // a small negative number.
+        let floor = |v: f64| if v < 0.0 { 0.0 } else { v };
+        let kstack_each = floor(per(memory::kernel_stack_kib(), kstack0));
+        let sock_each = floor(per(memory::tcp_buffers_kib(), sock0));
         let target = (what.is_ours() && k >= 5000).then_some(Target::AtMost(16.0));
         run.put_target(
             &format!("{p}.rss_per_client"),
@@ -818,7 +822,7 @@ pub fn idle(cfg: &Config, what: &Launch) -> Run {
             &format!("{p}.memory_per_client"),
             &format!("{k} idle: all three per client"),
             "KiB",
-            rss_each + kstack_each.max(0.0) + sock_each.max(0.0),
+            rss_each + kstack_each + sock_each,
         );
         run.put(
             &format!("{p}.rss"),
@@ -946,8 +950,17 @@ pub fn capacity(cfg: &Config) -> Run {
             run.note(format!("step {k} did not hold: {e}"));
             break;
         }
+        let cpu0 = server.cpu_seconds();
         thread::sleep(cfg.capacity_window);
         let w = fleet.report(true);
+        if let (Some(c0), Some(c1)) = (cpu0, server.cpu_seconds()) {
+            run.put(
+                &format!("{p}.server_cpu_per_delivery"),
+                &format!("{k}: server CPU per delivery"),
+                "us",
+                (c1 - c0) * 1e6 / (w.deliveries as f64).max(1.0),
+            );
+        }
         let window = cfg.capacity_window.as_secs_f64();
         let expected =
             senders as f64 * f64::from(cfg.capacity_rate) * window * (senders + k) as f64;
