@@ -52,7 +52,14 @@ fn draw(cfg: &Config, all: &[Scenario], caption: &str, buf: &mut String) -> Resu
         "fan-out: deliveries per second (log)",
         &who,
         &sizes,
-        |server, n| median(all, "fanout", server, &format!("fanout_n{n}.deliveries_per_s")),
+        |server, n| {
+            median(
+                all,
+                "fanout",
+                server,
+                &format!("fanout_n{n}.deliveries_per_s"),
+            )
+        },
     )?;
     bars(
         &panels[1],
@@ -60,7 +67,12 @@ fn draw(cfg: &Config, all: &[Scenario], caption: &str, buf: &mut String) -> Resu
         &who,
         &sizes,
         |server, n| {
-            median(all, "fanout", server, &format!("fanout_n{n}.server_cpu_per_delivery"))
+            median(
+                all,
+                "fanout",
+                server,
+                &format!("fanout_n{n}.server_cpu_per_delivery"),
+            )
         },
     )?;
     latency(&panels[2], cfg, all, &who)?;
@@ -82,7 +94,12 @@ where
 {
     let values: Vec<f64> = who
         .iter()
-        .flat_map(|s| sizes.iter().filter_map(|&n| value(s, n)).collect::<Vec<_>>())
+        .flat_map(|s| {
+            sizes
+                .iter()
+                .filter_map(|&n| value(s, n))
+                .collect::<Vec<_>>()
+        })
         .collect();
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(0.0, f64::max);
@@ -120,7 +137,10 @@ where
             .filter_map(|(g, &n)| {
                 let v = value(server, n)?;
                 let x0 = g as f64 + 0.1 + j as f64 * width;
-                Some(Rectangle::new([(x0, lo), (x0 + width * 0.9, v)], color.filled()))
+                Some(Rectangle::new(
+                    [(x0, lo), (x0 + width * 0.9, v)],
+                    color.filled(),
+                ))
             })
             .collect();
         let values = sizes.iter().enumerate().filter_map(|(g, &n)| {
@@ -129,7 +149,10 @@ where
             Some(Text::new(
                 short(v),
                 (x, v * 1.15),
-                ("sans-serif", 11).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ("sans-serif", 11)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
             ))
         });
         chart.draw_series(values)?;
@@ -164,7 +187,10 @@ where
         .enumerate()
         .filter_map(|(j, server)| {
             let mut merged = Hist::default();
-            for s in all.iter().filter(|s| s.key == "paced" && &s.server == server) {
+            for s in all
+                .iter()
+                .filter(|s| s.key == "paced" && &s.server == server)
+            {
                 for h in s.runs.iter().filter_map(|r| r.latency.as_ref()) {
                     merged.merge(h);
                 }
@@ -211,7 +237,9 @@ where
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(label(&who[j]))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 12, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 12, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -235,7 +263,11 @@ where
     DB::ErrorType: 'static,
 {
     let k = cfg.idle_steps.last().copied().unwrap_or(0);
-    let parts = ["rss_per_client", "kernel_stack_per_client", "socket_buffers_per_client"];
+    let parts = [
+        "rss_per_client",
+        "kernel_stack_per_client",
+        "socket_buffers_per_client",
+    ];
     let names = ["resident (RSS)", "kernel stack", "TCP buffers"];
     let stacks: Vec<[f64; 3]> = who
         .iter()
@@ -260,20 +292,27 @@ where
         .x_label_area_size(30)
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..who.len().max(1) as f64, 0.0..top)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .draw()?;
+    chart.configure_mesh().disable_x_mesh().x_labels(0).draw()?;
     let names_on_top = stacks.iter().enumerate().map(|(i, s)| {
         Text::new(
-            format!("{} {}", short_name(&who[i]), trim((s.iter().sum::<f64>() * 10.0).round() / 10.0)),
+            format!(
+                "{} {}",
+                short_name(&who[i]),
+                trim((s.iter().sum::<f64>() * 10.0).round() / 10.0)
+            ),
             (i as f64 + 0.5, s.iter().sum::<f64>() + top * 0.01),
-            ("sans-serif", 11).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            ("sans-serif", 11)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom)),
         )
     });
     chart.draw_series(names_on_top)?;
-    let shades = [COLORS[0], RGBColor(0xd6, 0x27, 0x28), RGBColor(0x7f, 0x7f, 0x7f)];
+    let shades = [
+        COLORS[0],
+        RGBColor(0xd6, 0x27, 0x28),
+        RGBColor(0x7f, 0x7f, 0x7f),
+    ];
     for (p, name) in names.iter().enumerate() {
         let color = shades[p];
         let rects: Vec<Rectangle<(f64, f64)>> = stacks

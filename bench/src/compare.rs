@@ -45,7 +45,11 @@ impl Table {
         };
         let mut out = String::new();
         let _ = writeln!(out, "{}", line(&self.head));
-        let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 2 * widths.len()));
+        let _ = writeln!(
+            out,
+            "{}",
+            "-".repeat(widths.iter().sum::<usize>() + 2 * widths.len())
+        );
         for r in &self.rows {
             let _ = writeln!(out, "{}", line(r));
         }
@@ -62,10 +66,20 @@ pub struct Summary {
 }
 
 /// The scenario `key` of `server` holding figure `figure`, and that row.
-pub fn find<'a>(all: &'a [Scenario], key: &str, server: &str, figure: &str) -> Option<(&'a Scenario, Row)> {
+pub fn find<'a>(
+    all: &'a [Scenario],
+    key: &str,
+    server: &str,
+    figure: &str,
+) -> Option<(&'a Scenario, Row)> {
     all.iter()
         .filter(|s| s.key == key && s.server == server)
-        .find_map(|s| s.rows().into_iter().find(|r| r.key == figure).map(|r| (s, r)))
+        .find_map(|s| {
+            s.rows()
+                .into_iter()
+                .find(|r| r.key == figure)
+                .map(|r| (s, r))
+        })
 }
 
 /// `median (min-max)` scaled by `scale`, or `-`; a scenario with failed
@@ -113,15 +127,33 @@ impl Summary {
             let mut row = vec![label(who)];
             for &(n, _) in &cfg.fanout {
                 let p = format!("fanout_n{n}");
-                row.push(cell(all, "fanout", who, &format!("{p}.deliveries_per_s"), 1e-6));
-                row.push(cell(all, "fanout", who, &format!("{p}.server_cpu_per_delivery"), 1.0));
+                row.push(cell(
+                    all,
+                    "fanout",
+                    who,
+                    &format!("{p}.deliveries_per_s"),
+                    1e-6,
+                ));
+                row.push(cell(
+                    all,
+                    "fanout",
+                    who,
+                    &format!("{p}.server_cpu_per_delivery"),
+                    1.0,
+                ));
             }
             row.push(format!(
                 "{} / {}",
                 num(median(all, "paced", who, "paced.p50")),
                 cell(all, "paced", who, "paced.p99", 1.0)
             ));
-            row.push(cell(all, "paced", who, "paced.server_cpu_per_delivery", 1.0));
+            row.push(cell(
+                all,
+                "paced",
+                who,
+                "paced.server_cpu_per_delivery",
+                1.0,
+            ));
             rows.push(row);
         }
         let throughput = Table { head, rows };
@@ -162,10 +194,25 @@ impl Summary {
             let mut parts = Vec::new();
             for &(n, _) in &cfg.fanout {
                 let p = format!("fanout_n{n}");
-                let ours = median(all, "fanout", "chat-server", &format!("{p}.deliveries_per_s"));
+                let ours = median(
+                    all,
+                    "fanout",
+                    "chat-server",
+                    &format!("{p}.deliveries_per_s"),
+                );
                 let theirs = median(all, "fanout", &peer.name, &format!("{p}.deliveries_per_s"));
-                let cpu_ours = median(all, "fanout", "chat-server", &format!("{p}.server_cpu_per_delivery"));
-                let cpu_theirs = median(all, "fanout", &peer.name, &format!("{p}.server_cpu_per_delivery"));
+                let cpu_ours = median(
+                    all,
+                    "fanout",
+                    "chat-server",
+                    &format!("{p}.server_cpu_per_delivery"),
+                );
+                let cpu_theirs = median(
+                    all,
+                    "fanout",
+                    &peer.name,
+                    &format!("{p}.server_cpu_per_delivery"),
+                );
                 let cpu = cpu_theirs / cpu_ours;
                 let cpu = if cpu >= 1.0 {
                     format!("{} less", times(cpu))
@@ -177,7 +224,11 @@ impl Summary {
                     times(ours / theirs),
                 ));
             }
-            ratios.push(format!("ours against {}: {}", label(&peer.name), parts.join("; ")));
+            ratios.push(format!(
+                "ours against {}: {}",
+                label(&peer.name),
+                parts.join("; ")
+            ));
         }
         Summary {
             throughput,

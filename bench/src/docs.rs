@@ -178,9 +178,13 @@ pub fn write_all(
     report::write(&md, &latest)?;
 
     let readme = root.join("README.md");
-    let text = std::fs::read_to_string(&readme).map_err(|e| format!("{}: {e}", readme.display()))?;
+    let text =
+        std::fs::read_to_string(&readme).map_err(|e| format!("{}: {e}", readme.display()))?;
     let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(format!("{} has no {BEGIN} ... {END} markers", readme.display()));
+        return Err(format!(
+            "{} has no {BEGIN} ... {END} markers",
+            readme.display()
+        ));
     };
     if b < a {
         return Err(format!("{}: {END} before {BEGIN}", readme.display()));

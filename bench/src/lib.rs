@@ -4,12 +4,12 @@
 //! coordinator thread except the fleet's worker threads (`fleet`) and the
 //! thread that drains a server's log (`server`).
 
+pub mod chart;
+pub mod compare;
+pub mod docs;
 pub mod fleet;
 pub mod hist;
 pub mod memory;
-pub mod compare;
-pub mod docs;
-pub mod chart;
 pub mod report;
 pub mod scenarios;
 pub mod server;

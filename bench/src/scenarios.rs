@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use tungstenite::{Message, WebSocket};
 
 use crate::fleet::{Fleet, Report, Role};
-use crate::report::{median, Run, Target};
 use crate::memory;
+use crate::report::{median, Run, Target};
 use crate::server::{self, Launch, ServerProc};
 use crate::ws::{self, Dialect, Stamp};
 
@@ -70,21 +70,29 @@ impl Config {
     pub fn from_env(args: &[String]) -> Config {
         let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let cores = thread::available_parallelism().map_or(2, |n| n.get());
-        let sizes = |var: &str, small: &[(usize, u32)], full: &[(usize, u32)]| match std::env::var(var)
-        {
-            // "50:200,200:50": clients:messages each
-            Ok(v) => v
-                .split(',')
-                .filter_map(|p| {
-                    let (n, c) = p.split_once(':')?;
-                    Some((n.trim().parse().ok()?, c.trim().parse().ok()?))
-                })
-                .collect(),
-            Err(_) if quick => small.to_vec(),
-            Err(_) => full.to_vec(),
-        };
-        let fanout = sizes("BENCH_FANOUT", &[(50, 400), (200, 30)], &[(50, 5000), (200, 500)]);
-        let peer_fanout = sizes("BENCH_PEER_FANOUT", &[(50, 40), (200, 5)], &[(50, 500), (200, 50)]);
+        let sizes =
+            |var: &str, small: &[(usize, u32)], full: &[(usize, u32)]| match std::env::var(var) {
+                // "50:200,200:50": clients:messages each
+                Ok(v) => v
+                    .split(',')
+                    .filter_map(|p| {
+                        let (n, c) = p.split_once(':')?;
+                        Some((n.trim().parse().ok()?, c.trim().parse().ok()?))
+                    })
+                    .collect(),
+                Err(_) if quick => small.to_vec(),
+                Err(_) => full.to_vec(),
+            };
+        let fanout = sizes(
+            "BENCH_FANOUT",
+            &[(50, 400), (200, 30)],
+            &[(50, 5000), (200, 500)],
+        );
+        let peer_fanout = sizes(
+            "BENCH_PEER_FANOUT",
+            &[(50, 40), (200, 5)],
+            &[(50, 500), (200, 50)],
+        );
         let mut only: Vec<String> = args
             .iter()
             .filter(|a| !a.starts_with('-'))
@@ -256,7 +264,12 @@ fn settle(
             fleet.shared.reasons()
         ));
     }
-    beacon(fleet, server.chat, target, limit.saturating_sub(t.elapsed()))
+    beacon(
+        fleet,
+        server.chat,
+        target,
+        limit.saturating_sub(t.elapsed()),
+    )
 }
 
 /// Send [`ws::HELLO`] from an extra client every 20 ms until `target` fleet

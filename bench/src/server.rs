@@ -177,7 +177,11 @@ impl ServerProc {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} not serving after 20 s: {}", what.name, log.tail()));
+                return Err(format!(
+                    "{} not serving after 20 s: {}",
+                    what.name,
+                    log.tail()
+                ));
             }
             thread::sleep(Duration::from_millis(50));
         }
