@@ -63,6 +63,9 @@ pub struct Summary {
     pub memory: Table,
     /// Ours against each peer, one sentence each.
     pub ratios: Vec<String>,
+    /// Ours with rooms and history (issue 11), one sentence each; empty
+    /// when the server has none.
+    pub rooms: Vec<String>,
 }
 
 /// The scenario `key` of `server` holding figure `figure`, and that row.
@@ -230,10 +233,36 @@ impl Summary {
                 parts.join("; ")
             ));
         }
+        let mut rooms = Vec::new();
+        let ours = "chat-server";
+        if find(all, "rooms", ours, "rooms.fanout.deliveries_per_s").is_some() {
+            let (n, r, _) = cfg.rooms;
+            rooms.push(format!(
+                "{n} clients in {r} rooms of {}, closed loop: {} M deliveries/s, server CPU {} us per delivery",
+                n / r as usize,
+                cell(all, "rooms", ours, "rooms.fanout.deliveries_per_s", 1e-6),
+                cell(all, "rooms", ours, "rooms.fanout.server_cpu_per_delivery", 1.0),
+            ));
+        }
+        for (key, what) in [
+            ("with_history", "joining a room with 100 lines of history"),
+            ("no_history", "joining a room with none"),
+        ] {
+            let p = format!("rooms.join_{key}");
+            if find(all, "rooms", ours, &format!("{p}.p50")).is_some() {
+                rooms.push(format!(
+                    "{what}: connect to greeting p50 {} ms, p99 {} ms; server CPU {} us per join",
+                    cell(all, "rooms", ours, &format!("{p}.p50"), 1.0),
+                    cell(all, "rooms", ours, &format!("{p}.p99"), 1.0),
+                    cell(all, "rooms", ours, &format!("{p}.server_cpu_per_join"), 1.0),
+                ));
+            }
+        }
         Summary {
             throughput,
             memory,
             ratios,
+            rooms,
         }
     }
 
@@ -244,7 +273,7 @@ impl Summary {
         out.push_str("memory per idle client, KiB\n");
         out.push_str(&self.memory.text());
         out.push('\n');
-        for r in &self.ratios {
+        for r in self.ratios.iter().chain(&self.rooms) {
             let _ = writeln!(out, "{r}");
         }
         out

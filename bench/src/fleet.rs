@@ -150,6 +150,10 @@ pub struct Report {
     pub last_delivery_ns: u64,
     /// The server sends a sender its own messages.
     pub echoes: bool,
+    /// Clients were spread over this many rooms (0 or 1: one room).
+    pub rooms: u64,
+    /// Lines a client read before its greeting: the room's history.
+    pub history_lines: u64,
 }
 
 impl Report {
@@ -168,6 +172,8 @@ impl Report {
         self.unexpected += o.unexpected;
         self.last_delivery_ns = self.last_delivery_ns.max(o.last_delivery_ns);
         self.echoes |= o.echoes;
+        self.rooms = self.rooms.max(o.rooms);
+        self.history_lines += o.history_lines;
     }
 
     /// Lines that never arrived, for clients there from the start: the gaps
@@ -175,10 +181,13 @@ impl Report {
     /// A server that does not echo sends each line to every receiver but
     /// its sender (every sender is a receiver here).
     pub fn lost(&self) -> u64 {
+        // Each room holds receivers / rooms clients (the scenarios keep the
+        // clients a multiple of the rooms).
+        let in_room = self.receivers / self.rooms.max(1);
         let receivers = if self.echoes {
-            self.receivers
+            in_room
         } else {
-            self.receivers.saturating_sub(1)
+            in_room.saturating_sub(1)
         };
         let missing: u64 = self
             .sent
@@ -215,6 +224,8 @@ enum Cmd {
         reset: bool,
         reply: Sender<Report>,
     },
+    /// See [`Fleet::spread_over_rooms`].
+    Rooms(u32),
     Stop,
 }
 
@@ -274,6 +285,14 @@ impl Fleet {
     fn send(&self, worker: &WorkerHandle, cmd: Cmd) {
         if worker.cmds.send(cmd).is_ok() {
             let _ = worker.waker.wake();
+        }
+    }
+
+    /// Spread the clients over `rooms` rooms (client `i` in room `i % rooms`);
+    /// before the first [`Fleet::connect`].
+    pub fn spread_over_rooms(&self, rooms: u32) {
+        for w in &self.workers {
+            self.send(w, Cmd::Rooms(rooms.max(1)));
         }
     }
 
@@ -485,6 +504,7 @@ struct Stats {
     left_notices: u64,
     slow_downs: u64,
     unexpected: u64,
+    history_lines: u64,
 }
 
 /// Everything a connection's frame handling needs besides the connection.
@@ -495,7 +515,8 @@ struct Cx<'a> {
     dialect: Dialect,
     n_senders: usize,
     started: bool,
-    request: &'a [u8],
+    addr: SocketAddr,
+    rooms: u32,
     accept: &'a str,
 }
 
@@ -516,7 +537,8 @@ struct Worker {
     scratch: Vec<u8>,
     stats: Stats,
     shared: Arc<Shared>,
-    request: Vec<u8>,
+    /// Clients are spread over this many rooms (client `i` in room `i % rooms`).
+    rooms: u32,
     accept: String,
     /// Sums kept from closed connections, for the report.
     closed_expected: Vec<u64>,
@@ -549,7 +571,7 @@ impl Worker {
             scratch: vec![0; SCRATCH_BYTES],
             stats: Stats::default(),
             shared,
-            request: ws::request(addr),
+            rooms: 1,
             accept: ws::expected_accept(),
             closed_expected: vec![0; n_senders],
             closed_sent: vec![0; n_senders],
@@ -639,6 +661,7 @@ impl Worker {
                     self.stats.last_delivery_ns = 0;
                 }
             }
+            Cmd::Rooms(rooms) => self.rooms = rooms,
             Cmd::Stop => {}
         }
     }
@@ -676,6 +699,8 @@ impl Worker {
             unexpected: s.unexpected,
             last_delivery_ns: s.last_delivery_ns,
             echoes: self.dialect.echoes(),
+            rooms: u64::from(self.rooms),
+            history_lines: s.history_lines,
         }
     }
 
@@ -841,7 +866,8 @@ impl Worker {
             dialect: self.dialect,
             n_senders: self.n_senders,
             started: self.started,
-            request: &self.request,
+            addr: self.addr,
+            rooms: self.rooms,
             accept: &self.accept,
         };
         let result = drive(conn, &mut self.scratch, &mut cx, readable, writable);
@@ -905,7 +931,8 @@ fn drive(
         match conn.stream.peer_addr() {
             Ok(_) => {
                 conn.state = State::Handshaking;
-                conn.out.extend_from_slice(cx.request);
+                let path = ws::room_path(conn.index, cx.rooms);
+                conn.out.extend_from_slice(&ws::request(cx.addr, &path));
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
             Err(e) => return Err(format!("connect: {e}")),
@@ -1022,9 +1049,16 @@ fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
             stats.left_notices += 1;
         } else if notice == b"slow down." {
             stats.slow_downs += 1;
+        } else if notice.starts_with(b"here now (") {
+            // The presence line after the greeting (issue 11).
         } else {
             stats.unexpected += 1;
         }
+        return;
+    }
+    if cx.dialect.greets() && !conn.joined {
+        // Before the greeting: the room's history (issue 11), not live lines.
+        stats.history_lines += 1;
         return;
     }
     let Some(stamp) = Stamp::from_line(text) else {

@@ -16,6 +16,9 @@
 //!    they are connected. Ours and the peers.
 //! 4. `capacity`: idle clients added in steps while 4 clients broadcast.
 //! 5. `startup`: binary size and time from spawn to first connection.
+//! 6. `rooms` (once the server has rooms, issue 11): 200 clients in 10
+//!    rooms, closed loop; and the cost of joining a room with 100 lines of
+//!    history against an empty one.
 //!
 //! A full run (no `BENCH_QUICK`, no `BENCH_ONLY`) also writes
 //! `docs/bench/latest.md`, `docs/bench/chart.svg` and the README's table
@@ -137,6 +140,41 @@ fn main() {
             ),
             runs: repeat(&cfg, "capacity", &ours, || scenarios::capacity(&cfg)),
         });
+    }
+
+    if cfg.wants("rooms") {
+        if scenarios::has_rooms(&cfg.bin) {
+            let (n, rooms, count) = cfg.rooms;
+            all.push(Scenario {
+                key: "rooms",
+                server: ours.name.clone(),
+                title: format!(
+                    "6. rooms: {n} clients in {rooms} rooms of {} x {count} msgs, closed loop (compare 1 room of {n} in 1.)",
+                    n / rooms as usize
+                ),
+                runs: repeat(&cfg, "rooms", &ours, || {
+                    scenarios::fanout_in_rooms(&cfg, &ours, n, count, rooms, "rooms.fanout")
+                }),
+            });
+            all.push(Scenario {
+                key: "rooms",
+                server: ours.name.clone(),
+                title: format!(
+                    "6. rooms: {} joins into a room with 100 lines of history, and into an empty room",
+                    cfg.joins
+                ),
+                runs: repeat(&cfg, "history", &ours, || scenarios::history_join(&cfg)),
+            });
+        } else {
+            let mut run = Run::default();
+            run.note("this server has no rooms yet (issue 11): no rooms rows");
+            all.push(Scenario {
+                key: "rooms",
+                server: ours.name.clone(),
+                title: "6. rooms".into(),
+                runs: vec![run],
+            });
+        }
     }
 
     let elapsed = started.elapsed().as_secs_f64();

@@ -48,6 +48,10 @@ pub struct Config {
     pub capacity_join_limit: Duration,
     /// Server starts for the readiness figure.
     pub starts: usize,
+    /// Joins into each room of the history scenario.
+    pub joins: usize,
+    /// The rooms scenario's fan-out: clients, rooms, messages each.
+    pub rooms: (usize, u32, u32),
     /// Only these scenarios (`BENCH_ONLY` or arguments); all if empty.
     pub only: Vec<String>,
     /// Peer servers run through the same fan-out, paced and idle scenarios
@@ -136,6 +140,8 @@ impl Config {
             starts: env_num("BENCH_STARTS")
                 .unwrap_or(if quick { 3 } else { 7 })
                 .max(3),
+            joins: if quick { 30 } else { 200 },
+            rooms: (200, 10, if quick { 30 } else { 2500 }),
             only,
             peers: peers_from_env(),
         }
@@ -352,11 +358,27 @@ fn stop_server(run: &mut Run, server: ServerProc) {
 /// Scenario 1: closed-loop fan-out, against ours or a peer. A peer that
 /// does not echo owes each line to every client but its sender.
 pub fn fanout(cfg: &Config, what: &Launch, n: usize, count: u32) -> Run {
+    fanout_in_rooms(cfg, what, n, count, 1, &format!("fanout_n{n}"))
+}
+
+/// Scenario 1 with the `n` clients spread over `rooms` rooms (issue 11;
+/// `n` a multiple of `rooms`); its figures are keyed `prefix.*`.
+pub fn fanout_in_rooms(
+    cfg: &Config,
+    what: &Launch,
+    n: usize,
+    count: u32,
+    rooms: u32,
+    prefix: &str,
+) -> Run {
     let mut run = Run::default();
     let Some(server) = start_server(&mut run, what) else {
         return run;
     };
     let mut fleet = Fleet::new(server.chat, server.dialect, cfg.workers, n, Instant::now());
+    let rooms = rooms.max(1);
+    let per_room = n / rooms as usize;
+    fleet.spread_over_rooms(rooms);
     fleet.connect(
         n,
         Role::ClosedLoop {
@@ -364,14 +386,15 @@ pub fn fanout(cfg: &Config, what: &Launch, n: usize, count: u32) -> Run {
             window: WINDOW,
         },
     );
-    let ready = settle(&fleet, &server, n, joins(0, n), Duration::from_secs(60));
+    let notices = joins(0, per_room) * u64::from(rooms);
+    let ready = settle(&fleet, &server, n, notices, Duration::from_secs(60));
     if let Err(e) = ready {
         run.fail(e);
         drop(fleet);
         stop_server(&mut run, server);
         return run;
     }
-    let total = receivers(server.dialect, n) * n as u64 * u64::from(count);
+    let total = receivers(server.dialect, per_room) * n as u64 * u64::from(count);
     let cpu0 = server.cpu_seconds();
     let me0 = server::self_cpu_seconds();
     let t0 = fleet.start();
@@ -412,7 +435,7 @@ pub fn fanout(cfg: &Config, what: &Launch, n: usize, count: u32) -> Run {
         wall
     };
     let deliveries = r.deliveries as f64;
-    let p = format!("fanout_n{n}");
+    let p = prefix;
     run.put_target(
         &format!("{p}.deliveries_per_s"),
         "deliveries/s",
@@ -1186,4 +1209,160 @@ fn one_start(cfg: &Config) -> Result<(f64, f64), String> {
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+/// The server has rooms and history (issue 11): its `--help` lists
+/// `--max-rooms`. Before they landed, every path was the one room.
+pub fn has_rooms(bin: &std::path::Path) -> bool {
+    Command::new(bin)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--max-rooms"))
+}
+
+/// History lines the join-cost scenario puts in its room: the default
+/// `--history`.
+const HISTORY: u32 = 100;
+
+/// One client joining `path`, read up to its greeting; returns it, still
+/// connected, and the history lines it got before the greeting.
+fn join_room(addr: SocketAddr, path: &str) -> Result<(WebSocket<TcpStream>, u32), String> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("join connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}{path}"), stream)
+        .map_err(|e| format!("join handshake {path}: {e}"))?;
+    let mut history = 0;
+    // Bounded: the history is at most --history lines.
+    for _ in 0..10_000 {
+        match ws.read() {
+            Ok(Message::Text(t)) if t.starts_with(" .... you are ") => return Ok((ws, history)),
+            Ok(Message::Text(_)) => history += 1,
+            Ok(_) => {}
+            Err(e) => return Err(format!("join {path}: {e}")),
+        }
+    }
+    Err(format!("join {path}: no greeting after 10,000 lines"))
+}
+
+/// Scenario 6a: join cost with history on (issue 11). `HISTORY` lines are
+/// said in one room; then `cfg.joins` clients join it one after another,
+/// and as many join an empty room on the same server: the time from
+/// connect to greeting, the history lines each got, the server's CPU per
+/// join. Everyone stays, so both rooms grow alike.
+pub fn history_join(cfg: &Config) -> Run {
+    let mut run = Run::default();
+    let Some(server) = start_server(&mut run, &cfg.ours()) else {
+        return run;
+    };
+    let filled = (|| {
+        let (mut ws, _) = join_room(server.chat, "/bench-history")?;
+        let base = Instant::now();
+        for seq in 0..HISTORY {
+            let stamp = Stamp {
+                sender: 0,
+                seq,
+                sent_ns: base.elapsed().as_nanos() as u64,
+            };
+            let text = String::from_utf8_lossy(&stamp.write()).into_owned();
+            ws.send(Message::text(text))
+                .map_err(|e| format!("history send: {e}"))?;
+        }
+        // Its own lines back: they are in the history now.
+        let mut back = 0;
+        for _ in 0..10 * HISTORY {
+            if let Message::Text(t) = ws.read().map_err(|e| format!("history read: {e}"))? {
+                if Stamp::from_line(t.as_bytes()).is_some() {
+                    back += 1;
+                    if back == HISTORY {
+                        return Ok(ws);
+                    }
+                }
+            }
+        }
+        Err(format!("only {back} of {HISTORY} history lines came back"))
+    })();
+    let speaker = match filled {
+        Ok(ws) => ws,
+        Err(e) => {
+            run.fail(e);
+            stop_server(&mut run, server);
+            return run;
+        }
+    };
+    for (path, key, label) in [
+        (
+            "/bench-history",
+            "with_history",
+            "join, 100 lines of history",
+        ),
+        ("/bench-empty", "no_history", "join, no history"),
+    ] {
+        let mut kept = Vec::with_capacity(cfg.joins);
+        let mut times = Vec::with_capacity(cfg.joins);
+        let mut lines = 0u64;
+        let cpu0 = server.cpu_seconds();
+        for _ in 0..cfg.joins {
+            let t = Instant::now();
+            match join_room(server.chat, path) {
+                Ok((ws, history)) => {
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                    lines += u64::from(history);
+                    kept.push(ws);
+                }
+                Err(e) => {
+                    run.fail(e);
+                    break;
+                }
+            }
+        }
+        let cpu1 = server.cpu_seconds();
+        let p = format!("rooms.join_{key}");
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let p99 = sorted
+            .get((sorted.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN);
+        run.put(
+            &format!("{p}.p50"),
+            &format!("{label}: connect to greeting p50"),
+            "ms",
+            median(&times),
+        );
+        run.put(
+            &format!("{p}.p99"),
+            &format!("{label}: connect to greeting p99"),
+            "ms",
+            p99,
+        );
+        run.put(
+            &format!("{p}.history_lines"),
+            &format!("{label}: history lines per join"),
+            "",
+            lines as f64 / times.len().max(1) as f64,
+        );
+        if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+            run.put(
+                &format!("{p}.server_cpu_per_join"),
+                &format!("{label}: server CPU per join"),
+                "us",
+                (c1 - c0) * 1e6 / times.len().max(1) as f64,
+            );
+        }
+        eprintln!(
+            "    {label}: p50 {:.2} ms, {:.0} history lines each",
+            median(&times),
+            lines as f64 / times.len().max(1) as f64
+        );
+        drop(kept);
+    }
+    drop(speaker);
+    stop_server(&mut run, server);
+    run
 }

@@ -17,10 +17,11 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// A request head larger than this is not an answer from our server.
 const MAX_HEAD: usize = 8 * 1024;
 
-/// The upgrade request for `addr`.
-pub fn request(addr: SocketAddr) -> Vec<u8> {
+/// The upgrade request for `path` (`/` the main room, `/NAME` room NAME)
+/// at `addr`.
+pub fn request(addr: SocketAddr, path: &str) -> Vec<u8> {
     format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     .into_bytes()
@@ -178,6 +179,16 @@ impl Dialect {
     /// A sender receives its own messages.
     pub fn echoes(self) -> bool {
         matches!(self, Dialect::Chat | Dialect::Relay { echoes: true })
+    }
+}
+
+/// The room of client `index` when clients are spread over `rooms` rooms
+/// (issue 11: the request path picks the room); `/` with one room.
+pub fn room_path(index: u32, rooms: u32) -> String {
+    if rooms <= 1 {
+        "/".into()
+    } else {
+        format!("/bench-{}", index % rooms)
     }
 }
 
