@@ -443,7 +443,7 @@ pub fn fanout_in_rooms(
         deliveries / secs,
         Some(Target::AtLeast(3.5e6)),
     );
-    latency_rows(&mut run, &p, &r);
+    latency_rows(&mut run, p, &r);
     let lost = r.lost();
     run.put_target(
         &format!("{p}.lost"),
