@@ -441,7 +441,8 @@ pub fn fanout_in_rooms(
         "deliveries/s",
         "1/s",
         deliveries / secs,
-        Some(Target::AtLeast(3.5e6)),
+        // The target is for one room (DESIGN); rooms are measured, not judged.
+        (rooms == 1).then_some(Target::AtLeast(3.5e6)),
     );
     latency_rows(&mut run, p, &r);
     let lost = r.lost();
@@ -1347,13 +1348,17 @@ pub fn history_join(cfg: &Config) -> Run {
             "",
             lines as f64 / times.len().max(1) as f64,
         );
-        if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
-            run.put(
+        // /proc counts CPU in 10 ms ticks: under 5 of them is no figure.
+        match (cpu0, cpu1) {
+            (Some(c0), Some(c1)) if c1 - c0 >= 0.05 => run.put(
                 &format!("{p}.server_cpu_per_join"),
                 &format!("{label}: server CPU per join"),
                 "us",
                 (c1 - c0) * 1e6 / times.len().max(1) as f64,
-            );
+            ),
+            _ => run.note(format!(
+                "{label}: under 50 ms of server CPU in all, too little for /proc's 10 ms ticks"
+            )),
         }
         eprintln!(
             "    {label}: p50 {:.2} ms, {:.0} history lines each",
