@@ -263,6 +263,26 @@ impl ServerProc {
         proc_cpu_seconds(&format!("/proc/{}/stat", self.pid))
     }
 
+    /// CPU time of the threads alive now, in seconds, to the nanosecond
+    /// (`/proc/PID/task/*/schedstat`): finer than [`ServerProc::cpu_seconds`]'s
+    /// 10 ms ticks, but a thread that ends takes its time with it, so only
+    /// for steps in which no server thread ends.
+    pub fn live_threads_cpu_seconds(&self) -> Option<f64> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?;
+        let mut ns = 0u64;
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+                continue; // the thread ended while we looked
+            };
+            ns += stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Some(ns as f64 / 1e9)
+    }
+
     /// Resident memory (KiB) and thread count now.
     pub fn status(&self) -> Option<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
