@@ -59,7 +59,9 @@ TOML
 	# The crate's own directory in cargo's registry cache: its published files.
 	local crate
 	crate="$(cd "$src" && cargo metadata --format-version 1 --quiet 2>/dev/null |
-		python3 -c 'import json,sys; m=json.load(sys.stdin); print(next(p["manifest_path"] for p in m["packages"] if p["name"]=="tokio-tungstenite"))')" || return 1
+		grep -o '"manifest_path":"[^"]*/tokio-tungstenite-[0-9][^"/]*/Cargo.toml"' |
+		head -1 | sed 's/^"manifest_path":"//; s/"$//')"
+	[ -n "$crate" ] || { say "tokio: cargo could not fetch tokio-tungstenite"; return 1; }
 	crate="$(dirname "$crate")"
 	local example="$crate/examples/server.rs"
 	[ -f "$example" ] || { say "no $example"; return 1; }
