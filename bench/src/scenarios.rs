@@ -475,6 +475,21 @@ pub fn fanout_in_rooms(
         "us",
         (me1 - me0) * 1e6 / deliveries.max(1.0),
     );
+    // Who set the pace: cores each side kept busy over the run.
+    if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+        run.put(
+            &format!("{p}.server_cores"),
+            "server CPU use",
+            "cores",
+            (c1 - c0) / wall.max(1e-9),
+        );
+    }
+    run.put(
+        &format!("{p}.loadgen_cores"),
+        "load generator CPU use",
+        "cores",
+        (me1 - me0) / wall.max(1e-9),
+    );
     run.put(&format!("{p}.duration"), "duration", "s", secs);
     if lost > 0 || r.dups > 0 || drops > 0 {
         run.fail(format!(
