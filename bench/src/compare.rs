@@ -216,6 +216,9 @@ impl Summary {
                     &peer.name,
                     &format!("{p}.server_cpu_per_delivery"),
                 );
+                if !(ours / theirs).is_finite() {
+                    continue;
+                }
                 let cpu = cpu_theirs / cpu_ours;
                 let cpu = if cpu >= 1.0 {
                     format!("{} less", times(cpu))
@@ -227,11 +230,13 @@ impl Summary {
                     times(ours / theirs),
                 ));
             }
-            ratios.push(format!(
-                "ours against {}: {}",
-                label(&peer.name),
-                parts.join("; ")
-            ));
+            if !parts.is_empty() {
+                ratios.push(format!(
+                    "ours against {}: {}",
+                    label(&peer.name),
+                    parts.join("; ")
+                ));
+            }
         }
         let mut rooms = Vec::new();
         let ours = "chat-server";
