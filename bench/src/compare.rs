@@ -63,6 +63,8 @@ pub struct Summary {
     pub memory: Table,
     /// Ours against each peer, one sentence each.
     pub ratios: Vec<String>,
+    /// What the throughput table's columns ran.
+    pub sizes: String,
     /// Ours with rooms and history (issue 11), one sentence each; empty
     /// when the server has none.
     pub rooms: Vec<String>,
@@ -263,10 +265,26 @@ impl Summary {
                 ));
             }
         }
+        let sizes = cfg
+            .fanout
+            .iter()
+            .enumerate()
+            .map(|(i, &(n, count))| {
+                let theirs = cfg.peer_fanout.get(i).map_or(count, |&(_, c)| c);
+                format!("{n} clients x {count} messages each (the peers: x {theirs})")
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let sizes = format!(
+            "Fan-out, closed loop, 64-byte messages, at most 8 of a client's own in flight: {sizes}. \
+             Paced: {pn} clients x {rate} messages/s for {} s.",
+            cfg.paced.2
+        );
         Summary {
             throughput,
             memory,
             ratios,
+            sizes,
             rooms,
         }
     }
