@@ -361,17 +361,9 @@ pub fn self_cpu_seconds() -> f64 {
 
 /// Raise our open-file soft limit to the hard limit; return the new soft limit.
 pub fn raise_fd_limit() -> u64 {
-    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 1024;
-        }
-        lim.rlim_cur = lim.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        }
-        lim.rlim_cur
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(_) => rlimit::Resource::NOFILE.get_soft().unwrap_or(1024),
     }
 }
 
