@@ -102,7 +102,10 @@ pub fn root(cfg: &Config) -> Option<PathBuf> {
         Ok(v) if v == "0" || v.is_empty() => None,
         Ok(v) => Some(PathBuf::from(v)),
         Err(_) if cfg.quick || !cfg.only.is_empty() => None,
-        Err(_) => Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")),
+        // bench/'s parent: the checkout this program was built from.
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf),
     }
 }
 
