@@ -245,9 +245,11 @@ impl Summary {
         if find(all, "rooms", ours, "rooms.fanout.deliveries_per_s").is_some() {
             let (n, r, _) = cfg.rooms;
             rooms.push(format!(
-                "{n} clients in {r} rooms of {}, closed loop: {} M deliveries/s, server CPU {} us per delivery",
+                "{n} clients in {r} rooms of {}, closed loop: {} M deliveries/s ({} messages/s against {} in one room of {n}), server CPU {} us per delivery",
                 n / r as usize,
                 cell(all, "rooms", ours, "rooms.fanout.deliveries_per_s", 1e-6),
+                cell(all, "rooms", ours, "rooms.fanout.messages_per_s", 1.0),
+                cell(all, "fanout", ours, &format!("fanout_n{n}.messages_per_s"), 1.0),
                 cell(all, "rooms", ours, "rooms.fanout.server_cpu_per_delivery", 1.0),
             ));
         }

@@ -444,6 +444,14 @@ pub fn fanout_in_rooms(
         // The target is for one room (DESIGN); rooms are measured, not judged.
         (rooms == 1).then_some(Target::AtLeast(3.5e6)),
     );
+    // Rooms deliver each message to their own members only: messages/s is
+    // the figure that compares 10 rooms of 20 with one room of 200.
+    run.put(
+        &format!("{p}.messages_per_s"),
+        "messages/s (each delivered to its room)",
+        "1/s",
+        deliveries / secs / receivers(server.dialect, per_room).max(1) as f64,
+    );
     latency_rows(&mut run, p, &r);
     let lost = r.lost();
     run.put_target(
