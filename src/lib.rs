@@ -22,6 +22,8 @@
 //! - `id`: [`ClientId`], the one type room, reader and outbox all name.
 //! - `permit`: counted permits (client seats, writer threads).
 //! - `throttle`: rate limits (a client's flood limit, the log's).
+//! - `cluster`: with `--redis`, several instances sharing their rooms
+//!   through Redis (its own threads; none without the flag).
 //! - `error`: why the server could not start ([`Error`]).
 //!
 //! # How a connection ends
@@ -36,7 +38,8 @@
 //! and one `page-conn` per page connection, at most `--page-connections`), and one
 //! per client (`client-N`, its reader). A client that falls behind also gets
 //! a writer (`client-N-w`) until it catches up. So N clients keeping up cost
-//! N + 3 threads (and tiny_http's).
+//! N + 3 threads (and tiny_http's). With `--redis`, three more:
+//! `redis-sub`, `redis-pub` and `redis-lease` (see `cluster`).
 //!
 //! ```text
 //! browser --HTTP--> page (tiny_http) -- web/index.html
@@ -63,6 +66,7 @@
 //! ```
 
 mod client;
+mod cluster;
 mod config;
 mod error;
 mod frame;
