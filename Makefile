@@ -59,9 +59,12 @@ screenshot:
 	@$(NEED_CHROMIUM)
 	CHAT_SCREENSHOT_DIR=$(CURDIR)/docs $(CARGO) test -p chat-server-browser -- --nocapture
 
-## Throughput, latency, memory and capacity figures (see README, Performance).
+## Throughput, latency, memory and capacity figures, ours and the peers'
+## (see bench/README.md); rewrites docs/bench/ and the README's table.
 bench:
-	$(CARGO) bench --bench load
+	$(CARGO) build --release -p chat-server -p chat-bench
+	bench/peers/setup.sh
+	$(CARGO) run --release -q -p chat-bench --bin load
 
 clean:
 	$(CARGO) clean

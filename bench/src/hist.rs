@@ -6,7 +6,7 @@ const SUB: u64 = 1 << SUB_BITS;
 const BUCKETS: usize = (64 - SUB_BITS as usize + 1) * SUB as usize;
 
 /// Nanosecond samples.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Hist {
     counts: Vec<u64>,
     n: u64,
@@ -85,9 +85,12 @@ impl Hist {
     }
 }
 
-/// Checks run by `cargo test --benches` (no `--bench` argument).
-pub fn self_check() {
-    {
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_within_one_percent() {
         let mut h = Hist::default();
         for v in 1..=100_000u64 {
             h.record(v * 1000);
@@ -98,6 +101,10 @@ pub fn self_check() {
             assert!((got - want).abs() / want < 0.01, "q{q}: {got} vs {want}");
         }
         assert_eq!(h.max(), Some(100_000_000));
+    }
+
+    #[test]
+    fn every_value_has_a_bucket_near_it() {
         for v in [0u64, 1, 127, 128, 255, 256, 1 << 40, u64::MAX / 2] {
             let i = index(v);
             assert!(i < BUCKETS);

@@ -44,6 +44,8 @@ pub struct Metric {
 #[derive(Debug, Default)]
 pub struct Run {
     pub metrics: Vec<Metric>,
+    /// Every delivery's latency, for the chart (the paced scenario's).
+    pub latency: Option<crate::hist::Hist>,
     pub failures: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -88,6 +90,8 @@ impl Run {
 /// Every run of one scenario.
 pub struct Scenario {
     pub key: &'static str,
+    /// `chat-server`, or the peer's name.
+    pub server: String,
     pub title: String,
     pub runs: Vec<Run>,
 }
@@ -147,7 +151,7 @@ impl Scenario {
         rows
     }
 
-    fn failures(&self) -> Vec<String> {
+    pub fn failures(&self) -> Vec<String> {
         self.runs
             .iter()
             .enumerate()
@@ -159,7 +163,7 @@ impl Scenario {
             .collect()
     }
 
-    fn notes(&self) -> Vec<String> {
+    pub fn notes(&self) -> Vec<String> {
         let mut notes: Vec<String> = Vec::new();
         for n in self.runs.iter().flat_map(|r| &r.notes) {
             if !notes.contains(n) {
@@ -296,8 +300,9 @@ pub fn json(meta: &[(&str, String)], scenarios: &[Scenario]) -> String {
         first = false;
         let _ = write!(
             out,
-            "    {{\"key\": {}, \"title\": {}, \"runs\": {}, \"failures\": {}, \"notes\": {}, \"figures\": [",
+            "    {{\"key\": {}, \"server\": {}, \"title\": {}, \"runs\": {}, \"failures\": {}, \"notes\": {}, \"figures\": [",
             json_str(s.key),
+            json_str(&s.server),
             json_str(&s.title),
             s.runs.len(),
             json_list(s.failures().iter().map(|f| json_str(f))),

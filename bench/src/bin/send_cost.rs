@@ -6,13 +6,12 @@
 //! `send`, as the room does, and prints the median cost per send. The
 //! clients never read: their sockets just hold the bytes.
 //!
-//!     cargo bench --bench send_cost [-- 5000]
+//!     cargo run --release -p chat-bench --bin send_cost [-- 5000]
 //!
 //! On the 2-core machine this project is measured on: about 6.5 us per send,
 //! so one broadcast to 5000 clients is about 32 ms of CPU on one core.
 
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 30;
@@ -23,7 +22,7 @@ fn main() -> std::io::Result<()> {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5000);
     // Two descriptors per connection (both ends are in this process).
-    let fds = chat_server::rlimit::raise_fd_limit();
+    let fds = chat_bench::server::raise_fd_limit();
     if fds < 2 * n as u64 + 64 {
         eprintln!("send_cost: the open-file limit ({fds}) is too low for {n} connections");
         std::process::exit(1);
@@ -43,15 +42,8 @@ fn main() -> std::io::Result<()> {
     for _ in 0..ROUNDS {
         let start = Instant::now();
         for server in &servers {
-            // SAFETY: `line` is valid for its length; the socket is open.
-            let sent = unsafe {
-                libc::send(
-                    server.as_raw_fd(),
-                    line.as_ptr().cast(),
-                    line.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                )
-            };
+            let sent = socket2::SockRef::from(server)
+                .send_with_flags(&line, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)?;
             assert_eq!(sent, 40, "a send did not take the whole line");
         }
         per_send.push(start.elapsed().as_secs_f64() * 1e6 / n as f64);

@@ -17,10 +17,11 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// A request head larger than this is not an answer from our server.
 const MAX_HEAD: usize = 8 * 1024;
 
-/// The upgrade request for `addr`.
-pub fn request(addr: SocketAddr) -> Vec<u8> {
+/// The upgrade request for `path` (`/` the main room, `/NAME` room NAME)
+/// at `addr`.
+pub fn request(addr: SocketAddr, path: &str) -> Vec<u8> {
     format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     .into_bytes()
@@ -156,6 +157,46 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, String> {
     Ok(Some((frame, head + len)))
 }
 
+/// How a server under test talks. Ours has a greeting and notices; the
+/// peers run their libraries' broadcast examples unchanged (issue 14), which
+/// relay each text message as it came and greet nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// chat-server's: ` .... you are NICK.`, ` .... NICK has joined.`, and
+    /// each message to everyone, the sender included, as `NICK: text`.
+    Chat,
+    /// A broadcast example's: each text message relayed unchanged, to
+    /// everyone (`echoes`) or to everyone but its sender.
+    Relay { echoes: bool },
+}
+
+impl Dialect {
+    /// The server says when a client has joined.
+    pub fn greets(self) -> bool {
+        self == Dialect::Chat
+    }
+
+    /// A sender receives its own messages.
+    pub fn echoes(self) -> bool {
+        matches!(self, Dialect::Chat | Dialect::Relay { echoes: true })
+    }
+}
+
+/// The room of client `index` when clients are spread over `rooms` rooms
+/// (issue 11: the request path picks the room); `/` with one room.
+pub fn room_path(index: u32, rooms: u32) -> String {
+    if rooms <= 1 {
+        "/".into()
+    } else {
+        format!("/bench-{}", index % rooms)
+    }
+}
+
+/// What the beacon sends to a relaying server until every client has heard
+/// it: the proof that the server has added each client to its broadcast set
+/// (the examples add a client after its handshake, so a 101 alone is not).
+pub const HELLO: &[u8] = b"hello";
+
 /// Bytes in a benchmark message: the client index, a sequence number and the
 /// send time, padded to 64 bytes.
 pub const MESSAGE_BYTES: usize = 64;
@@ -183,12 +224,20 @@ impl Stamp {
         buf
     }
 
-    /// Parse a stamp from a chat line `user-N: ~...`.
+    /// Parse a stamp from a chat line `user-N: ~...`, or from a relayed
+    /// one (`~...` as it was sent).
     pub fn from_line(line: &[u8]) -> Option<Stamp> {
-        // The nickname is `user-N` with N < 100000: the colon is early.
-        let colon = line.iter().take(16).position(|&b| b == b':')?;
-        let text = line.get(colon + 2..)?;
-        if text.len() < 40 || text[0] != b'~' || line[colon + 1] != b' ' {
+        let text = if line.first() == Some(&b'~') {
+            line
+        } else {
+            // The nickname is `user-N` with N < 100000: the colon is early.
+            let colon = line.iter().take(16).position(|&b| b == b':')?;
+            if line.get(colon + 1) != Some(&b' ') {
+                return None;
+            }
+            line.get(colon + 2..)?
+        };
+        if text.len() < 40 || text[0] != b'~' {
             return None;
         }
         Some(Stamp {
@@ -213,9 +262,12 @@ fn parse_digits(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// Checks run by `cargo test --benches` (no `--bench` argument).
-pub fn self_check() {
-    {
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_round_trips_through_a_chat_line() {
         let s = Stamp {
             sender: 42,
             seq: 7,
@@ -224,9 +276,12 @@ pub fn self_check() {
         let mut line = b"user-99999: ".to_vec();
         line.extend_from_slice(&s.write());
         assert_eq!(Stamp::from_line(&line), Some(s));
+        assert_eq!(Stamp::from_line(&s.write()), Some(s), "relayed as sent");
         assert_eq!(Stamp::from_line(b" .... user-1 has joined."), None);
     }
-    {
+
+    #[test]
+    fn a_frame_decodes_once_it_is_all_there() {
         let mut out = Vec::new();
         encode(&mut out, OP_TEXT, b"hello", [0; 4]);
         // Unmask by hand: the mask is zero, so strip the mask bit and key.
@@ -234,7 +289,9 @@ pub fn self_check() {
         assert_eq!(decode(&raw).unwrap(), Some((Frame::Text(b"hello"), 7)));
         assert_eq!(decode(&raw[..4]).unwrap(), None);
     }
-    {
+
+    #[test]
+    fn the_handshake_answer_is_checked() {
         let accept = expected_accept();
         let ok =
             format!("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {accept}\r\n\r\nxy");

@@ -1,5 +1,6 @@
-//! The server under test as a child process, and what the operating system
-//! says about it (and about us): CPU time, resident memory, threads.
+//! The server under test as a child process (ours, or a peer's launcher),
+//! and what the operating system says about it and about us: CPU time,
+//! resident memory, threads, kernel stacks, socket buffers.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -10,13 +11,43 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The release server binary: `BENCH_SERVER_BIN`, else the one cargo built
-/// for this bench (benchmarks get `CARGO_BIN_EXE_*`, built with the bench
-/// profile, which is the release profile).
+use crate::ws::Dialect;
+
+/// The release server binary: `BENCH_SERVER_BIN`, else `chat-server`
+/// next to this program (cargo builds both workspace members into the same
+/// `target/release/`; `make bench` builds the server first).
 pub fn binary() -> PathBuf {
-    std::env::var_os("BENCH_SERVER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_chat-server")))
+    if let Some(bin) = std::env::var_os("BENCH_SERVER_BIN") {
+        return PathBuf::from(bin);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("chat-server")))
+        .unwrap_or_else(|| PathBuf::from("target/release/chat-server"))
+}
+
+/// A server to measure: ours, or a peer (a launcher that `bench/peers/setup.sh`
+/// wrote, which runs the peer's published example on `$PORT`).
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// `chat-server`, or the peer's name (`tokio`, `node`, `python`).
+    pub name: String,
+    pub path: PathBuf,
+    pub dialect: Dialect,
+}
+
+impl Launch {
+    pub fn ours(path: PathBuf) -> Launch {
+        Launch {
+            name: "chat-server".into(),
+            path,
+            dialect: Dialect::Chat,
+        }
+    }
+
+    pub fn is_ours(&self) -> bool {
+        self.dialect == Dialect::Chat
+    }
 }
 
 /// Where results go: `BENCH_OUT`, else `bench/` in the target directory
@@ -94,9 +125,75 @@ pub struct ServerProc {
     pub pid: u32,
     pub chat: SocketAddr,
     pub log: Arc<Log>,
+    pub dialect: Dialect,
 }
 
 impl ServerProc {
+    /// Start `what` on free loopback ports and wait until it serves.
+    pub fn launch(what: &Launch, max_clients: usize) -> Result<ServerProc, String> {
+        if what.is_ours() {
+            ServerProc::start(&what.path, max_clients)
+        } else {
+            ServerProc::start_peer(what)
+        }
+    }
+
+    /// A peer's launcher, run with `PORT` set; it serves once a WebSocket
+    /// handshake succeeds (at most 20 s: an interpreter starting on a busy
+    /// machine). Its stdout is dropped, its stderr drained into the log.
+    fn start_peer(what: &Launch) -> Result<ServerProc, String> {
+        let port = free_port()?;
+        let mut child = Command::new(&what.path)
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", what.path.display()))?;
+        let pid = child.id();
+        let log = Arc::new(Log::default());
+        log.ready.store(true, Ordering::Relaxed);
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            thread::Builder::new()
+                .name("peer-log".into())
+                .spawn(move || {
+                    for line in BufReader::new(stderr).lines() {
+                        let Ok(line) = line else { break };
+                        log.take(&line);
+                    }
+                })
+                .map_err(|e| format!("log thread: {e}"))?;
+        }
+        let chat = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("{} exited ({status}): {}", what.name, log.tail()));
+            }
+            if handshake(chat).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} not serving after 20 s: {}",
+                    what.name,
+                    log.tail()
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Ok(ServerProc {
+            child,
+            pid,
+            chat,
+            log,
+            dialect: what.dialect,
+        })
+    }
+
     /// Start on free loopback ports and wait (at most 10 s) for the log lines
     /// that say where it listens.
     pub fn start(bin: &Path, max_clients: usize) -> Result<ServerProc, String> {
@@ -157,12 +254,33 @@ impl ServerProc {
             pid,
             chat,
             log,
+            dialect: Dialect::Chat,
         })
     }
 
     /// User plus system CPU time so far, all threads (dead ones too).
     pub fn cpu_seconds(&self) -> Option<f64> {
         proc_cpu_seconds(&format!("/proc/{}/stat", self.pid))
+    }
+
+    /// CPU time of the threads alive now, in seconds, to the nanosecond
+    /// (`/proc/PID/task/*/schedstat`): finer than [`ServerProc::cpu_seconds`]'s
+    /// 10 ms ticks, but a thread that ends takes its time with it, so only
+    /// for steps in which no server thread ends.
+    pub fn live_threads_cpu_seconds(&self) -> Option<f64> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?;
+        let mut ns = 0u64;
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+                continue; // the thread ended while we looked
+            };
+            ns += stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Some(ns as f64 / 1e9)
     }
 
     /// Resident memory (KiB) and thread count now.
@@ -179,6 +297,8 @@ impl ServerProc {
     }
 
     /// SIGTERM, then wait (15 s at most) for it to exit; SIGKILL after that.
+    /// Ours must exit 0; a peer's example has no SIGTERM handler, so the
+    /// signal's default action ends it and any exit will do.
     pub fn stop(mut self) -> Result<(), String> {
         // SAFETY: kill only sends a signal to our own child's pid.
         unsafe {
@@ -187,6 +307,7 @@ impl ServerProc {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             match self.child.try_wait() {
+                Ok(Some(_)) if self.dialect != Dialect::Chat => return Ok(()),
                 Ok(Some(status)) if status.success() => return Ok(()),
                 Ok(Some(status)) => {
                     return Err(format!(
@@ -240,17 +361,9 @@ pub fn self_cpu_seconds() -> f64 {
 
 /// Raise our open-file soft limit to the hard limit; return the new soft limit.
 pub fn raise_fd_limit() -> u64 {
-    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 1024;
-        }
-        lim.rlim_cur = lim.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        }
-        lim.rlim_cur
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(_) => rlimit::Resource::NOFILE.get_soft().unwrap_or(1024),
     }
 }
 
@@ -262,6 +375,20 @@ pub fn machine_threads() -> Option<(u64, u64)> {
     let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
     let max = read("/proc/sys/kernel/pid_max")?.min(read("/proc/sys/kernel/threads-max")?);
     Some((total.parse().ok()?, max))
+}
+
+/// One WebSocket handshake to `addr`, then the TCP connection dropped
+/// without a close frame (a close frame would be relayed to every client by
+/// an example that relays whatever it reads).
+pub fn handshake(addr: SocketAddr) -> Result<(), String> {
+    let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    tungstenite::client(format!("ws://{addr}/"), stream)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// A loopback port nobody listens on right now.

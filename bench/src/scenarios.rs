@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use tungstenite::{Message, WebSocket};
 
 use crate::fleet::{Fleet, Report, Role};
+use crate::memory;
 use crate::report::{median, Run, Target};
-use crate::server::{self, ServerProc};
-use crate::ws::Stamp;
+use crate::server::{self, Launch, ServerProc};
+use crate::ws::{self, Dialect, Stamp};
 
 /// `--max-clients` for every server we start.
 const MAX_CLIENTS: usize = 20_000;
@@ -31,6 +32,8 @@ pub struct Config {
     pub workers: usize,
     /// (clients, messages per client) for each closed-loop fan-out.
     pub fanout: Vec<(usize, u32)>,
+    /// The same for the peers (same clients, fewer messages).
+    pub peer_fanout: Vec<(usize, u32)>,
     /// Paced fan-out: clients, messages per second each, seconds.
     pub paced: (usize, u32, u32),
     pub idle_steps: Vec<usize>,
@@ -45,11 +48,15 @@ pub struct Config {
     pub capacity_join_limit: Duration,
     /// Server starts for the readiness figure.
     pub starts: usize,
+    /// Joins into each room of the history scenario.
+    pub joins: usize,
+    /// The rooms scenario's fan-out: clients, rooms, messages each.
+    pub rooms: (usize, u32, u32),
     /// Only these scenarios (`BENCH_ONLY` or arguments); all if empty.
     pub only: Vec<String>,
-    /// Peer servers for the fan-out comparison (`BENCH_PEERS`): name and
-    /// launcher, run with our command line; empty unless asked for.
-    pub peers: Vec<(String, PathBuf)>,
+    /// Peer servers run through the same fan-out, paced and idle scenarios
+    /// (`BENCH_PEERS`; all three by default).
+    pub peers: Vec<Launch>,
 }
 
 fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -67,18 +74,29 @@ impl Config {
     pub fn from_env(args: &[String]) -> Config {
         let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let cores = thread::available_parallelism().map_or(2, |n| n.get());
-        let fanout = match std::env::var("BENCH_FANOUT") {
-            // "50:200,200:50": clients:messages each
-            Ok(v) => v
-                .split(',')
-                .filter_map(|p| {
-                    let (n, c) = p.split_once(':')?;
-                    Some((n.trim().parse().ok()?, c.trim().parse().ok()?))
-                })
-                .collect(),
-            Err(_) if quick => vec![(50, 400), (200, 30)],
-            Err(_) => vec![(50, 5000), (200, 500)],
-        };
+        let sizes =
+            |var: &str, small: &[(usize, u32)], full: &[(usize, u32)]| match std::env::var(var) {
+                // "50:200,200:50": clients:messages each
+                Ok(v) => v
+                    .split(',')
+                    .filter_map(|p| {
+                        let (n, c) = p.split_once(':')?;
+                        Some((n.trim().parse().ok()?, c.trim().parse().ok()?))
+                    })
+                    .collect(),
+                Err(_) if quick => small.to_vec(),
+                Err(_) => full.to_vec(),
+            };
+        let fanout = sizes(
+            "BENCH_FANOUT",
+            &[(50, 400), (200, 30)],
+            &[(50, 5000), (200, 500)],
+        );
+        let peer_fanout = sizes(
+            "BENCH_PEER_FANOUT",
+            &[(50, 40), (200, 5)],
+            &[(50, 500), (200, 50)],
+        );
         let mut only: Vec<String> = args
             .iter()
             .filter(|a| !a.starts_with('-'))
@@ -95,6 +113,7 @@ impl Config {
                 .max(1),
             workers: env_num("BENCH_WORKERS").unwrap_or(cores.min(4)).max(1),
             fanout,
+            peer_fanout,
             paced: (
                 50,
                 10,
@@ -121,9 +140,16 @@ impl Config {
             starts: env_num("BENCH_STARTS")
                 .unwrap_or(if quick { 3 } else { 7 })
                 .max(3),
+            joins: if quick { 30 } else { 200 },
+            rooms: (200, 10, if quick { 30 } else { 2500 }),
             only,
             peers: peers_from_env(),
         }
+    }
+
+    /// Our server.
+    pub fn ours(&self) -> Launch {
+        Launch::ours(self.bin.clone())
     }
 
     pub fn wants(&self, scenario: &str) -> bool {
@@ -131,20 +157,49 @@ impl Config {
     }
 }
 
-/// `BENCH_PEERS=node=/path/to/launcher,python=...`; a bare `name` means
-/// `$BENCH_PEERS_DIR/name` (default `target/peers/name`).
-fn peers_from_env() -> Vec<(String, PathBuf)> {
-    let Ok(v) = std::env::var("BENCH_PEERS") else {
-        return Vec::new();
-    };
-    let dir = std::env::var_os("BENCH_PEERS_DIR")
-        .map_or_else(|| PathBuf::from("target/peers"), PathBuf::from);
-    v.split(',')
+/// The peers `bench/peers/setup.sh` builds, and how each talks: the
+/// tokio-tungstenite example relays to everyone but the sender; the `ws` and
+/// `websockets` examples to everyone.
+pub const PEERS: [(&str, Dialect); 3] = [
+    ("tokio", Dialect::Relay { echoes: false }),
+    ("node", Dialect::Relay { echoes: true }),
+    ("python", Dialect::Relay { echoes: true }),
+];
+
+/// Where `bench/peers/setup.sh` put the launchers: `BENCH_PEERS_DIR`, else
+/// `peers/` in the target directory this program was built in.
+pub fn peers_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BENCH_PEERS_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("peers")))
+        .unwrap_or_else(|| PathBuf::from("target/peers"))
+}
+
+/// `BENCH_PEERS=tokio,node` (some of [`PEERS`]; `none` for none; all by
+/// default), or `name=/path/to/launcher` for a launcher elsewhere.
+fn peers_from_env() -> Vec<Launch> {
+    let list = std::env::var("BENCH_PEERS").unwrap_or_else(|_| "tokio,node,python".into());
+    let dir = peers_dir();
+    list.split(',')
         .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((name, bin)) => (name.trim().to_string(), PathBuf::from(bin.trim())),
-            None => (p.to_string(), dir.join(p)),
+        .filter(|p| !p.is_empty() && *p != "none")
+        .filter_map(|p| {
+            let (name, path) = match p.split_once('=') {
+                Some((name, path)) => (name.trim(), PathBuf::from(path.trim())),
+                None => (p, dir.join(p)),
+            };
+            let Some(&(_, dialect)) = PEERS.iter().find(|(n, _)| *n == name) else {
+                eprintln!("load: unknown peer {name:?} ignored (known: tokio, node, python)");
+                return None;
+            };
+            Some(Launch {
+                name: name.to_string(),
+                path,
+                dialect,
+            })
         })
         .collect()
 }
@@ -184,6 +239,71 @@ fn wait_joined(fleet: &Fleet, target: usize, limit: Duration) -> Result<(), Stri
     Ok(())
 }
 
+/// Wait until `target` clients are in the server's broadcast set: for ours,
+/// joined and every join notice (`notices` in all) read; for a relaying
+/// peer, past the handshake and each one has heard the beacon.
+fn settle(
+    fleet: &Fleet,
+    server: &ServerProc,
+    target: usize,
+    notices: u64,
+    limit: Duration,
+) -> Result<(), String> {
+    let t = Instant::now();
+    if server.dialect.greets() {
+        wait_joined(fleet, target, limit)?;
+        return wait_notices(fleet, notices, limit.saturating_sub(t.elapsed()));
+    }
+    fleet
+        .wait(
+            "handshakes",
+            limit,
+            Duration::from_secs(20),
+            |s| s.open.load(Ordering::Acquire) >= target || s.failed.load(Ordering::Acquire) > 0,
+            |s| s.open.load(Ordering::Acquire) as u64,
+        )
+        .map_err(|e| format!("{e} of {target}"))?;
+    let failed = fleet.shared.failed.load(Ordering::Acquire);
+    if failed > 0 {
+        return Err(format!(
+            "{failed} connection(s) failed: {}",
+            fleet.shared.reasons()
+        ));
+    }
+    beacon(
+        fleet,
+        server.chat,
+        target,
+        limit.saturating_sub(t.elapsed()),
+    )
+}
+
+/// Send [`ws::HELLO`] from an extra client every 20 ms until `target` fleet
+/// clients have heard it, then drop that client without a close frame (an
+/// example that relays what it reads would pass a close frame on to all).
+fn beacon(fleet: &Fleet, addr: SocketAddr, target: usize, limit: Duration) -> Result<(), String> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("beacon connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}/"), stream)
+        .map_err(|e| format!("beacon handshake: {e}"))?;
+    let hello = String::from_utf8_lossy(ws::HELLO).into_owned();
+    let deadline = Instant::now() + limit;
+    while fleet.shared.joined.load(Ordering::Acquire) < target {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {} of {target} clients heard the beacon within {:.0} s",
+                fleet.shared.joined.load(Ordering::Acquire),
+                limit.as_secs_f64()
+            ));
+        }
+        ws.send(Message::text(hello.clone()))
+            .map_err(|e| format!("beacon send: {e}"))?;
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 /// Wait until every join has been announced to everyone (the join storm is
 /// over and the server's queues are empty again).
 fn wait_notices(fleet: &Fleet, target: u64, limit: Duration) -> Result<(), String> {
@@ -202,10 +322,10 @@ fn dropped(fleet: &Fleet) -> usize {
     fleet.shared.dropped.load(Ordering::Acquire)
 }
 
-fn start_server(run: &mut Run, bin: &std::path::Path) -> Option<ServerProc> {
-    match ServerProc::start(bin, MAX_CLIENTS) {
+fn start_server(run: &mut Run, what: &Launch) -> Option<ServerProc> {
+    match ServerProc::launch(what, MAX_CLIENTS) {
         Ok(s) => {
-            eprintln!("    server pid {} at ws://{}/", s.pid, s.chat);
+            eprintln!("    {} pid {} at ws://{}/", what.name, s.pid, s.chat);
             Some(s)
         }
         Err(e) => {
@@ -235,18 +355,30 @@ fn stop_server(run: &mut Run, server: ServerProc) {
     }
 }
 
-/// Scenario 1: closed-loop fan-out.
-pub fn fanout(cfg: &Config, n: usize, count: u32) -> Run {
-    fanout_on(cfg, &cfg.bin, n, count)
+/// Scenario 1: closed-loop fan-out, against ours or a peer. A peer that
+/// does not echo owes each line to every client but its sender.
+pub fn fanout(cfg: &Config, what: &Launch, n: usize, count: u32) -> Run {
+    fanout_in_rooms(cfg, what, n, count, 1, &format!("fanout_n{n}"))
 }
 
-/// Scenario 1 against the server binary `bin` (ours, or a peer's launcher).
-pub fn fanout_on(cfg: &Config, bin: &std::path::Path, n: usize, count: u32) -> Run {
+/// Scenario 1 with the `n` clients spread over `rooms` rooms (issue 11;
+/// `n` a multiple of `rooms`); its figures are keyed `prefix.*`.
+pub fn fanout_in_rooms(
+    cfg: &Config,
+    what: &Launch,
+    n: usize,
+    count: u32,
+    rooms: u32,
+    prefix: &str,
+) -> Run {
     let mut run = Run::default();
-    let Some(server) = start_server(&mut run, bin) else {
+    let Some(server) = start_server(&mut run, what) else {
         return run;
     };
-    let mut fleet = Fleet::new(server.chat, cfg.workers, n, Instant::now());
+    let mut fleet = Fleet::new(server.chat, server.dialect, cfg.workers, n, Instant::now());
+    let rooms = rooms.max(1);
+    let per_room = n / rooms as usize;
+    fleet.spread_over_rooms(rooms);
     fleet.connect(
         n,
         Role::ClosedLoop {
@@ -254,15 +386,15 @@ pub fn fanout_on(cfg: &Config, bin: &std::path::Path, n: usize, count: u32) -> R
             window: WINDOW,
         },
     );
-    let ready = wait_joined(&fleet, n, Duration::from_secs(60))
-        .and_then(|()| wait_notices(&fleet, joins(0, n), Duration::from_secs(60)));
+    let notices = joins(0, per_room) * u64::from(rooms);
+    let ready = settle(&fleet, &server, n, notices, Duration::from_secs(60));
     if let Err(e) = ready {
         run.fail(e);
         drop(fleet);
         stop_server(&mut run, server);
         return run;
     }
-    let total = (n * n) as u64 * u64::from(count);
+    let total = receivers(server.dialect, per_room) * n as u64 * u64::from(count);
     let cpu0 = server.cpu_seconds();
     let me0 = server::self_cpu_seconds();
     let t0 = fleet.start();
@@ -303,15 +435,24 @@ pub fn fanout_on(cfg: &Config, bin: &std::path::Path, n: usize, count: u32) -> R
         wall
     };
     let deliveries = r.deliveries as f64;
-    let p = format!("fanout_n{n}");
+    let p = prefix;
     run.put_target(
         &format!("{p}.deliveries_per_s"),
         "deliveries/s",
         "1/s",
         deliveries / secs,
-        Some(Target::AtLeast(3.5e6)),
+        // The target is for one room (DESIGN); rooms are measured, not judged.
+        (rooms == 1).then_some(Target::AtLeast(3.5e6)),
     );
-    latency_rows(&mut run, &p, &r);
+    // Rooms deliver each message to their own members only: messages/s is
+    // the figure that compares 10 rooms of 20 with one room of 200.
+    run.put(
+        &format!("{p}.messages_per_s"),
+        "messages/s (each delivered to its room)",
+        "1/s",
+        deliveries / secs / receivers(server.dialect, per_room).max(1) as f64,
+    );
+    latency_rows(&mut run, p, &r);
     let lost = r.lost();
     run.put_target(
         &format!("{p}.lost"),
@@ -342,6 +483,21 @@ pub fn fanout_on(cfg: &Config, bin: &std::path::Path, n: usize, count: u32) -> R
         "us",
         (me1 - me0) * 1e6 / deliveries.max(1.0),
     );
+    // Who set the pace: cores each side kept busy over the run.
+    if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+        run.put(
+            &format!("{p}.server_cores"),
+            "server CPU use",
+            "cores",
+            (c1 - c0) / wall.max(1e-9),
+        );
+    }
+    run.put(
+        &format!("{p}.loadgen_cores"),
+        "load generator CPU use",
+        "cores",
+        (me1 - me0) / wall.max(1e-9),
+    );
     run.put(&format!("{p}.duration"), "duration", "s", secs);
     if lost > 0 || r.dups > 0 || drops > 0 {
         run.fail(format!(
@@ -357,6 +513,15 @@ pub fn fanout_on(cfg: &Config, bin: &std::path::Path, n: usize, count: u32) -> R
         ms(r.delivery.quantile(0.99))
     );
     run
+}
+
+/// How many clients of `n` receive each line.
+fn receivers(dialect: Dialect, n: usize) -> u64 {
+    if dialect.echoes() {
+        n as u64
+    } else {
+        n.saturating_sub(1) as u64
+    }
 }
 
 fn fleet_reasons_or(r: &Report) -> String {
@@ -387,15 +552,15 @@ fn latency_rows(run: &mut Run, p: &str, r: &Report) {
     );
 }
 
-/// Scenario 2: paced fan-out.
-pub fn paced(cfg: &Config) -> Run {
+/// Scenario 2: paced fan-out, against ours or a peer.
+pub fn paced(cfg: &Config, what: &Launch) -> Run {
     let (n, rate, secs) = cfg.paced;
     let mut run = Run::default();
-    let Some(server) = start_server(&mut run, &cfg.bin) else {
+    let Some(server) = start_server(&mut run, what) else {
         return run;
     };
     let count = rate * secs;
-    let mut fleet = Fleet::new(server.chat, cfg.workers, n, Instant::now());
+    let mut fleet = Fleet::new(server.chat, server.dialect, cfg.workers, n, Instant::now());
     fleet.connect(
         n,
         Role::Paced {
@@ -404,15 +569,14 @@ pub fn paced(cfg: &Config) -> Run {
             spread: n as u32,
         },
     );
-    let ready = wait_joined(&fleet, n, Duration::from_secs(60))
-        .and_then(|()| wait_notices(&fleet, joins(0, n), Duration::from_secs(60)));
+    let ready = settle(&fleet, &server, n, joins(0, n), Duration::from_secs(60));
     if let Err(e) = ready {
         run.fail(e);
         drop(fleet);
         stop_server(&mut run, server);
         return run;
     }
-    let total = (n * n) as u64 * u64::from(count);
+    let total = receivers(server.dialect, n) * n as u64 * u64::from(count);
     let cpu0 = server.cpu_seconds();
     let t0 = fleet.start();
     let waited = fleet.wait(
@@ -428,6 +592,7 @@ pub fn paced(cfg: &Config) -> Run {
     if let Err(e) = waited {
         run.fail(e);
     }
+    run.latency = Some(r.delivery.clone());
     let p = "paced";
     run.put(
         &format!("{p}.p50"),
@@ -486,8 +651,9 @@ pub fn paced(cfg: &Config) -> Run {
     run
 }
 
-/// A blocking tungstenite client for the idle scenario's probing pair.
-fn pair_client(addr: SocketAddr) -> Result<WebSocket<TcpStream>, String> {
+/// A blocking tungstenite client for the idle scenario's probing pair; with
+/// ours, once greeted.
+fn pair_client(addr: SocketAddr, dialect: Dialect) -> Result<WebSocket<TcpStream>, String> {
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("pair connect: {e}"))?;
     let _ = stream.set_nodelay(true);
@@ -496,6 +662,9 @@ fn pair_client(addr: SocketAddr) -> Result<WebSocket<TcpStream>, String> {
         .map_err(|e| e.to_string())?;
     let (mut ws, _) = tungstenite::client(format!("ws://{addr}/"), stream)
         .map_err(|e| format!("pair handshake: {e}"))?;
+    if !dialect.greets() {
+        return Ok(ws);
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         match ws.read() {
@@ -526,11 +695,56 @@ fn await_probe(ws: &mut WebSocket<TcpStream>, seq: u32, base: Instant) -> Result
     Err("probe: timed out".into())
 }
 
+/// A relaying peer: A sends [`ws::HELLO`] until B hears one, so both are
+/// in the broadcast set (at most 5 s).
+fn pair_hello(a: &mut WebSocket<TcpStream>, b: &mut WebSocket<TcpStream>) -> Result<(), String> {
+    let hello = String::from_utf8_lossy(ws::HELLO).into_owned();
+    let set_timeout = |ws: &WebSocket<TcpStream>, t: Duration| {
+        ws.get_ref()
+            .set_read_timeout(Some(t))
+            .map_err(|e| e.to_string())
+    };
+    set_timeout(b, Duration::from_millis(50))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let heard = loop {
+        if Instant::now() > deadline {
+            break false;
+        }
+        a.send(Message::text(hello.clone()))
+            .map_err(|e| format!("pair hello: {e}"))?;
+        match b.read() {
+            Ok(Message::Text(t)) if t.as_bytes() == ws::HELLO => break true,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(format!("pair hello: {e}")),
+        }
+    };
+    set_timeout(b, Duration::from_secs(5))?;
+    if heard {
+        Ok(())
+    } else {
+        Err("pair: B never heard A's hello".into())
+    }
+}
+
 /// A sends `probes` lines one after another; each round trip is the time
-/// until both A and B have it. Returns the round trips in ms.
-fn probe_pair(addr: SocketAddr, probes: usize, base: Instant) -> Result<Vec<f64>, String> {
-    let mut a = pair_client(addr)?;
-    let mut b = pair_client(addr)?;
+/// until both A and B have it (B alone from a peer that does not echo).
+/// Returns the round trips in ms.
+fn probe_pair(
+    addr: SocketAddr,
+    dialect: Dialect,
+    probes: usize,
+    base: Instant,
+) -> Result<Vec<f64>, String> {
+    let mut a = pair_client(addr, dialect)?;
+    let mut b = pair_client(addr, dialect)?;
+    if !dialect.greets() {
+        pair_hello(&mut a, &mut b)?;
+    }
     let mut trips = Vec::with_capacity(probes);
     for seq in 0..probes as u32 {
         let sent_ns = base.elapsed().as_nanos() as u64;
@@ -542,15 +756,22 @@ fn probe_pair(addr: SocketAddr, probes: usize, base: Instant) -> Result<Vec<f64>
         let text = String::from_utf8(stamp.write().to_vec()).expect("ascii");
         a.send(Message::text(text))
             .map_err(|e| format!("probe send: {e}"))?;
-        let ta = await_probe(&mut a, seq, base)?;
+        let ta = if dialect.echoes() {
+            await_probe(&mut a, seq, base)?
+        } else {
+            sent_ns
+        };
         let tb = await_probe(&mut b, seq, base)?;
         trips.push((ta.max(tb) - sent_ns) as f64 / 1e6);
         thread::sleep(Duration::from_millis(20));
     }
-    let _ = a.close(None);
-    let _ = b.close(None);
-    let _ = a.flush();
-    let _ = b.flush();
+    // A relaying peer would pass a close frame on to everyone: just go.
+    if dialect.greets() {
+        let _ = a.close(None);
+        let _ = b.close(None);
+        let _ = a.flush();
+        let _ = b.flush();
+    }
     Ok(trips)
 }
 
@@ -570,11 +791,12 @@ fn thread_room(clients: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Scenario 3: idle clients: memory and threads per client, and a pair's
-/// round trip with them connected.
-pub fn idle(cfg: &Config) -> Run {
+/// Scenario 3: idle clients, against ours or a peer: the whole memory each
+/// client costs (resident, kernel stack, TCP buffers; issue 14, point 2),
+/// threads, and a pair's round trip with them connected.
+pub fn idle(cfg: &Config, what: &Launch) -> Run {
     let mut run = Run::default();
-    let Some(server) = start_server(&mut run, &cfg.bin) else {
+    let Some(server) = start_server(&mut run, what) else {
         return run;
     };
     thread::sleep(Duration::from_millis(300));
@@ -582,6 +804,8 @@ pub fn idle(cfg: &Config) -> Run {
         run.fail("cannot read /proc/PID/status");
         return run;
     };
+    let kstack0 = memory::kernel_stack_kib();
+    let sock0 = memory::tcp_buffers_kib();
     run.put(
         "idle.rss_empty",
         "server RSS with no client",
@@ -595,27 +819,27 @@ pub fn idle(cfg: &Config) -> Run {
         threads0 as f64,
     );
     let base = Instant::now();
-    let mut fleet = Fleet::new(server.chat, cfg.workers, 0, base);
+    let mut fleet = Fleet::new(server.chat, server.dialect, cfg.workers, 0, base);
     let mut members = 0;
     let mut notices = 0;
     for &k in &cfg.idle_steps {
         if k <= members {
             continue;
         }
-        if let Err(e) = thread_room(k - members) {
-            run.note(format!("{k} idle clients skipped: {e}"));
-            break;
+        if what.is_ours() {
+            if let Err(e) = thread_room(k - members) {
+                run.note(format!("{k} idle clients skipped: {e}"));
+                break;
+            }
         }
         let t = Instant::now();
         fleet.connect(k - members, Role::Idle);
         notices += joins(members, k);
         members = k;
-        if let Err(e) = wait_joined(&fleet, k, cfg.idle_join_limit) {
+        if let Err(e) = settle(&fleet, &server, k, notices, cfg.idle_join_limit) {
             run.fail(format!("{k} idle clients: {e}"));
             break;
         }
-        let left = cfg.idle_join_limit.saturating_sub(t.elapsed());
-        let settled = wait_notices(&fleet, notices, left);
         let join_secs = t.elapsed().as_secs_f64();
         thread::sleep(Duration::from_millis(500));
         let Some((rss, threads)) = server.status() else {
@@ -623,14 +847,42 @@ pub fn idle(cfg: &Config) -> Run {
             break;
         };
         let p = format!("idle_{k}");
-        let per_client = (rss.saturating_sub(rss0)) as f64 / k as f64;
-        let target = (k >= 5000).then_some(Target::AtMost(16.0));
+        let per = |now: Option<f64>, then: Option<f64>| match (now, then) {
+            (Some(now), Some(then)) => (now - then) / k as f64,
+            _ => f64::NAN,
+        };
+        let rss_each = rss.saturating_sub(rss0) as f64 / k as f64;
+        // Machine-wide counters: other work moves them by a few hundred
+        // KiB either way, so a server that adds nothing reads as 0, not as
+        // a small negative number.
+        let floor = |v: f64| if v < 0.0 { 0.0 } else { v };
+        let kstack_each = floor(per(memory::kernel_stack_kib(), kstack0));
+        let sock_each = floor(per(memory::tcp_buffers_kib(), sock0));
+        let target = (what.is_ours() && k >= 5000).then_some(Target::AtMost(16.0));
         run.put_target(
             &format!("{p}.rss_per_client"),
             &format!("{k} idle: server RSS per client"),
             "KiB",
-            per_client,
+            rss_each,
             target,
+        );
+        run.put(
+            &format!("{p}.kernel_stack_per_client"),
+            &format!("{k} idle: kernel stack per client"),
+            "KiB",
+            kstack_each,
+        );
+        run.put(
+            &format!("{p}.socket_buffers_per_client"),
+            &format!("{k} idle: TCP buffers per client"),
+            "KiB",
+            sock_each,
+        );
+        run.put(
+            &format!("{p}.memory_per_client"),
+            &format!("{k} idle: all three per client"),
+            "KiB",
+            rss_each + kstack_each + sock_each,
         );
         run.put(
             &format!("{p}.rss"),
@@ -644,21 +896,15 @@ pub fn idle(cfg: &Config) -> Run {
             "",
             threads as f64,
         );
-        if let Err(e) = settled {
-            run.fail(format!(
-                "{k} idle: {e}; memory and threads measured with announcements still queued, no round trip"
-            ));
-            break;
-        }
         run.put(
             &format!("{p}.join_time"),
             &format!("{k} idle: connect and announce all"),
             "s",
             join_secs,
         );
-        match probe_pair(server.chat, cfg.probes, base) {
+        match probe_pair(server.chat, server.dialect, cfg.probes, base) {
             Ok(trips) => {
-                let target = (k >= 5000).then_some(Target::Below(10.0));
+                let target = (what.is_ours() && k >= 5000).then_some(Target::Below(10.0));
                 run.put_target(
                     &format!("{p}.pair_round_trip"),
                     &format!("{k} idle: pair round trip p50"),
@@ -673,7 +919,7 @@ pub fn idle(cfg: &Config) -> Run {
                     trips.iter().copied().fold(0.0, f64::max),
                 );
                 eprintln!(
-                    "    {k} idle: {per_client:.1} KiB/client, {threads} threads, pair {:.2} ms",
+                    "    {k} idle: RSS {rss_each:.1} + kernel stack {kstack_each:.1} + TCP {sock_each:.1} KiB/client, {threads} threads, pair {:.2} ms",
                     median(&trips)
                 );
             }
@@ -703,12 +949,12 @@ pub fn idle(cfg: &Config) -> Run {
 /// under 500 ms with nobody dropped.
 pub fn capacity(cfg: &Config) -> Run {
     let mut run = Run::default();
-    let Some(server) = start_server(&mut run, &cfg.bin) else {
+    let Some(server) = start_server(&mut run, &cfg.ours()) else {
         return run;
     };
     let senders = cfg.capacity_senders;
     let base = Instant::now();
-    let mut fleet = Fleet::new(server.chat, cfg.workers, senders, base);
+    let mut fleet = Fleet::new(server.chat, Dialect::Chat, cfg.workers, senders, base);
     fleet.connect(
         senders,
         Role::Paced {
@@ -764,8 +1010,17 @@ pub fn capacity(cfg: &Config) -> Run {
             run.note(format!("step {k} did not hold: {e}"));
             break;
         }
+        let cpu0 = server.cpu_seconds();
         thread::sleep(cfg.capacity_window);
         let w = fleet.report(true);
+        if let (Some(c0), Some(c1)) = (cpu0, server.cpu_seconds()) {
+            run.put(
+                &format!("{p}.server_cpu_per_delivery"),
+                &format!("{k}: server CPU per delivery"),
+                "us",
+                (c1 - c0) * 1e6 / (w.deliveries as f64).max(1.0),
+            );
+        }
         let window = cfg.capacity_window.as_secs_f64();
         let expected =
             senders as f64 * f64::from(cfg.capacity_rate) * window * (senders + k) as f64;
@@ -978,4 +1233,162 @@ fn one_start(cfg: &Config) -> Result<(f64, f64), String> {
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+/// The server has rooms and history (issue 11): its `--help` lists
+/// `--max-rooms`. Before they landed, every path was the one room.
+pub fn has_rooms(bin: &std::path::Path) -> bool {
+    Command::new(bin)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--max-rooms"))
+}
+
+/// History lines the join-cost scenario puts in its room: the default
+/// `--history`.
+const HISTORY: u32 = 100;
+
+/// One client joining `path`, read up to its greeting; returns it, still
+/// connected, and the history lines it got before the greeting.
+fn join_room(addr: SocketAddr, path: &str) -> Result<(WebSocket<TcpStream>, u32), String> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("join connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}{path}"), stream)
+        .map_err(|e| format!("join handshake {path}: {e}"))?;
+    let mut history = 0;
+    // Bounded: the history is at most --history lines.
+    for _ in 0..10_000 {
+        match ws.read() {
+            Ok(Message::Text(t)) if t.starts_with(" .... you are ") => return Ok((ws, history)),
+            Ok(Message::Text(_)) => history += 1,
+            Ok(_) => {}
+            Err(e) => return Err(format!("join {path}: {e}")),
+        }
+    }
+    Err(format!("join {path}: no greeting after 10,000 lines"))
+}
+
+/// Scenario 6a: join cost with history on (issue 11). `HISTORY` lines are
+/// said in one room; then `cfg.joins` clients join it one after another,
+/// and as many join an empty room on the same server: the time from
+/// connect to greeting, the history lines each got, the server's CPU per
+/// join (its threads' own clocks, to the nanosecond). Everyone stays, so
+/// both rooms grow alike.
+pub fn history_join(cfg: &Config) -> Run {
+    let mut run = Run::default();
+    let Some(server) = start_server(&mut run, &cfg.ours()) else {
+        return run;
+    };
+    let filled = (|| {
+        let (mut ws, _) = join_room(server.chat, "/bench-history")?;
+        let base = Instant::now();
+        for seq in 0..HISTORY {
+            let stamp = Stamp {
+                sender: 0,
+                seq,
+                sent_ns: base.elapsed().as_nanos() as u64,
+            };
+            let text = String::from_utf8_lossy(&stamp.write()).into_owned();
+            ws.send(Message::text(text))
+                .map_err(|e| format!("history send: {e}"))?;
+        }
+        // Its own lines back: they are in the history now.
+        let mut back = 0;
+        for _ in 0..10 * HISTORY {
+            if let Message::Text(t) = ws.read().map_err(|e| format!("history read: {e}"))? {
+                if Stamp::from_line(t.as_bytes()).is_some() {
+                    back += 1;
+                    if back == HISTORY {
+                        return Ok(ws);
+                    }
+                }
+            }
+        }
+        Err(format!("only {back} of {HISTORY} history lines came back"))
+    })();
+    let speaker = match filled {
+        Ok(ws) => ws,
+        Err(e) => {
+            run.fail(e);
+            stop_server(&mut run, server);
+            return run;
+        }
+    };
+    for (path, key, label) in [
+        (
+            "/bench-history",
+            "with_history",
+            "join, 100 lines of history",
+        ),
+        ("/bench-empty", "no_history", "join, no history"),
+    ] {
+        let mut kept = Vec::with_capacity(cfg.joins);
+        let mut times = Vec::with_capacity(cfg.joins);
+        let mut lines = 0u64;
+        // Every client stays, so no server thread ends during the joins.
+        let cpu0 = server.live_threads_cpu_seconds();
+        for _ in 0..cfg.joins {
+            let t = Instant::now();
+            match join_room(server.chat, path) {
+                Ok((ws, history)) => {
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                    lines += u64::from(history);
+                    kept.push(ws);
+                }
+                Err(e) => {
+                    run.fail(e);
+                    break;
+                }
+            }
+        }
+        let cpu1 = server.live_threads_cpu_seconds();
+        let p = format!("rooms.join_{key}");
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let p99 = sorted
+            .get((sorted.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN);
+        run.put(
+            &format!("{p}.p50"),
+            &format!("{label}: connect to greeting p50"),
+            "ms",
+            median(&times),
+        );
+        run.put(
+            &format!("{p}.p99"),
+            &format!("{label}: connect to greeting p99"),
+            "ms",
+            p99,
+        );
+        run.put(
+            &format!("{p}.history_lines"),
+            &format!("{label}: history lines per join"),
+            "",
+            lines as f64 / times.len().max(1) as f64,
+        );
+        if let (Some(c0), Some(c1)) = (cpu0, cpu1) {
+            run.put(
+                &format!("{p}.server_cpu_per_join"),
+                &format!("{label}: server CPU per join"),
+                "us",
+                (c1 - c0) * 1e6 / times.len().max(1) as f64,
+            );
+        }
+        eprintln!(
+            "    {label}: p50 {:.2} ms, {:.0} history lines each",
+            median(&times),
+            lines as f64 / times.len().max(1) as f64
+        );
+        drop(kept);
+    }
+    drop(speaker);
+    stop_server(&mut run, server);
+    run
 }

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::hist::Hist;
-use crate::ws::{self, Frame, Head, Stamp};
+use crate::ws::{self, Dialect, Frame, Head, Stamp};
 
 const WAKER: Token = Token(usize::MAX);
 /// Connections in their TCP or WebSocket handshake at once, per worker
@@ -76,6 +76,9 @@ impl Role {
 /// Progress counters the coordinator polls.
 #[derive(Default)]
 pub struct Shared {
+    /// Per sender, its messages its witness (the next client) has read: a
+    /// sender's acknowledgements when the server does not echo to it.
+    pub acked: Vec<AtomicU32>,
     /// Clients past the WebSocket handshake and not closed.
     pub open: AtomicUsize,
     /// Clients that have read their ` .... you are user-N.` line.
@@ -95,6 +98,13 @@ pub struct Shared {
 }
 
 impl Shared {
+    fn new(n_senders: usize) -> Shared {
+        Shared {
+            acked: (0..n_senders).map(|_| AtomicU32::new(0)).collect(),
+            ..Shared::default()
+        }
+    }
+
     fn note(&self, reason: String) {
         let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
         if reasons.len() < 8 && !reasons.contains(&reason) {
@@ -138,6 +148,12 @@ pub struct Report {
     pub unexpected: u64,
     /// Latest receipt of a benchmark message, ns since the clock base.
     pub last_delivery_ns: u64,
+    /// The server sends a sender its own messages.
+    pub echoes: bool,
+    /// Clients were spread over this many rooms (0 or 1: one room).
+    pub rooms: u64,
+    /// Lines a client read before its greeting: the room's history.
+    pub history_lines: u64,
 }
 
 impl Report {
@@ -155,16 +171,29 @@ impl Report {
         self.slow_downs += o.slow_downs;
         self.unexpected += o.unexpected;
         self.last_delivery_ns = self.last_delivery_ns.max(o.last_delivery_ns);
+        self.echoes |= o.echoes;
+        self.rooms = self.rooms.max(o.rooms);
+        self.history_lines += o.history_lines;
     }
 
     /// Lines that never arrived, for clients there from the start: the gaps
     /// plus, per sender, what was sent and never reached each receiver.
+    /// A server that does not echo sends each line to every receiver but
+    /// its sender (every sender is a receiver here).
     pub fn lost(&self) -> u64 {
+        // Each room holds receivers / rooms clients (the scenarios keep the
+        // clients a multiple of the rooms).
+        let in_room = self.receivers / self.rooms.max(1);
+        let receivers = if self.echoes {
+            in_room
+        } else {
+            in_room.saturating_sub(1)
+        };
         let missing: u64 = self
             .sent
             .iter()
             .zip(&self.expected_sum)
-            .map(|(&sent, &got)| (sent * self.receivers).saturating_sub(got))
+            .map(|(&sent, &got)| (sent * receivers).saturating_sub(got))
             .sum();
         self.gaps + missing
     }
@@ -195,6 +224,8 @@ enum Cmd {
         reset: bool,
         reply: Sender<Report>,
     },
+    /// See [`Fleet::spread_over_rooms`].
+    Rooms(u32),
     Stop,
 }
 
@@ -214,16 +245,23 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// `workers` threads for clients of the chat at `addr`; senders have
-    /// indices below `n_senders`; all times are ns since `base`.
-    pub fn new(addr: SocketAddr, workers: usize, n_senders: usize, base: Instant) -> Fleet {
-        let shared = Arc::new(Shared::default());
+    /// `workers` threads for clients of the server at `addr`, which speaks
+    /// `dialect`; senders have indices below `n_senders`; all times are ns
+    /// since `base`.
+    pub fn new(
+        addr: SocketAddr,
+        dialect: Dialect,
+        workers: usize,
+        n_senders: usize,
+        base: Instant,
+    ) -> Fleet {
+        let shared = Arc::new(Shared::new(n_senders));
         let workers = (0..workers.max(1))
             .map(|i| {
                 let poll = Poll::new().expect("mio poll");
                 let waker = Arc::new(Waker::new(poll.registry(), WAKER).expect("mio waker"));
                 let (cmds, rx) = crossbeam_channel::unbounded();
-                let worker = Worker::new(addr, poll, n_senders, base, shared.clone());
+                let worker = Worker::new(addr, dialect, poll, n_senders, base, shared.clone());
                 let thread = thread::Builder::new()
                     .name(format!("fleet-{i}"))
                     .spawn(move || worker.run(rx))
@@ -247,6 +285,14 @@ impl Fleet {
     fn send(&self, worker: &WorkerHandle, cmd: Cmd) {
         if worker.cmds.send(cmd).is_ok() {
             let _ = worker.waker.wake();
+        }
+    }
+
+    /// Spread the clients over `rooms` rooms (client `i` in room `i % rooms`);
+    /// before the first [`Fleet::connect`].
+    pub fn spread_over_rooms(&self, rooms: u32) {
+        for w in &self.workers {
+            self.send(w, Cmd::Rooms(rooms.max(1)));
         }
     }
 
@@ -458,6 +504,7 @@ struct Stats {
     left_notices: u64,
     slow_downs: u64,
     unexpected: u64,
+    history_lines: u64,
 }
 
 /// Everything a connection's frame handling needs besides the connection.
@@ -465,14 +512,17 @@ struct Cx<'a> {
     stats: &'a mut Stats,
     shared: &'a Shared,
     base: Instant,
+    dialect: Dialect,
     n_senders: usize,
     started: bool,
-    request: &'a [u8],
+    addr: SocketAddr,
+    rooms: u32,
     accept: &'a str,
 }
 
 struct Worker {
     addr: SocketAddr,
+    dialect: Dialect,
     poll: Poll,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -487,7 +537,8 @@ struct Worker {
     scratch: Vec<u8>,
     stats: Stats,
     shared: Arc<Shared>,
-    request: Vec<u8>,
+    /// Clients are spread over this many rooms (client `i` in room `i % rooms`).
+    rooms: u32,
     accept: String,
     /// Sums kept from closed connections, for the report.
     closed_expected: Vec<u64>,
@@ -498,6 +549,7 @@ struct Worker {
 impl Worker {
     fn new(
         addr: SocketAddr,
+        dialect: Dialect,
         poll: Poll,
         n_senders: usize,
         base: Instant,
@@ -505,6 +557,7 @@ impl Worker {
     ) -> Worker {
         Worker {
             addr,
+            dialect,
             poll,
             conns: Vec::new(),
             free: Vec::new(),
@@ -518,7 +571,7 @@ impl Worker {
             scratch: vec![0; SCRATCH_BYTES],
             stats: Stats::default(),
             shared,
-            request: ws::request(addr),
+            rooms: 1,
             accept: ws::expected_accept(),
             closed_expected: vec![0; n_senders],
             closed_sent: vec![0; n_senders],
@@ -558,6 +611,9 @@ impl Worker {
                 self.on_event(ev.token().0, readable, writable);
             }
             self.paced_sends();
+            if !self.dialect.echoes() {
+                self.witnessed_sends();
+            }
             if last_scan.elapsed() > Duration::from_millis(250) {
                 last_scan = Instant::now();
                 self.handshake_timeouts();
@@ -605,6 +661,7 @@ impl Worker {
                     self.stats.last_delivery_ns = 0;
                 }
             }
+            Cmd::Rooms(rooms) => self.rooms = rooms,
             Cmd::Stop => {}
         }
     }
@@ -641,6 +698,9 @@ impl Worker {
             slow_downs: s.slow_downs,
             unexpected: s.unexpected,
             last_delivery_ns: s.last_delivery_ns,
+            echoes: self.dialect.echoes(),
+            rooms: u64::from(self.rooms),
+            history_lines: s.history_lines,
         }
     }
 
@@ -755,6 +815,34 @@ impl Worker {
         }
     }
 
+    /// Closed-loop senders on a server that does not echo: their witnesses'
+    /// counts stand for the echoes, so refill each window from them.
+    fn witnessed_sends(&mut self) {
+        if !self.started {
+            return;
+        }
+        for slot in self.senders.clone() {
+            let Some(conn) = self.conns[slot].as_mut() else {
+                continue;
+            };
+            let Role::ClosedLoop { count, .. } = conn.role else {
+                continue;
+            };
+            let acked = self.shared.acked[conn.index as usize].load(Ordering::Acquire);
+            if conn.state != State::Open || acked <= conn.echoed {
+                continue;
+            }
+            conn.echoed = acked;
+            if acked == count {
+                self.shared.senders_done.fetch_add(1, Ordering::AcqRel);
+            }
+            conn.fill_window(self.base);
+            if let Err(e) = conn.flush() {
+                self.close(slot, format!("write failed: {e}"));
+            }
+        }
+    }
+
     fn handshake_timeouts(&mut self) {
         for slot in 0..self.conns.len() {
             let late = self.conns[slot]
@@ -775,9 +863,11 @@ impl Worker {
             stats: &mut self.stats,
             shared: &self.shared,
             base: self.base,
+            dialect: self.dialect,
             n_senders: self.n_senders,
             started: self.started,
-            request: &self.request,
+            addr: self.addr,
+            rooms: self.rooms,
             accept: &self.accept,
         };
         let result = drive(conn, &mut self.scratch, &mut cx, readable, writable);
@@ -841,7 +931,8 @@ fn drive(
         match conn.stream.peer_addr() {
             Ok(_) => {
                 conn.state = State::Handshaking;
-                conn.out.extend_from_slice(cx.request);
+                let path = ws::room_path(conn.index, cx.rooms);
+                conn.out.extend_from_slice(&ws::request(cx.addr, &path));
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
             Err(e) => return Err(format!("connect: {e}")),
@@ -936,6 +1027,15 @@ fn on_frame(conn: &mut Conn, frame: Frame<'_>, now_ns: u64, cx: &mut Cx<'_>) -> 
 
 fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
     let stats = &mut *cx.stats;
+    if !cx.dialect.greets() && text == ws::HELLO {
+        // A relaying server has this client in its broadcast set.
+        if !conn.joined {
+            conn.joined = true;
+            conn.late = cx.started;
+            cx.shared.joined.fetch_add(1, Ordering::AcqRel);
+        }
+        return;
+    }
     if let Some(notice) = text.strip_prefix(b" .... ") {
         if notice.starts_with(b"you are ") {
             if !conn.joined {
@@ -956,8 +1056,10 @@ fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
         }
         return;
     }
-    if !conn.joined {
-        return; // the room's history, before the greeting: not a delivery
+    if cx.dialect.greets() && !conn.joined {
+        // Before the greeting: the room's history (issue 11), not live lines.
+        stats.history_lines += 1;
+        return;
     }
     let Some(stamp) = Stamp::from_line(text) else {
         stats.unexpected += 1;
@@ -991,6 +1093,10 @@ fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
         // sender's lines reach each client in order in this server, so
         // count it as a duplicate.
         stats.dups += 1;
+    }
+    if !cx.dialect.echoes() && conn.index == (stamp.sender + 1) % cx.n_senders as u32 {
+        // This client is the sender's witness (see `Shared::acked`).
+        cx.shared.acked[sender].fetch_add(1, Ordering::AcqRel);
     }
     if conn.role.sends() && stamp.sender == conn.index {
         stats.echo.record(latency);

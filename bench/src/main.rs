@@ -1,0 +1,258 @@
+//! `make bench`: throughput, latency, memory and capacity of the release
+//! `chat-server` and of three peers (the tokio-tungstenite, Node `ws` and
+//! Python `websockets` broadcast examples, built by `bench/peers/setup.sh`),
+//! each run as a child process on loopback and driven by the same
+//! synchronous load generator (std threads, mio, no async runtime).
+//!
+//! Scenarios (each figure is the median of `BENCH_RUNS` runs, default 3,
+//! each against a fresh server; the spread is min-max):
+//! 1. `fanout`: closed-loop fan-out, 50 and 200 clients, each keeping at
+//!    most 8 of its own 64-byte messages in flight; every client must get
+//!    every line exactly once. Ours and the peers.
+//! 2. `paced`: 50 clients sending 10 messages/s each for 10 s. Ours and
+//!    the peers.
+//! 3. `idle`: 1,000 and 5,000 idle clients: memory per client (resident,
+//!    kernel stack, TCP buffers), threads, and a pair's round trip while
+//!    they are connected. Ours and the peers.
+//! 4. `capacity`: idle clients added in steps while 4 clients broadcast.
+//! 5. `startup`: binary size and time from spawn to first connection.
+//! 6. `rooms` (once the server has rooms, issue 11): 200 clients in 10
+//!    rooms, closed loop; and the cost of joining a room with 100 lines of
+//!    history against an empty one.
+//!
+//! A full run (no `BENCH_QUICK`, no `BENCH_ONLY`) also writes
+//! `docs/bench/latest.md`, `docs/bench/chart.svg` and the README's table
+//! between `<!-- bench:begin -->` and `<!-- bench:end -->`
+//! (`BENCH_DOCS=0` not to; `BENCH_DOCS=DIR` for another checkout).
+//!
+//! Environment: `BENCH_QUICK=1` (small sizes, one run), `BENCH_RUNS=N`,
+//! `BENCH_ONLY=fanout,idle` (or those names as arguments), `BENCH_PEERS`
+//! (`tokio,node,python` by default; `none`), `BENCH_PEERS_DIR`,
+//! `BENCH_WORKERS=N` (load generator threads), `BENCH_FANOUT=50:5000,200:500`
+//! (clients:messages each), `BENCH_PEER_FANOUT` (the peers' sizes; same
+//! clients, fewer messages), `BENCH_PACED_SECS`, `BENCH_IDLE=1000,5000`,
+//! `BENCH_STEPS=1000,2000,5000,10000,15000`, `BENCH_WINDOW_SECS`,
+//! `BENCH_STARTS`, `BENCH_SERVER_BIN` (another server binary), `BENCH_OUT`
+//! (output directory; default `target/bench/`).
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use chat_bench::report::{self, Run, Scenario};
+use chat_bench::scenarios::{self, Config};
+use chat_bench::server::{self, Launch};
+use chat_bench::{compare, docs};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let started = Instant::now();
+    let cfg = Config::from_env(&args);
+    let fd_limit = server::raise_fd_limit();
+    let machine = docs::Machine::now();
+    eprintln!(
+        "load: server {}, peers [{}], {} run(s) per figure, {} load generator thread(s){}",
+        cfg.bin.display(),
+        cfg.peers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        cfg.runs,
+        cfg.workers,
+        if cfg.quick { ", quick" } else { "" }
+    );
+    if !cfg.bin.exists() {
+        eprintln!("load: no server binary at {}", cfg.bin.display());
+        std::process::exit(1);
+    }
+    let ours = cfg.ours();
+    let servers: Vec<Launch> = std::iter::once(ours.clone())
+        .chain(cfg.peers.iter().cloned())
+        .collect();
+
+    let mut all: Vec<Scenario> = Vec::new();
+    if cfg.wants("startup") {
+        eprintln!("startup: {} starts", cfg.starts);
+        all.push(Scenario {
+            key: "startup",
+            server: ours.name.clone(),
+            title: format!("5. binary and start-up (median of {} starts)", cfg.starts),
+            runs: scenarios::startup(&cfg),
+        });
+    }
+    if cfg.wants("fanout") {
+        for (i, &(n, count)) in cfg.fanout.iter().enumerate() {
+            for what in &servers {
+                // The peers deliver 30-100x fewer lines a second: fewer
+                // messages each keep their runs as long as ours.
+                let count = if what.is_ours() {
+                    count
+                } else {
+                    cfg.peer_fanout.get(i).map_or(count, |&(_, c)| c)
+                };
+                all.push(Scenario {
+                    key: "fanout",
+                    server: what.name.clone(),
+                    title: format!(
+                        "1. fan-out, closed loop: {n} clients x {count} msgs of 64 B, <= 8 in flight each ({})",
+                        what.name
+                    ),
+                    runs: repeat(&cfg, &format!("fanout N={n}"), what, || {
+                        scenarios::fanout(&cfg, what, n, count)
+                    }),
+                });
+            }
+        }
+    }
+    if cfg.wants("paced") {
+        let (n, rate, secs) = cfg.paced;
+        for what in &servers {
+            all.push(Scenario {
+                key: "paced",
+                server: what.name.clone(),
+                title: format!(
+                    "2. fan-out, paced: {n} clients x {rate} msgs/s for {secs} s ({})",
+                    what.name
+                ),
+                runs: repeat(&cfg, "paced", what, || scenarios::paced(&cfg, what)),
+            });
+        }
+    }
+    if cfg.wants("idle") {
+        for what in &servers {
+            all.push(Scenario {
+                key: "idle",
+                server: what.name.clone(),
+                title: format!("3. idle clients: {:?} ({})", cfg.idle_steps, what.name),
+                runs: repeat(&cfg, "idle", what, || scenarios::idle(&cfg, what)),
+            });
+        }
+    }
+    if cfg.wants("capacity") {
+        all.push(Scenario {
+            key: "capacity",
+            server: ours.name.clone(),
+            title: format!(
+                "4. capacity: steps {:?} while {} clients broadcast {} msgs/s each ({} s windows; held = p95 < 500 ms, none dropped)",
+                cfg.capacity_steps,
+                cfg.capacity_senders,
+                cfg.capacity_rate,
+                cfg.capacity_window.as_secs()
+            ),
+            runs: repeat(&cfg, "capacity", &ours, || scenarios::capacity(&cfg)),
+        });
+    }
+
+    if cfg.wants("rooms") {
+        if scenarios::has_rooms(&cfg.bin) {
+            let (n, rooms, count) = cfg.rooms;
+            all.push(Scenario {
+                key: "rooms",
+                server: ours.name.clone(),
+                title: format!(
+                    "6. rooms: {n} clients in {rooms} rooms of {} x {count} msgs, closed loop (compare 1 room of {n} in 1.)",
+                    n / rooms as usize
+                ),
+                runs: repeat(&cfg, "rooms", &ours, || {
+                    scenarios::fanout_in_rooms(&cfg, &ours, n, count, rooms, "rooms.fanout")
+                }),
+            });
+            all.push(Scenario {
+                key: "rooms",
+                server: ours.name.clone(),
+                title: format!(
+                    "6. rooms: {} joins into a room with 100 lines of history, and into an empty room",
+                    cfg.joins
+                ),
+                runs: repeat(&cfg, "history", &ours, || scenarios::history_join(&cfg)),
+            });
+        } else {
+            let mut run = Run::default();
+            run.note("this server has no rooms yet (issue 11): no rooms rows");
+            all.push(Scenario {
+                key: "rooms",
+                server: ours.name.clone(),
+                title: "6. rooms".into(),
+                runs: vec![run],
+            });
+        }
+    }
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let table = report::table(&all);
+    let side = compare::Summary::new(&cfg, &all);
+    println!();
+    println!("{table}");
+    println!("{}", side.text());
+    println!("load: {elapsed:.0} s in all");
+    let out = server::out_dir(&cfg.bin);
+    // A quick smoke run does not overwrite the full run's figures.
+    let name = if cfg.quick {
+        "load-quick.json"
+    } else {
+        "load.json"
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let quote = |s: &str| format!("\"{}\"", s.replace(['"', '\\'], ""));
+    let meta = [
+        ("unix_time", now.to_string()),
+        ("quick", cfg.quick.to_string()),
+        ("runs", cfg.runs.to_string()),
+        ("loadgen_threads", cfg.workers.to_string()),
+        ("cores", machine.cores.to_string()),
+        ("cpu", quote(&machine.cpu)),
+        ("kernel", quote(&machine.kernel)),
+        ("load_before", quote(&machine.load)),
+        ("fd_limit", fd_limit.to_string()),
+        ("duration_s", format!("{elapsed:.1}")),
+        ("server_binary", quote(&cfg.bin.display().to_string())),
+    ];
+    match report::write(&out.join(name), &report::json(&meta, &all)) {
+        Ok(()) => println!("load: figures written to {}", out.join(name).display()),
+        Err(e) => eprintln!("load: could not write the figures: {e}"),
+    }
+    if let Some(root) = docs::root(&cfg) {
+        let run = docs::RunInfo {
+            machine,
+            load_after: docs::load_average(),
+            elapsed_s: elapsed,
+            peers: docs::peer_versions(&scenarios::peers_dir()),
+        };
+        match docs::write_all(&root, &cfg, &run, &all, &side) {
+            Ok(written) => {
+                for path in written {
+                    println!("load: wrote {}", path.display());
+                }
+            }
+            Err(e) => eprintln!("load: could not write the docs: {e}"),
+        }
+    }
+}
+
+/// Run one scenario `cfg.runs` times against `what`. A peer without a
+/// launcher gets one failed run that says how to build it; a peer's figures
+/// carry no targets (they are ours).
+fn repeat(cfg: &Config, name: &str, what: &Launch, mut one: impl FnMut() -> Run) -> Vec<Run> {
+    if !what.path.exists() {
+        let mut run = Run::default();
+        run.fail(format!(
+            "{}: no launcher at {} (make bench builds it with bench/peers/setup.sh)",
+            what.name,
+            what.path.display()
+        ));
+        return vec![run];
+    }
+    (1..=cfg.runs)
+        .map(|i| {
+            eprintln!("{name} ({}): run {i}/{}", what.name, cfg.runs);
+            let mut run = one();
+            if !what.is_ours() {
+                for m in &mut run.metrics {
+                    m.target = None;
+                }
+            }
+            run
+        })
+        .collect()
+}
