@@ -87,9 +87,3 @@ pub use error::Error;
 pub use id::ClientId;
 pub use os::raise_fd_limit;
 pub use server::Server;
-
-/// The old path of [`raise_fd_limit`], still used by `benches/send_cost.rs`.
-#[doc(hidden)]
-pub mod rlimit {
-    pub use crate::os::raise_fd_limit;
-}
