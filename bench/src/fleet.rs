@@ -226,6 +226,8 @@ enum Cmd {
     },
     /// See [`Fleet::spread_over_rooms`].
     Rooms(u32),
+    /// See [`Fleet::spread_over_servers`].
+    Servers(Vec<SocketAddr>),
     Stop,
 }
 
@@ -293,6 +295,19 @@ impl Fleet {
     pub fn spread_over_rooms(&self, rooms: u32) {
         for w in &self.workers {
             self.send(w, Cmd::Rooms(rooms.max(1)));
+        }
+    }
+
+    /// Spread the clients over several instances of one cluster (issue 15):
+    /// client `i` connects to `servers[i % servers.len()]`; before the first
+    /// [`Fleet::connect`]. Without it, every client connects to the `addr`
+    /// given to [`Fleet::new`].
+    pub fn spread_over_servers(&self, servers: &[SocketAddr]) {
+        if servers.is_empty() {
+            return;
+        }
+        for w in &self.workers {
+            self.send(w, Cmd::Servers(servers.to_vec()));
         }
     }
 
@@ -515,13 +530,13 @@ struct Cx<'a> {
     dialect: Dialect,
     n_senders: usize,
     started: bool,
-    addr: SocketAddr,
     rooms: u32,
     accept: &'a str,
 }
 
 struct Worker {
-    addr: SocketAddr,
+    /// Client `i` connects to `servers[i % servers.len()]` (one by default).
+    servers: Vec<SocketAddr>,
     dialect: Dialect,
     poll: Poll,
     conns: Vec<Option<Conn>>,
@@ -556,7 +571,7 @@ impl Worker {
         shared: Arc<Shared>,
     ) -> Worker {
         Worker {
-            addr,
+            servers: vec![addr],
             dialect,
             poll,
             conns: Vec::new(),
@@ -662,6 +677,7 @@ impl Worker {
                 }
             }
             Cmd::Rooms(rooms) => self.rooms = rooms,
+            Cmd::Servers(servers) => self.servers = servers,
             Cmd::Stop => {}
         }
     }
@@ -721,7 +737,8 @@ impl Worker {
             let Some((index, role)) = self.pending.pop_front() else {
                 return;
             };
-            let mut stream = match TcpStream::connect(self.addr) {
+            let addr = self.servers[index as usize % self.servers.len()];
+            let mut stream = match TcpStream::connect(addr) {
                 Ok(s) => s,
                 Err(e) => {
                     self.shared.failed.fetch_add(1, Ordering::AcqRel);
@@ -866,7 +883,6 @@ impl Worker {
             dialect: self.dialect,
             n_senders: self.n_senders,
             started: self.started,
-            addr: self.addr,
             rooms: self.rooms,
             accept: &self.accept,
         };
@@ -929,10 +945,10 @@ fn drive(
             Ok(None) => {}
         }
         match conn.stream.peer_addr() {
-            Ok(_) => {
+            Ok(addr) => {
                 conn.state = State::Handshaking;
                 let path = ws::room_path(conn.index, cx.rooms);
-                conn.out.extend_from_slice(&ws::request(cx.addr, &path));
+                conn.out.extend_from_slice(&ws::request(addr, &path));
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
             Err(e) => return Err(format!("connect: {e}")),

@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod hist;
 pub mod memory;
 pub mod report;
+pub mod scale_out;
 pub mod scenarios;
 pub mod server;
 pub mod ws;

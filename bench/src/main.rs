@@ -19,6 +19,10 @@
 //! 6. `rooms` (once the server has rooms, issue 11): 200 clients in 10
 //!    rooms, closed loop; and the cost of joining a room with 100 lines of
 //!    history against an empty one.
+//! 7. `scaleout` (issue 15): 200 clients in one room split 100/100 over two
+//!    instances joined through a `redis-server` started here, next to one
+//!    instance without Redis: closed-loop deliveries/s and paced latency.
+//!    Without `redis-server`, the row is a note saying so.
 //!
 //! A full run (no `BENCH_QUICK`, no `BENCH_ONLY`) also writes
 //! `docs/bench/latest.md`, `docs/bench/chart.svg` and the README's table
@@ -32,7 +36,7 @@
 //! (clients:messages each), `BENCH_PEER_FANOUT` (the peers' sizes; same
 //! clients, fewer messages), `BENCH_PACED_SECS`, `BENCH_IDLE=1000,5000`,
 //! `BENCH_STEPS=1000,2000,5000,10000,15000`, `BENCH_WINDOW_SECS`,
-//! `BENCH_STARTS`, `BENCH_SERVER_BIN` (another server binary), `BENCH_OUT`
+//! `BENCH_STARTS`, `BENCH_SCALE_OUT=200:500`, `BENCH_SERVER_BIN` (another server binary), `BENCH_OUT`
 //! (output directory; default `target/bench/`).
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -40,7 +44,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use chat_bench::report::{self, Run, Scenario};
 use chat_bench::scenarios::{self, Config};
 use chat_bench::server::{self, Launch};
-use chat_bench::{compare, docs};
+use chat_bench::{compare, docs, scale_out};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -173,6 +177,36 @@ fn main() {
                 server: ours.name.clone(),
                 title: "6. rooms".into(),
                 runs: vec![run],
+            });
+        }
+    }
+
+    if cfg.wants("scaleout") {
+        let (n, count, rate) = cfg.scale_out;
+        let secs = cfg.paced.2;
+        for instances in [1, 2] {
+            let title = format!(
+                "7. scale-out: {n} clients in one room over {} x {count} msgs closed loop, then {rate} msg/s each for {secs} s paced",
+                if instances == 1 {
+                    "1 instance, no Redis".to_string()
+                } else {
+                    format!("{instances} instances and redis-server ({} each)", n / instances)
+                }
+            );
+            let runs = if instances > 1 && !scale_out::has_redis() {
+                let mut run = Run::default();
+                run.note("redis-server is not installed (apt-get install redis-server): no two-instance row");
+                vec![run]
+            } else {
+                repeat(&cfg, &format!("scaleout x{instances}"), &ours, || {
+                    scale_out::row(&cfg, instances)
+                })
+            };
+            all.push(Scenario {
+                key: "scaleout",
+                server: ours.name.clone(),
+                title,
+                runs,
             });
         }
     }

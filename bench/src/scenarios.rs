@@ -18,9 +18,9 @@ use crate::server::{self, Launch, ServerProc};
 use crate::ws::{self, Dialect, Stamp};
 
 /// `--max-clients` for every server we start.
-const MAX_CLIENTS: usize = 20_000;
+pub(crate) const MAX_CLIENTS: usize = 20_000;
 /// Closed-loop window: a client's own messages in flight at most.
-const WINDOW: u32 = 8;
+pub(crate) const WINDOW: u32 = 8;
 /// The sender index of the idle scenario's probing pair (not a fleet sender).
 const PROBE_SENDER: u32 = 999_999;
 
@@ -52,6 +52,10 @@ pub struct Config {
     pub joins: usize,
     /// The rooms scenario's fan-out: clients, rooms, messages each.
     pub rooms: (usize, u32, u32),
+    /// The scale-out row (issue 15): clients (split evenly over two
+    /// instances), closed-loop messages each, paced messages/s each (for
+    /// `paced`'s seconds). `BENCH_SCALE_OUT=200:500`.
+    pub scale_out: (usize, u32, u32),
     /// Only these scenarios (`BENCH_ONLY` or arguments); all if empty.
     pub only: Vec<String>,
     /// Peer servers run through the same fan-out, paced and idle scenarios
@@ -142,6 +146,15 @@ impl Config {
                 .max(3),
             joins: if quick { 30 } else { 200 },
             rooms: (200, 10, if quick { 30 } else { 2500 }),
+            scale_out: {
+                let (n, count) = sizes("BENCH_SCALE_OUT", &[(200, 30)], &[(200, 500)])
+                    .first()
+                    .copied()
+                    .unwrap_or((200, 500));
+                // 1 message/s each: 200 clients make 40,000 deliveries/s,
+                // far below capacity like `paced`'s 50 x 10.
+                (n.max(2), count, 1)
+            },
             only,
             peers: peers_from_env(),
         }
@@ -204,19 +217,19 @@ fn peers_from_env() -> Vec<Launch> {
         .collect()
 }
 
-fn ms(ns: Option<u64>) -> f64 {
+pub(crate) fn ms(ns: Option<u64>) -> f64 {
     ns.map_or(f64::NAN, |ns| ns as f64 / 1e6)
 }
 
 /// Σ m for m in from..to: the join notices when members go from `from` to
 /// `to` one join at a time (each newcomer is announced to everyone there).
-fn joins(from: usize, to: usize) -> u64 {
+pub(crate) fn joins(from: usize, to: usize) -> u64 {
     let (a, b) = (from as u64, to as u64);
     (b * b.saturating_sub(1) - a * a.saturating_sub(1)) / 2
 }
 
 /// Wait until `target` clients have joined; fail on any refused connection.
-fn wait_joined(fleet: &Fleet, target: usize, limit: Duration) -> Result<(), String> {
+pub(crate) fn wait_joined(fleet: &Fleet, target: usize, limit: Duration) -> Result<(), String> {
     fleet
         .wait(
             "clients joining",
@@ -306,7 +319,7 @@ fn beacon(fleet: &Fleet, addr: SocketAddr, target: usize, limit: Duration) -> Re
 
 /// Wait until every join has been announced to everyone (the join storm is
 /// over and the server's queues are empty again).
-fn wait_notices(fleet: &Fleet, target: u64, limit: Duration) -> Result<(), String> {
+pub(crate) fn wait_notices(fleet: &Fleet, target: u64, limit: Duration) -> Result<(), String> {
     fleet
         .wait(
             "join announcements",
@@ -318,7 +331,7 @@ fn wait_notices(fleet: &Fleet, target: u64, limit: Duration) -> Result<(), Strin
         .map_err(|e| format!("{e} of {target} expected"))
 }
 
-fn dropped(fleet: &Fleet) -> usize {
+pub(crate) fn dropped(fleet: &Fleet) -> usize {
     fleet.shared.dropped.load(Ordering::Acquire)
 }
 
@@ -335,7 +348,7 @@ fn start_server(run: &mut Run, what: &Launch) -> Option<ServerProc> {
     }
 }
 
-fn stop_server(run: &mut Run, server: ServerProc) {
+pub(crate) fn stop_server(run: &mut Run, server: ServerProc) {
     let log = server.log.clone();
     if let Err(e) = server.stop() {
         run.fail(e);
@@ -516,7 +529,7 @@ pub fn fanout_in_rooms(
 }
 
 /// How many clients of `n` receive each line.
-fn receivers(dialect: Dialect, n: usize) -> u64 {
+pub(crate) fn receivers(dialect: Dialect, n: usize) -> u64 {
     if dialect.echoes() {
         n as u64
     } else {
@@ -524,7 +537,7 @@ fn receivers(dialect: Dialect, n: usize) -> u64 {
     }
 }
 
-fn fleet_reasons_or(r: &Report) -> String {
+pub(crate) fn fleet_reasons_or(r: &Report) -> String {
     format!(
         "{} gaps, {} unexpected lines, {} slow-down notices",
         r.gaps, r.unexpected, r.slow_downs

@@ -197,10 +197,17 @@ impl ServerProc {
     /// Start on free loopback ports and wait (at most 10 s) for the log lines
     /// that say where it listens.
     pub fn start(bin: &Path, max_clients: usize) -> Result<ServerProc, String> {
+        ServerProc::start_with(bin, max_clients, &[])
+    }
+
+    /// [`ServerProc::start`] with more arguments (`--redis URL`: one
+    /// instance of a cluster, issue 15).
+    pub fn start_with(bin: &Path, max_clients: usize, extra: &[&str]) -> Result<ServerProc, String> {
         let max = max_clients.to_string();
         let mut child = Command::new(bin)
             .args(["--http-port", "0", "--ws-port", "0", "--rate", "0"])
             .args(["--max-clients", &max, "--log-level", "info"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -334,7 +341,7 @@ impl Drop for ServerProc {
     }
 }
 
-fn proc_cpu_seconds(path: &str) -> Option<f64> {
+pub(crate) fn proc_cpu_seconds(path: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses:
     // state is field 3, utime 14 and stime 15.
