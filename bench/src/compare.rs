@@ -68,6 +68,9 @@ pub struct Summary {
     /// Ours with rooms and history (issue 11), one sentence each; empty
     /// when the server has none.
     pub rooms: Vec<String>,
+    /// The scale-out row (issue 15): one instance against two over Redis,
+    /// one sentence each; empty when not run.
+    pub scale_out: Vec<String>,
 }
 
 /// The scenario `key` of `server` holding figure `figure`, and that row.
@@ -267,6 +270,23 @@ impl Summary {
                 ));
             }
         }
+        let mut scale_out = Vec::new();
+        let (n, count, rate) = cfg.scale_out;
+        for (instances, what) in [
+            (1, "1 instance, no Redis".to_string()),
+            (2, format!("2 instances over Redis, {} clients each", n / 2)),
+        ] {
+            let p = format!("scale_out_{instances}");
+            if find(all, "scaleout", ours, &format!("{p}.deliveries_per_s")).is_some() {
+                scale_out.push(format!(
+                    "{what}: {} M deliveries/s closed loop ({n} clients x {count}), CPU {} us per delivery (instances + Redis); paced ({rate} msg/s each) p50 {} ms, p99 {} ms",
+                    cell(all, "scaleout", ours, &format!("{p}.deliveries_per_s"), 1e-6),
+                    cell(all, "scaleout", ours, &format!("{p}.server_cpu_per_delivery"), 1.0),
+                    cell(all, "scaleout", ours, &format!("{p}.paced_p50"), 1.0),
+                    cell(all, "scaleout", ours, &format!("{p}.paced_p99"), 1.0),
+                ));
+            }
+        }
         let sizes = cfg
             .fanout
             .iter()
@@ -288,6 +308,7 @@ impl Summary {
             ratios,
             sizes,
             rooms,
+            scale_out,
         }
     }
 
@@ -298,7 +319,7 @@ impl Summary {
         out.push_str("memory per idle client, KiB\n");
         out.push_str(&self.memory.text());
         out.push('\n');
-        for r in self.ratios.iter().chain(&self.rooms) {
+        for r in self.ratios.iter().chain(&self.rooms).chain(&self.scale_out) {
             let _ = writeln!(out, "{r}");
         }
         out

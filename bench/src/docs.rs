@@ -178,10 +178,23 @@ pub fn write_all(
                 .join("\n")
         )
     };
+    let scale_out = if side.scale_out.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nOne machine, one room of {} clients, one instance against two over Redis (issue 15; overhead, not scale):\n\n{}\n",
+            cfg.scale_out.0,
+            side.scale_out
+                .iter()
+                .map(|r| format!("- {r}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    };
     let latest = format!(
         "# Latest `make bench` run\n\n{header}\n\n{peers}\n\n![ours and the peers](chart.svg)\n\n\
          ## Ours and the peers\n\nSame load generator, same run. Deliveries are lines read by clients; \
-         server CPU is the server process's user + system time (`/proc/PID/stat`) over the deliveries. {}\n\n{}\n{ratios}\n{rooms}\n\
+         server CPU is the server process's user + system time (`/proc/PID/stat`) over the deliveries. {}\n\n{}\n{ratios}\n{rooms}{scale_out}\n\
          ## Memory per idle client, KiB\n\nResident memory (`VmRSS`), kernel stacks (`KernelStack` in `/proc/meminfo`) \
          and TCP buffers (`mem` in `/proc/net/sockstat`, both ends of each loopback connection), each as (after - before) / clients.\n\n{}\n\
          ## Every figure\n\n```text\n{}```\n",
@@ -206,7 +219,7 @@ pub fn write_all(
         return Err(format!("{}: {END} before {BEGIN}", readme.display()));
     }
     let block = format!(
-        "{BEGIN}\n{header}\n\n{}\n\n{}\n{ratios}\n{rooms}\nMemory per idle client, KiB:\n\n{}\n![ours and the peers](docs/bench/chart.svg)\n\n\
+        "{BEGIN}\n{header}\n\n{}\n\n{}\n{ratios}\n{rooms}{scale_out}\nMemory per idle client, KiB:\n\n{}\n![ours and the peers](docs/bench/chart.svg)\n\n\
          Every figure of this run: [docs/bench/latest.md](docs/bench/latest.md).\n",
         side.sizes,
         side.throughput.markdown(),
