@@ -62,6 +62,12 @@ pub struct Config {
     pub log_level: log::LevelFilter,
     /// Origins allowed to open a WebSocket besides the page's own (`*`: any).
     pub allowed_origins: Vec<String>,
+    /// The address people open, as given to `--public-url` (None: the page
+    /// guesses; see README, Deploy). Its origin may open a WebSocket.
+    pub public_url: Option<String>,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed
+    /// (`--trust-proxy`; default none: the headers are ignored).
+    pub trusted_proxies: Vec<IpAddr>,
     pub limits: Limits,
 }
 
@@ -111,6 +117,8 @@ impl Default for Config {
             ws_port: WS_PORT,
             log_level: log::LevelFilter::Info,
             allowed_origins: Vec::new(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -124,8 +132,8 @@ impl Default for Config {
     about = "A small synchronous WebSocket chat room: the page on --http-port, the chat on --ws-port."
 )]
 struct Args {
-    /// Address to listen on (0.0.0.0 for a classroom)
-    #[arg(long, value_name = "ADDR", default_value_t = BIND)]
+    /// Address (or host name) to listen on: 0.0.0.0 or :: for a classroom
+    #[arg(long, value_name = "ADDR", default_value_t = BIND, value_parser = crate::startup::resolve_bind)]
     bind: IpAddr,
     /// Port for the page (0: any free port)
     #[arg(long, value_name = "PORT", default_value_t = HTTP_PORT)]
@@ -139,6 +147,12 @@ struct Args {
     /// Also accept WebSocket handshakes from this Origin (repeatable; * for any)
     #[arg(long, value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// The address people open, e.g. https://chat.example.org/ (behind a proxy)
+    #[arg(long, value_name = "URL", value_parser = crate::startup::parse_public_url)]
+    public_url: Option<String>,
+    /// Believe Forwarded / X-Forwarded-For from this proxy address (repeatable)
+    #[arg(long, value_name = "ADDR")]
+    trust_proxy: Vec<IpAddr>,
     /// Most clients at once; beyond it the handshake gets 503
     #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS)]
     max_clients: usize,
@@ -227,12 +241,20 @@ impl Config {
                 };
             }
         };
+        if args.http_port == args.ws_port && args.http_port != 0 {
+            return Err(format!(
+                "--http-port and --ws-port are both {}: the page and the chat need a port each",
+                args.http_port
+            ));
+        }
         Ok(Command::Run(Config {
             bind: args.bind,
             http_port: args.http_port,
             ws_port: args.ws_port,
             log_level: args.log_level,
             allowed_origins: args.allow_origin,
+            public_url: args.public_url,
+            trusted_proxies: args.trust_proxy,
             limits: Limits {
                 max_message_bytes: args.max_message_bytes,
                 outbox_lines: args.outbox_lines,
@@ -252,11 +274,17 @@ impl Config {
 }
 
 /// clap's errors span several lines (usage, a tip); keep the first, which
-/// says what was wrong, and point at --help.
+/// says what was wrong, and the tip (for a mistyped flag, the flag meant),
+/// and point at --help.
 fn one_line(message: &str) -> String {
     let first = message.lines().next().unwrap_or("bad arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see --help)")
+    let tips: String = message
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("tip: "))
+        .map(|tip| format!("; {tip}"))
+        .collect();
+    format!("{first}{tips} (see --help)")
 }
 
 #[cfg(test)]
@@ -311,6 +339,41 @@ mod tests {
         assert!(err.contains("--no-such-flag"), "{err}");
         assert!(parse(&["--http-port", "99999"]).is_err());
         assert!(parse(&["--ping-interval", "-1"]).is_err());
+    }
+
+    #[test]
+    fn a_mistyped_flag_gets_the_right_one() {
+        let err = parse(&["--ws-prot", "9000"]).unwrap_err();
+        assert!(err.contains("'--ws-port'"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn one_port_for_both_is_refused() {
+        let err = parse(&["--http-port", "9000", "--ws-port", "9000"]).unwrap_err();
+        assert!(
+            err.contains("--http-port and --ws-port are both 9000"),
+            "{err}"
+        );
+        // Port 0 (any free port) twice gives two different ports.
+        assert!(parse(&["--http-port", "0", "--ws-port", "0"]).is_ok());
+    }
+
+    #[test]
+    fn proxy_flags() {
+        let c = parse(&[
+            "--public-url",
+            "https://chat.example.org/",
+            "--trust-proxy",
+            "127.0.0.1",
+            "--trust-proxy",
+            "::1",
+        ])
+        .unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://chat.example.org/"));
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(parse(&["--public-url", "chat.example.org"]).is_err());
+        assert!(parse(&["--trust-proxy", "proxy"]).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
 //! - [`rlimit`]: how many clients the OS limits allow.
+//! - [`startup`]: binding, and the start-up lines for a classroom.
 //!
 //! # Threads
 //! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and one
@@ -55,6 +56,7 @@ pub mod protocol;
 pub mod rlimit;
 pub mod room;
 pub mod server;
+pub mod startup;
 mod throttle;
 pub mod writer;
 

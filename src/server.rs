@@ -21,6 +21,7 @@ use crate::handshake::OriginPolicy;
 use crate::page::{self, PageServer};
 use crate::rlimit;
 use crate::room::{self, Event};
+use crate::startup;
 use crate::throttle::Throttle;
 use crate::throttled;
 use crate::Error;
@@ -67,12 +68,17 @@ struct ClientThread {
 impl Server {
     /// Bind both listeners as `config` says and start.
     pub fn bind(config: &Config) -> Result<Server, Error> {
-        let bind = |what, port| {
+        let bind = |what, flag, port| {
             let addr = SocketAddr::new(config.bind, port);
-            TcpListener::bind(addr).map_err(|source| Error::Bind { what, addr, source })
+            startup::bind(addr).map_err(|source| Error::Bind {
+                what,
+                flag,
+                addr,
+                source,
+            })
         };
-        let chat = bind("chat", config.ws_port)?;
-        let page = bind("page", config.http_port)?;
+        let chat = bind("chat", "--ws-port", config.ws_port)?;
+        let page = bind("page", "--http-port", config.http_port)?;
         Server::start(chat, page, config)
     }
 
@@ -129,9 +135,9 @@ impl Server {
                 .spawn(move || accept_loop(&chat, &ctx, &stop))
                 .map_err(spawn_err("acceptor"))?
         };
+        let page_v4 = startup::serves_ipv4(&page);
         let page = PageServer::start(page, html, page_timeout).map_err(spawn_err("page"))?;
-        log::info!("page at http://{page_addr}/");
-        log::info!("chat at ws://{chat_addr}/");
+        startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
         Ok(Server {
             chat_addr,
             page_addr,
