@@ -217,7 +217,7 @@ fn non_negative(s: &str) -> Result<f64, String> {
 /// What the command line asked for.
 pub enum Command {
     /// Run the server with this configuration.
-    Run(Config),
+    Run(Box<Config>),
     /// Print this (help or version) and exit 0.
     Print(String),
 }
@@ -247,7 +247,7 @@ impl Config {
                 args.http_port
             ));
         }
-        Ok(Command::Run(Config {
+        Ok(Command::Run(Box::new(Config {
             bind: args.bind,
             http_port: args.http_port,
             ws_port: args.ws_port,
@@ -269,7 +269,7 @@ impl Config {
                 page_timeout: Duration::from_secs_f64(args.page_timeout),
                 ..Limits::default()
             },
-        }))
+        })))
     }
 }
 
@@ -294,7 +294,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Config, String> {
         let argv = std::iter::once("chat-server").chain(args.iter().copied());
         match Config::from_args(argv)? {
-            Command::Run(config) => Ok(config),
+            Command::Run(config) => Ok(*config),
             Command::Print(text) => Err(format!("printed: {text}")),
         }
     }

@@ -8,7 +8,7 @@ use signal_hook::iterator::Signals;
 
 fn main() -> ExitCode {
     let config = match Config::from_args(std::env::args_os()) {
-        Ok(Command::Run(config)) => config,
+        Ok(Command::Run(config)) => *config,
         Ok(Command::Print(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;
