@@ -105,6 +105,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
 }
 
 fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
+    crate::metrics::handshake_refused(refusal.status);
     throttled!(
         WARNINGS,
         Level::Info,

@@ -13,6 +13,7 @@
 //! - [`frame`]: server frames, encoded once for every client.
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
+//! - [`metrics`]: counters and gauges for `/metrics`.
 //! - [`rlimit`]: how many clients the OS limits allow.
 //! - [`startup`]: binding, and the start-up lines for a classroom.
 //!
@@ -50,6 +51,7 @@ pub mod config;
 mod error;
 pub mod frame;
 pub mod handshake;
+pub mod metrics;
 pub mod outbox;
 pub mod page;
 pub mod protocol;

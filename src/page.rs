@@ -176,6 +176,7 @@ impl Page {
             }
             _ => text(404, "not found\n"),
         };
+        crate::metrics::page_request(response.status_code().0);
         log::debug!(
             "page: {} {} -> {}",
             request.method(),

@@ -165,6 +165,7 @@ pub fn run(events: Receiver<Event>) {
             room.handle(event);
         }
         room.flush();
+        crate::metrics::room_sizes(usize::from(!room.is_empty()), room.len());
     }
     log::debug!("room: all senders gone, stopping");
 }
@@ -273,6 +274,7 @@ impl Room {
             return;
         };
         log::info!("room: {} left ({}): {reason}", member.nickname, member.peer);
+        crate::metrics::left(reason);
         if !self.closing {
             self.pend(&protocol::has_left(&member.nickname));
         }
@@ -305,6 +307,7 @@ impl Room {
     pub fn flush(&mut self) {
         while self.pending.lines > 0 {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);
+            crate::metrics::broadcast(lines, bytes.len());
             let batch = Bytes::from(bytes);
             let slow = if self.members.len() < self.split_from {
                 deliver(self.members.iter_mut(), &batch, lines)
@@ -313,6 +316,7 @@ impl Room {
             };
             for id in slow {
                 if let Some(member) = self.remove(id) {
+                    crate::metrics::dropped_too_slow();
                     member
                         .outbox
                         .kick(close::POLICY_VIOLATION, "too slow: too many lines waiting");

@@ -21,6 +21,7 @@ pub fn run(outbox: &Outbox) {
     // Cut the connection if this thread panics: otherwise the client would
     // stay a member that hears nothing more.
     let _cut = CutOnPanic(outbox);
+    let _counted = crate::metrics::WriterRunning::start();
     let mut buffers: Vec<Bytes> = Vec::new();
     loop {
         {
