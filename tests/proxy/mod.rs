@@ -1,0 +1,448 @@
+//! nginx with TLS in front of the server, set up from `contrib/nginx.conf`
+//! (the file README's Deploy section shows), for the proxy tests.
+//!
+//! The test makes a self-signed certificate with `openssl`, templates the
+//! config's ports and certificate paths (every token it replaces must be
+//! there, so the README's config cannot drift from what is tested), and runs
+//! nginx in the foreground on free loopback ports. A TLS client is
+//! `openssl s_client` as a pipe: the test speaks HTTP and WebSocket through
+//! its stdin and stdout, and it checks nginx's certificate against ours.
+//! Installs nothing: `.ci/run` installs nginx and openssl.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+/// How long any single wait here may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The two `proxy_pass` forms README's Deploy section says both work.
+#[derive(Debug, Clone, Copy)]
+pub enum Form {
+    /// `proxy_pass http://127.0.0.1:12345;`: the chat port sees `/ws/ROOM`.
+    KeepPrefix,
+    /// `proxy_pass http://127.0.0.1:12345/;`: the chat port sees `/ROOM`.
+    StripPrefix,
+}
+
+/// `program` on the PATH or in the sbin directories (where Debian puts
+/// nginx, which a non-root PATH may lack).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Whether nginx and openssl are here. Outside CI a missing one prints a
+/// skip line and the test passes; in CI it fails (`.ci/run` installs both).
+pub fn have_nginx_and_openssl() -> bool {
+    for program in ["nginx", "openssl"] {
+        if find_program(program).is_none() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{program} not found, and CI needs it (.ci/run installs it)"
+            );
+            println!("skipped: {program} not found (apt-get install nginx openssl)");
+            return false;
+        }
+    }
+    true
+}
+
+/// A scratch directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("chat-server-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 and ::1: (certificate, key).
+pub fn make_certificate(dir: &Scratch) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.path("cert.pem"), dir.path("key.pem"));
+    let out = Command::new(find_program("openssl").expect("openssl"))
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,IP:::1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+/// Ports nginx listens on. Found free by binding port 0; held until just
+/// before nginx starts.
+struct Ports {
+    http: TcpListener,
+    https: TcpListener,
+    https_v6: Option<TcpListener>,
+}
+
+impl Ports {
+    fn take() -> Ports {
+        let v4 = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("free port");
+        Ports {
+            http: v4(),
+            https: v4(),
+            https_v6: TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).ok(),
+        }
+    }
+}
+
+fn port(listener: &TcpListener) -> u16 {
+    listener.local_addr().expect("local addr").port()
+}
+
+/// `contrib/nginx.conf` with this test's addresses, certificate and form.
+/// Panics if a token it replaces is missing from the file.
+pub fn site_config(
+    page: SocketAddr,
+    chat: SocketAddr,
+    form: Form,
+    cert: &Path,
+    key: &Path,
+    http: u16,
+    https: u16,
+    https_v6: Option<u16>,
+) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/nginx.conf");
+    let mut config = std::fs::read_to_string(&path).expect("contrib/nginx.conf");
+    let v6_listen = match https_v6 {
+        Some(port) => format!("listen [::1]:{port} ssl;"),
+        None => String::new(),
+    };
+    let chat_pass = match form {
+        Form::KeepPrefix => format!("proxy_pass http://{chat};"),
+        Form::StripPrefix => format!("proxy_pass http://{chat}/;"),
+    };
+    let replacements = [
+        ("listen 80;".to_owned(), format!("listen 127.0.0.1:{http};")),
+        // One IPv6 listener is enough to test that line's form.
+        ("listen [::]:80;".to_owned(), String::new()),
+        (
+            "listen 443 ssl;".to_owned(),
+            format!("listen 127.0.0.1:{https} ssl;"),
+        ),
+        ("listen [::]:443 ssl;".to_owned(), v6_listen),
+        (
+            "/etc/letsencrypt/live/chat.example.org/fullchain.pem".to_owned(),
+            cert.display().to_string(),
+        ),
+        (
+            "/etc/letsencrypt/live/chat.example.org/privkey.pem".to_owned(),
+            key.display().to_string(),
+        ),
+        ("proxy_pass http://127.0.0.1:12345;".to_owned(), chat_pass),
+        (
+            "proxy_pass http://127.0.0.1:8080;".to_owned(),
+            format!("proxy_pass http://{page};"),
+        ),
+    ];
+    for (from, to) in replacements {
+        assert_eq!(
+            config.matches(&from).count(),
+            1,
+            "contrib/nginx.conf should have `{from}` once"
+        );
+        config = config.replace(&from, &to);
+    }
+    config
+}
+
+/// nginx in the foreground (one process, no daemon), stopped on drop.
+pub struct Nginx {
+    child: Child,
+    /// Where browsers and test clients connect: `https://127.0.0.1:PORT`.
+    pub https: SocketAddr,
+    /// The same over IPv6 (`[::1]`), if this machine has IPv6.
+    pub https_v6: Option<SocketAddr>,
+    /// Plain http, which redirects.
+    pub http: SocketAddr,
+    /// The certificate nginx serves, for clients to check it against.
+    pub cert: PathBuf,
+    pub dir: Scratch,
+}
+
+impl Nginx {
+    /// Start nginx with `contrib/nginx.conf` in front of a server whose
+    /// page and chat listen on `page` and `chat`. Panics if it does not
+    /// take connections within WAIT.
+    pub fn start(page: SocketAddr, chat: SocketAddr, form: Form) -> Nginx {
+        let dir = Scratch::new("nginx");
+        let (cert, key) = make_certificate(&dir);
+        let ports = Ports::take();
+        let (http, https, https_v6) = (
+            port(&ports.http),
+            port(&ports.https),
+            ports.https_v6.as_ref().map(port),
+        );
+        let site = site_config(page, chat, form, &cert, &key, http, https, https_v6);
+        std::fs::write(dir.path("site.conf"), site).expect("write site.conf");
+        let d = dir.0.display();
+        let main = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+             include {d}/site.conf;\n}}\n"
+        );
+        std::fs::write(dir.path("nginx.conf"), main).expect("write nginx.conf");
+        drop(ports);
+        let child = Command::new(find_program("nginx").expect("nginx"))
+            .arg("-e")
+            .arg(dir.path("error.log"))
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(dir.path("nginx.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let mut nginx = Nginx {
+            child,
+            https: SocketAddr::from((Ipv4Addr::LOCALHOST, https)),
+            https_v6: https_v6.map(|p| SocketAddr::from((Ipv6Addr::LOCALHOST, p))),
+            http: SocketAddr::from((Ipv4Addr::LOCALHOST, http)),
+            cert,
+            dir,
+        };
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect_timeout(&nginx.https, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                panic!("nginx exited ({status}): {}", nginx.error_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx not listening within {WAIT:?}: {}",
+                nginx.error_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        nginx
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TLS connection through `openssl s_client`, checked against `cert`.
+/// Reads wait at most WAIT, then fail with `TimedOut`.
+pub struct Tls {
+    child: Child,
+    stdin: ChildStdin,
+    chunks: Receiver<Vec<u8>>,
+    pending: Vec<u8>,
+}
+
+impl Tls {
+    pub fn connect(addr: SocketAddr, cert: &Path) -> Tls {
+        let mut child = Command::new(find_program("openssl").expect("openssl"))
+            .args(["s_client", "-quiet", "-nocommands", "-verify_return_error"])
+            .arg("-CAfile")
+            .arg(cert)
+            .arg("-verify_ip")
+            .arg(addr.ip().to_string())
+            .arg("-connect")
+            .arg(addr.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start openssl s_client");
+        let stdin = child.stdin.take().expect("stdin piped");
+        let mut stdout = child.stdout.take().expect("stdout piped");
+        let (tx, chunks) = crossbeam_channel::unbounded();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 16 * 1024];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Tls {
+            child,
+            stdin,
+            chunks,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Read for Tls {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pending.is_empty() {
+            match self.chunks.recv_timeout(WAIT) {
+                Ok(chunk) => self.pending = chunk,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    return Err(io::ErrorKind::TimedOut.into())
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+}
+
+impl Write for Tls {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stdin.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.stdin.flush()
+    }
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` over https: (status, head, body).
+pub fn https_get(addr: SocketAddr, cert: &Path, path: &str) -> (u16, String, String) {
+    let mut tls = Tls::connect(addr, cert);
+    write!(
+        tls,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write request");
+    tls.flush().expect("flush");
+    let mut response = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    let mut buf = [0u8; 8192];
+    while Instant::now() < deadline {
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("reading https response: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// A WebSocket over TLS to `path` on `addr`, sending `Origin` as a browser
+/// on that origin would. `Err` is the handshake's failure (e.g. a 403).
+pub fn wss_connect(
+    addr: SocketAddr,
+    cert: &Path,
+    path: &str,
+    origin: &str,
+) -> Result<WebSocket<Tls>, tungstenite::Error> {
+    let mut request = format!("wss://{addr}{path}").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().expect("origin is a header value"));
+    let tls = Tls::connect(addr, cert);
+    tungstenite::client(request, tls)
+        .map(|(ws, _)| ws)
+        .map_err(|e| match e {
+            tungstenite::HandshakeError::Failure(e) => e,
+            tungstenite::HandshakeError::Interrupted(_) => {
+                tungstenite::Error::Io(io::ErrorKind::TimedOut.into())
+            }
+        })
+}
+
+/// The next text frame (pings skipped); panics after WAIT.
+pub fn recv_text(ws: &mut WebSocket<Tls>) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "no text within {WAIT:?}");
+        match ws.read() {
+            Ok(Message::Text(t)) => return t.as_str().to_owned(),
+            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            Ok(other) => panic!("expected text, got {other:?}"),
+            Err(e) => panic!("expected text, got error {e}"),
+        }
+    }
+}
+
+/// Read text frames until one equals `want`; panics after WAIT.
+pub fn recv_until(ws: &mut WebSocket<Tls>, want: &str) {
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        let line = recv_text(ws);
+        if line == want {
+            return;
+        }
+        seen.push(line);
+    }
+    panic!("{want:?} not seen; got {seen:?}");
+}
+
+/// The nickname from a ` .... you are NICK.` greeting, skipping history.
+pub fn greeting(ws: &mut WebSocket<Tls>) -> String {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let line = recv_text(ws);
+        if let Some(nick) = line
+            .strip_prefix(" .... you are ")
+            .and_then(|s| s.strip_suffix('.'))
+        {
+            return nick.to_owned();
+        }
+    }
+    panic!("no greeting within {WAIT:?}");
+}
