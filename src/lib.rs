@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`config`]: defaults and the command line.
 //! - [`server`]: starts and stops everything; the acceptor thread.
+//! - [`health`]: `/healthz` and `/metrics`, for operators.
 //! - [`handshake`]: the WebSocket opening handshake, with HTTP answers.
 //! - [`client`]: one client's session and its reader thread.
 //! - [`room`]: the broadcaster thread, sole owner of the nickname table.
@@ -11,6 +12,7 @@
 //!   takes them, else queued for a writer.
 //! - [`writer`]: the writer thread a client has only while it is behind.
 //! - [`frame`]: server frames, encoded once for every client.
+//! - [`proxy`]: the same-origin rule and the client address behind a proxy.
 //! - [`protocol`]: the wire wording and close codes.
 //! - [`page`]: tiny_http serving `web/index.html`.
 //! - [`metrics`]: counters and gauges for `/metrics`.
@@ -51,10 +53,12 @@ pub mod config;
 mod error;
 pub mod frame;
 pub mod handshake;
+mod health;
 pub mod metrics;
 pub mod outbox;
 pub mod page;
 pub mod protocol;
+mod proxy;
 pub mod rlimit;
 pub mod room;
 pub mod server;

@@ -58,6 +58,8 @@ pub enum Event {
     Leave { id: ClientId, reason: LeaveReason },
     /// The server is stopping: close every client with 1001.
     Shutdown,
+    /// `/healthz` asks whether the room thread answers: it sends `()` back.
+    Ping(crossbeam_channel::Sender<()>),
 }
 
 /// Why a client left, for the log.
@@ -207,6 +209,9 @@ impl Room {
             Event::Message { id, text } => self.message(id, &text),
             Event::Leave { id, reason } => self.leave(id, &reason),
             Event::Shutdown => self.shutdown(),
+            Event::Ping(reply) => {
+                let _ = reply.send(());
+            }
         }
     }
 
