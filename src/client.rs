@@ -4,20 +4,19 @@
 //! acceptor). It does the handshake, then reads frames and turns them into
 //! room events; it is the socket's only reader. A drop guard sends the room
 //! exactly one `Leave`, however the thread ends (close, error, timeout,
-//! panic). When the client is quiet it pings it, and it drops a client
+//! panic). When the client is quiet it pings it, and it closes a client
 //! silent past the idle timeout.
 //!
 //! Nothing here writes the socket directly: pongs, pings and close frames go
 //! through the client's [`Outbox`], like the room's lines, so frames never
 //! interleave. tungstenite's `read` writes too (it answers pings and closes
-//! from inside `read`), so the reader's socket is a [`ReadOnly`] that
-//! discards writes. The reader, the outbox and a writer (if one is running)
+//! from inside `read`), so the reader's socket is a [`DiscardWrites`]: it
+//! reads the socket and throws away what tungstenite writes. The reader, the outbox and a writer (if one is running)
 //! share one `TcpStream` through an `Arc`, so a client costs one file
 //! descriptor.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,10 +30,12 @@ use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 use crate::config::Limits;
 use crate::frame;
 use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
+use crate::id::ClientId;
 use crate::outbox::Outbox;
+use crate::permit::Permits;
 use crate::protocol::{close, SLOW_DOWN};
-use crate::room::{ClientId, Event, LeaveReason};
-use crate::throttle::Throttle;
+use crate::room::{Event, LeaveReason};
+use crate::throttle::{Admit, Throttle, TokenBucket};
 use crate::throttled;
 
 /// Shortest read timeout we set (zero would mean none).
@@ -44,15 +45,16 @@ const MIN_WAIT: Duration = Duration::from_millis(1);
 static WARNINGS: Throttle = Throttle::new(20);
 
 /// What every client thread shares: the limits, the room's channel, and the
-/// count of joined clients (for `--max-clients`).
+/// seats (for `--max-clients`).
 pub struct Context {
     pub limits: Limits,
     pub origins: OriginPolicy,
     /// Sent on by every reader; received by the room thread.
     pub events: Sender<Event>,
-    /// Clients past their handshake. Incremented by a reader when it takes a
-    /// seat, decremented when its thread ends.
-    pub clients: Arc<AtomicUsize>,
+    /// Seats for clients past their handshake, at most `--max-clients`: a
+    /// reader takes one before it answers 101 and gives it back as its
+    /// thread ends.
+    pub seats: Arc<Permits>,
 }
 
 impl Context {
@@ -81,7 +83,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             throttled!(
                 WARNINGS,
                 Level::Info,
-                "client-{id}: {peer} did not finish its handshake in time, dropped"
+                "client-{id}: {peer} did not finish its handshake in time, aborted"
             );
             return;
         }
@@ -92,7 +94,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             return log::debug!("client-{id}: {peer} handshake read failed: {e}")
         }
     };
-    let Some(_seat) = Seat::take(&ctx) else {
+    let Some(_seat) = ctx.seats.try_take() else {
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
     };
@@ -116,27 +118,6 @@ fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal)
     handshake::refuse(stream, refusal);
 }
 
-/// A place among `--max-clients`, given back when the reader thread ends.
-struct Seat<'a>(&'a AtomicUsize);
-
-impl<'a> Seat<'a> {
-    fn take(ctx: &'a Context) -> Option<Seat<'a>> {
-        let max = ctx.limits.max_clients;
-        ctx.clients
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Seat(&ctx.clients))
-    }
-}
-
-impl Drop for Seat<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 /// Sends the room this client's `Leave` when dropped: at the end of the
 /// reader, or while unwinding from a panic.
 struct LeaveGuard<'a> {
@@ -150,7 +131,7 @@ impl Drop for LeaveGuard<'_> {
         let reason = if thread::panicking() {
             LeaveReason::Panicked
         } else {
-            std::mem::replace(&mut self.reason, LeaveReason::Dropped)
+            std::mem::replace(&mut self.reason, LeaveReason::Aborted)
         };
         let _ = self.events.send(Event::Leave {
             id: self.id,
@@ -177,21 +158,21 @@ fn session(
     let mut guard = LeaveGuard {
         id,
         events: &ctx.events,
-        reason: LeaveReason::Dropped,
+        reason: LeaveReason::Aborted,
     };
     let joined = ctx.events.send(Event::Join {
         id,
         peer,
         outbox: outbox.clone(),
     });
-    let socket = ReadOnly {
+    let socket = DiscardWrites {
         stream,
         last_read: Instant::now(),
     };
     let mut ws = WebSocket::from_partially_read(socket, early, Role::Server, Some(ctx.ws_config()));
-    // Whatever happens from here, even a panic, the connection ends with
-    // the session.
-    let _end = EndOnDrop(&outbox);
+    // Whatever happens from here, even a panic, the connection is aborted
+    // when the session ends (after our close handshake, if there was one).
+    let _abort = AbortOnDrop(&outbox);
     if joined.is_ok() {
         guard.reason = read_loop(id, &mut ws, &outbox, ctx);
     }
@@ -201,7 +182,7 @@ fn session(
     );
     // The room hears of it now, not after the waits below.
     drop(guard);
-    // Let our close frame (if any) go out before we end the connection.
+    // Let our close frame (if any) go out before we abort the connection.
     outbox.wait_written(limits.write_timeout);
     if must_drain {
         // Read and drop what the client still sends, so our close is not
@@ -211,19 +192,19 @@ fn session(
     Ok(())
 }
 
-/// Ends the connection (see [`Outbox::end`]) when the session does.
-struct EndOnDrop<'a>(&'a Outbox);
+/// Aborts the connection (see [`Outbox::abort`]) when the session ends.
+struct AbortOnDrop<'a>(&'a Outbox);
 
-impl Drop for EndOnDrop<'_> {
+impl Drop for AbortOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.end();
+        self.0.abort();
     }
 }
 
 /// Read frames and hand them on until the client goes; return why it went.
 fn read_loop(
     id: ClientId,
-    ws: &mut WebSocket<ReadOnly>,
+    ws: &mut WebSocket<DiscardWrites>,
     outbox: &Outbox,
     ctx: &Context,
 ) -> LeaveReason {
@@ -283,13 +264,13 @@ fn read_loop(
 /// give up on it if it has been silent past the idle timeout (or has not
 /// answered our close); then set when to wake up next. `Some`: it is gone.
 fn on_quiet(
-    ws: &WebSocket<ReadOnly>,
+    ws: &WebSocket<DiscardWrites>,
     outbox: &Outbox,
     limits: &Limits,
     last_ping: &mut Instant,
 ) -> Option<LeaveReason> {
     if outbox.is_closing() {
-        return Some(LeaveReason::Dropped); // our close went unanswered
+        return Some(LeaveReason::Aborted); // our close went unanswered
     }
     let (now, last_read) = (Instant::now(), ws.get_ref().last_read);
     if now >= last_read + limits.idle_timeout {
@@ -314,11 +295,11 @@ fn on_quiet(
 /// close frame with the right code first.
 fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
     let code = match &error {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => return LeaveReason::Dropped,
+        WsError::ConnectionClosed | WsError::AlreadyClosed => return LeaveReason::Aborted,
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            return LeaveReason::Dropped
+            return LeaveReason::Aborted
         }
-        WsError::Io(e) if is_disconnect(e) => return LeaveReason::Dropped,
+        WsError::Io(e) if is_disconnect(e) => return LeaveReason::Aborted,
         WsError::Io(e) => return LeaveReason::ReadFailed(e.to_string()),
         WsError::Utf8(_) => close::INVALID_PAYLOAD,
         // Over the message or frame limit, announced or reached.
@@ -366,12 +347,12 @@ fn is_disconnect(e: &io::Error) -> bool {
 /// writes, because everything we send goes through the outbox (its replies
 /// come from there instead). It also notes when the client last sent
 /// anything, for the idle timeout.
-pub struct ReadOnly {
-    pub stream: Arc<TcpStream>,
-    pub last_read: Instant,
+struct DiscardWrites {
+    stream: Arc<TcpStream>,
+    last_read: Instant,
 }
 
-impl Read for ReadOnly {
+impl Read for DiscardWrites {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = (&*self.stream).read(buf)?;
         if read > 0 {
@@ -381,7 +362,7 @@ impl Read for ReadOnly {
     }
 }
 
-impl Write for ReadOnly {
+impl Write for DiscardWrites {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         Ok(buf.len())
     }
@@ -390,59 +371,10 @@ impl Write for ReadOnly {
     }
 }
 
-/// Per-client flood limit: `rate` tokens a second, at most `burst` saved up.
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-    /// Whether the sender has been told to slow down during this excess.
-    warned: bool,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Admit {
-    Yes,
-    /// Over the limit, and the sender has not been told yet.
-    NoAndWarn,
-    No,
-}
-
-impl TokenBucket {
-    fn new(rate: f64, burst: u32) -> TokenBucket {
-        TokenBucket {
-            rate,
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
-            last: Instant::now(),
-            warned: false,
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> Admit {
-        if self.rate <= 0.0 {
-            return Admit::Yes; // --rate 0: no limit
-        }
-        let earned = now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + earned).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            self.warned = false;
-            Admit::Yes
-        } else if !self.warned {
-            self.warned = true;
-            Admit::NoAndWarn
-        } else {
-            Admit::No
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::testing::pair;
+    use crate::test_support::pair;
 
     #[test]
     fn a_panicking_reader_still_leaves_exactly_once() {
@@ -481,28 +413,5 @@ mod tests {
         room.flush();
         let _you_are = other_client.texts(1);
         assert_eq!(other_client.texts(1), [crate::protocol::has_left(&nick)]);
-    }
-
-    #[test]
-    fn bucket_allows_a_burst_then_the_rate() {
-        let start = Instant::now();
-        let mut b = TokenBucket::new(10.0, 20);
-        b.last = start;
-        for _ in 0..20 {
-            assert_eq!(b.take(start), Admit::Yes);
-        }
-        assert_eq!(b.take(start), Admit::NoAndWarn);
-        assert_eq!(b.take(start), Admit::No);
-        // 100 ms later one token has been earned.
-        let later = start + Duration::from_millis(100);
-        assert_eq!(b.take(later), Admit::Yes);
-        assert_eq!(b.take(later), Admit::NoAndWarn);
-    }
-
-    #[test]
-    fn rate_zero_is_unlimited() {
-        let mut b = TokenBucket::new(0.0, 1);
-        let now = Instant::now();
-        assert!((0..1000).all(|_| b.take(now) == Admit::Yes));
     }
 }

@@ -1,10 +1,14 @@
-//! The configuration: defaults as named constants, and the command line that
-//! overrides them. Read once in `main`; tests build a [`Config`] directly.
+//! The configuration: every flag and limit, spelled once. The flags are
+//! derived from [`Config`] and [`Limits`] themselves: each field's doc
+//! comment is its `--help` text (unit, default, what happens on breach) and
+//! its `#[arg]` holds the default, which `Default` reads back through clap,
+//! so there is no second copy. Read once in `main`; tests build a
+//! [`Config`] directly (`..Config::default()`).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, FromArgMatches, Parser};
 
 /// The seed's page port.
 pub const HTTP_PORT: u16 = 8080;
@@ -13,184 +17,135 @@ pub const WS_PORT: u16 = 12345;
 /// Loopback by default: a classroom opts in to `--bind 0.0.0.0`.
 pub const BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// Largest text message (and frame) a client may send; over it: close 1009.
-pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
-/// tungstenite's read buffer per connection: how much one read asks for.
-/// Its default (128 KiB) is allocated, and zeroed, for every connection; a
-/// chat line is far smaller, and a longer message grows the buffer while
-/// it is read. Measured: 4 KiB cost 4 KiB more per idle client than 1 KiB.
-pub const READ_BUFFER_BYTES: usize = 1024;
-/// Lines waiting for a client that is behind before the room drops it.
-pub const OUTBOX_LINES: usize = 4096;
-/// A socket write that makes no progress for this long drops the client.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The reader pings a client quiet this long. Must be well under
-/// `IDLE_TIMEOUT`.
-pub const PING_INTERVAL: Duration = Duration::from_secs(30);
-/// A client silent (no frame, no pong) this long is dropped: 2.5 pings.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-/// The opening handshake must be complete within this.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// After we send a close frame, how long we wait for the client's.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most clients at once; beyond it the handshake gets 503.
-pub const MAX_CLIENTS: usize = 10_000;
-/// Messages per second per client, refilled continuously (0: no limit).
-pub const RATE_PER_SECOND: f64 = 10.0;
-/// Messages a client may send at once before the rate applies.
-pub const BURST: u32 = 20;
-/// Most writer threads at once, in all. A client has a writer only while it
-/// is behind (see `outbox.rs`); the start-up clamp on `--max-clients`
-/// reserves threads and memory maps for this many.
+/// Most writer threads at once, in all (not a flag). A client has a writer
+/// only while it is behind (see `outbox`); the start-up clamp on
+/// `--max-clients` reserves threads and memory maps for this many. Past it,
+/// a client that falls behind has its connection aborted.
 pub const MAX_WRITERS: usize = 1024;
-/// Stack of each client thread (reader and writer). Only touched pages cost
-/// memory: measured, a reader touches 8 KiB of it (the thread's TLS
-/// included); the rest is headroom for a panic's unwinding.
-pub const THREAD_STACK_BYTES: usize = 128 * 1024;
-/// A page connection idle or stalled this long is closed.
-pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Everything the server needs to start.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Address both listeners bind to.
-    pub bind: IpAddr,
-    /// Page port (0: any free port).
-    pub http_port: u16,
-    /// WebSocket port (0: any free port).
-    pub ws_port: u16,
-    pub log_level: log::LevelFilter,
-    /// Origins allowed to open a WebSocket besides the page's own (`*`: any).
-    pub allowed_origins: Vec<String>,
-    /// The address people open, as given to `--public-url` (None: the page
-    /// guesses; see README, Deploy). Its origin may open a WebSocket.
-    pub public_url: Option<String>,
-    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed
-    /// (`--trust-proxy`; default none: the headers are ignored).
-    pub trusted_proxies: Vec<IpAddr>,
-    pub limits: Limits,
-}
-
-/// Per-client limits; each is a flag.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub max_message_bytes: usize,
-    pub read_buffer_bytes: usize,
-    pub outbox_lines: usize,
-    pub write_timeout: Duration,
-    pub ping_interval: Duration,
-    pub idle_timeout: Duration,
-    pub handshake_timeout: Duration,
-    pub close_timeout: Duration,
-    pub max_clients: usize,
-    pub rate_per_second: f64,
-    pub burst: u32,
-    pub thread_stack_bytes: usize,
-    pub page_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_message_bytes: MAX_MESSAGE_BYTES,
-            read_buffer_bytes: READ_BUFFER_BYTES,
-            outbox_lines: OUTBOX_LINES,
-            write_timeout: WRITE_TIMEOUT,
-            ping_interval: PING_INTERVAL,
-            idle_timeout: IDLE_TIMEOUT,
-            handshake_timeout: HANDSHAKE_TIMEOUT,
-            close_timeout: CLOSE_TIMEOUT,
-            max_clients: MAX_CLIENTS,
-            rate_per_second: RATE_PER_SECOND,
-            burst: BURST,
-            thread_stack_bytes: THREAD_STACK_BYTES,
-            page_timeout: PAGE_TIMEOUT,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            bind: BIND,
-            http_port: HTTP_PORT,
-            ws_port: WS_PORT,
-            log_level: log::LevelFilter::Info,
-            allowed_origins: Vec::new(),
-            public_url: None,
-            trusted_proxies: Vec::new(),
-            limits: Limits::default(),
-        }
-    }
-}
-
-/// The command line. Every limit is a flag; `--help` lists them with defaults.
-#[derive(Parser, Debug)]
+/// Everything the server needs to start: the command line.
+#[derive(Parser, Debug, Clone)]
 #[command(
     name = "chat-server",
     version,
     about = "A small synchronous WebSocket chat room: the page on --http-port, the chat on --ws-port."
 )]
-struct Args {
-    /// Address (or host name) to listen on: 0.0.0.0 or :: for a classroom
-    #[arg(long, value_name = "ADDR", default_value_t = BIND, value_parser = crate::startup::resolve_bind)]
-    bind: IpAddr,
+pub struct Config {
+    /// Address (or host name, resolved at start) both listeners bind to:
+    /// 0.0.0.0 or :: (IPv6 and IPv4) for a classroom
+    #[arg(long, value_name = "ADDR", default_value_t = BIND,
+          value_parser = crate::startup::resolve_bind)]
+    pub bind: IpAddr,
     /// Port for the page (0: any free port)
     #[arg(long, value_name = "PORT", default_value_t = HTTP_PORT)]
-    http_port: u16,
+    pub http_port: u16,
     /// Port for the WebSocket chat (0: any free port)
     #[arg(long, value_name = "PORT", default_value_t = WS_PORT)]
-    ws_port: u16,
-    /// off, error, warn, info, debug or trace
+    pub ws_port: u16,
+    /// Log level: off, error, warn, info, debug or trace
     #[arg(long, value_name = "LEVEL", default_value = "info")]
-    log_level: log::LevelFilter,
-    /// Also accept WebSocket handshakes from this Origin (repeatable; * for any)
-    #[arg(long, value_name = "ORIGIN")]
-    allow_origin: Vec<String>,
-    /// The address people open, e.g. https://chat.example.org/ (behind a proxy)
+    pub log_level: log::LevelFilter,
+    /// Also accept WebSocket handshakes from this Origin, besides the page's
+    /// own (repeatable; * for any); others get 403. Default: none
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// The address people open behind a proxy, e.g.
+    /// https://chat.example.org/: printed at start, used by the page as
+    /// is, its origin accepted. Default: none (the page finds the chat)
     #[arg(long, value_name = "URL", value_parser = crate::startup::parse_public_url)]
-    public_url: Option<String>,
-    /// Believe Forwarded / X-Forwarded-For from this proxy address (repeatable)
-    #[arg(long, value_name = "ADDR")]
-    trust_proxy: Vec<IpAddr>,
-    /// Most clients at once; beyond it the handshake gets 503
-    #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS)]
-    max_clients: usize,
-    /// Largest message in bytes; larger ones are closed with 1009
-    #[arg(long, value_name = "BYTES", default_value_t = MAX_MESSAGE_BYTES,
+    pub public_url: Option<String>,
+    /// Believe X-Forwarded-For / Forwarded from this proxy address, for
+    /// the log and per-address limits (repeatable). Default: none (the
+    /// headers are ignored)
+    #[arg(long = "trust-proxy", value_name = "ADDR")]
+    pub trusted_proxies: Vec<IpAddr>,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Per-client limits, and the server-wide ones that bound them; every one
+/// but two internal sizes is a flag.
+#[derive(Args, Debug, Clone)]
+pub struct Limits {
+    /// Largest text message (and frame) a client may send, in bytes; a
+    /// larger one is closed with 1009 (message too big)
+    #[arg(long, value_name = "BYTES", default_value = "4096",
           value_parser = ranged::<1, { 64 << 20 }>)]
-    max_message_bytes: usize,
-    /// Lines queued for a slow client before it is dropped
-    #[arg(long, value_name = "LINES", default_value_t = OUTBOX_LINES,
+    pub max_message_bytes: usize,
+    /// tungstenite's read buffer per connection, in bytes (not a flag;
+    /// default 1024): how much one read asks for. Its own default (128 KiB)
+    /// is allocated, and zeroed, for every connection; a chat line is far
+    /// smaller, and a longer message grows the buffer while it is read.
+    /// Measured: 4 KiB cost 4 KiB more per idle client than 1 KiB.
+    #[arg(skip = 1024_usize)]
+    pub read_buffer_bytes: usize,
+    /// Lines queued for a client that is behind, at most; one more and the
+    /// room drops it (close 1008, then its connection is aborted)
+    #[arg(long, value_name = "LINES", default_value = "4096",
           value_parser = ranged::<1, { usize::MAX }>)]
-    outbox_lines: usize,
-    /// Messages per second per client (0: no limit)
-    #[arg(long, value_name = "MSGS_PER_SECOND", default_value_t = RATE_PER_SECOND,
+    pub outbox_lines: usize,
+    /// Seconds a socket write may stall before the client's connection is
+    /// aborted (and it leaves)
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub write_timeout: Duration,
+    /// Seconds of quiet before the server pings a client; keep it well
+    /// under --idle-timeout
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    pub ping_interval: Duration,
+    /// Seconds of silence (no frame, no pong) before a client is closed
+    /// with 1001 (2.5 pings by default)
+    #[arg(long, value_name = "SECS", default_value = "75", value_parser = seconds)]
+    pub idle_timeout: Duration,
+    /// Seconds a client has to finish its opening handshake; past it, its
+    /// connection is aborted
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub handshake_timeout: Duration,
+    /// After our close frame, how long the client has to answer with its
+    /// own before its connection is aborted (not a flag; default 2 s)
+    #[arg(skip = Duration::from_secs(2))]
+    pub close_timeout: Duration,
+    /// Most clients at once (clamped at start-up to what the fd, thread
+    /// and memory-map limits allow); beyond it the handshake gets 503
+    #[arg(long, value_name = "N", default_value = "10000")]
+    pub max_clients: usize,
+    /// Messages per second per client, refilled continuously (0: no
+    /// limit); past it, messages are dropped and the sender told once
+    /// (` .... slow down.`)
+    #[arg(long = "rate", value_name = "MSGS_PER_SECOND", default_value = "10",
           value_parser = non_negative)]
-    rate: f64,
+    pub rate_per_second: f64,
     /// Messages a client may send at once before --rate applies
-    #[arg(long, value_name = "MSGS", default_value_t = BURST,
+    #[arg(long, value_name = "MSGS", default_value = "20",
           value_parser = clap::value_parser!(u32).range(1..))]
-    burst: u32,
-    /// Seconds a socket write may stall before the client is dropped
-    #[arg(long, value_name = "SECS", default_value_t = WRITE_TIMEOUT.as_secs_f64(), value_parser = seconds)]
-    write_timeout: f64,
-    /// Seconds between pings to each client
-    #[arg(long, value_name = "SECS", default_value_t = PING_INTERVAL.as_secs_f64(), value_parser = seconds)]
-    ping_interval: f64,
-    /// Seconds of silence (no frame, no pong) before a client is dropped
-    #[arg(long, value_name = "SECS", default_value_t = IDLE_TIMEOUT.as_secs_f64(), value_parser = seconds)]
-    idle_timeout: f64,
-    /// Seconds a client has to finish its handshake
-    #[arg(long, value_name = "SECS", default_value_t = HANDSHAKE_TIMEOUT.as_secs_f64(), value_parser = seconds)]
-    handshake_timeout: f64,
-    /// Seconds a page connection may sit idle or stalled
-    #[arg(long, value_name = "SECS", default_value_t = PAGE_TIMEOUT.as_secs_f64(), value_parser = seconds)]
-    page_timeout: f64,
-    /// Stack size of each client thread, in KiB
-    #[arg(long, value_name = "KIB", default_value_t = THREAD_STACK_BYTES / 1024,
-          value_parser = ranged::<64, { 64 * 1024 }>)]
-    thread_stack_kib: usize,
+    pub burst: u32,
+    /// Stack of each client thread (reader and writer), in KiB (the field
+    /// holds bytes). Only touched pages cost memory: measured, a reader
+    /// touches 8 KiB of it; the rest is headroom for a panic's unwinding
+    #[arg(long = "thread-stack-kib", value_name = "KIB", default_value = "128",
+          value_parser = kib::<64, { 64 * 1024 }>)]
+    pub thread_stack_bytes: usize,
+    /// Seconds a page connection may sit idle or stalled before it is
+    /// closed
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub page_timeout: Duration,
+}
+
+impl Default for Limits {
+    /// The defaults written in the `#[arg]` attributes above.
+    fn default() -> Limits {
+        let command = Limits::augment_args(clap::Command::new("limits"));
+        let matches = command
+            .try_get_matches_from(["limits"])
+            .expect("the default limits parse");
+        Limits::from_arg_matches(&matches).expect("the default limits parse")
+    }
+}
+
+impl Default for Config {
+    /// The defaults written in the `#[arg]` attributes above.
+    fn default() -> Config {
+        Config::try_parse_from(["chat-server"]).expect("the default config parses")
+    }
 }
 
 fn ranged<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
@@ -200,9 +155,14 @@ fn ranged<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
     }
 }
 
-fn seconds(s: &str) -> Result<f64, String> {
+/// KiB on the command line, bytes in [`Limits`].
+fn kib<const LO: usize, const HI: usize>(s: &str) -> Result<usize, String> {
+    ranged::<LO, HI>(s).map(|kib| kib * 1024)
+}
+
+fn seconds(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(Duration::from_secs_f64(v)),
         _ => Err(format!("`{s}` is not a positive number of seconds")),
     }
 }
@@ -223,53 +183,34 @@ pub enum Command {
 }
 
 impl Config {
-    /// Parse the command line. `Err` is a one-line message for stderr.
+    /// Parse the command line.
+    ///
+    /// # Errors
+    /// A one-line message for stderr when an argument is unknown, missing
+    /// its value or out of range (help and version are
+    /// [`Command::Print`], not errors).
     pub fn from_args<I, T>(args: I) -> Result<Command, String>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let args = match Args::try_parse_from(args) {
-            Ok(args) => args,
+        match Config::try_parse_from(args) {
+            // Two listeners cannot share a port: say so before binding.
+            Ok(c) if c.http_port == c.ws_port && c.http_port != 0 => Err(format!(
+                "--http-port and --ws-port are both {}: the page and the chat need a port each",
+                c.http_port
+            )),
+            Ok(config) => Ok(Command::Run(Box::new(config))),
             Err(e) => {
                 use clap::error::ErrorKind;
-                return match e.kind() {
+                match e.kind() {
                     ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                         Ok(Command::Print(e.to_string()))
                     }
                     _ => Err(one_line(&e.to_string())),
-                };
+                }
             }
-        };
-        if args.http_port == args.ws_port && args.http_port != 0 {
-            return Err(format!(
-                "--http-port and --ws-port are both {}: the page and the chat need a port each",
-                args.http_port
-            ));
         }
-        Ok(Command::Run(Box::new(Config {
-            bind: args.bind,
-            http_port: args.http_port,
-            ws_port: args.ws_port,
-            log_level: args.log_level,
-            allowed_origins: args.allow_origin,
-            public_url: args.public_url,
-            trusted_proxies: args.trust_proxy,
-            limits: Limits {
-                max_message_bytes: args.max_message_bytes,
-                outbox_lines: args.outbox_lines,
-                write_timeout: Duration::from_secs_f64(args.write_timeout),
-                ping_interval: Duration::from_secs_f64(args.ping_interval),
-                idle_timeout: Duration::from_secs_f64(args.idle_timeout),
-                handshake_timeout: Duration::from_secs_f64(args.handshake_timeout),
-                max_clients: args.max_clients,
-                rate_per_second: args.rate,
-                burst: args.burst,
-                thread_stack_bytes: args.thread_stack_kib * 1024,
-                page_timeout: Duration::from_secs_f64(args.page_timeout),
-                ..Limits::default()
-            },
-        })))
     }
 }
 
@@ -306,6 +247,27 @@ mod tests {
         assert_eq!(c.bind, BIND);
         assert_eq!(c.limits.max_message_bytes, 4096);
         assert_eq!(c.limits.ping_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn every_limit_has_its_documented_default() {
+        let l = Limits::default();
+        assert_eq!(l.max_message_bytes, 4096);
+        assert_eq!(l.read_buffer_bytes, 1024);
+        assert_eq!(l.outbox_lines, 4096);
+        assert_eq!(l.write_timeout, Duration::from_secs(10));
+        assert_eq!(l.ping_interval, Duration::from_secs(30));
+        assert_eq!(l.idle_timeout, Duration::from_secs(75));
+        assert_eq!(l.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(l.close_timeout, Duration::from_secs(2));
+        assert_eq!(l.max_clients, 10_000);
+        assert_eq!(l.rate_per_second, 10.0);
+        assert_eq!(l.burst, 20);
+        assert_eq!(l.thread_stack_bytes, 128 * 1024);
+        assert_eq!(l.page_timeout, Duration::from_secs(10));
+        let c = parse(&["--thread-stack-kib", "256", "--rate", "2.5"]).unwrap();
+        assert_eq!(c.limits.thread_stack_bytes, 256 * 1024);
+        assert_eq!(c.limits.rate_per_second, 2.5);
     }
 
     #[test]
@@ -374,6 +336,7 @@ mod tests {
         assert_eq!(c.trusted_proxies.len(), 2);
         assert!(parse(&["--public-url", "chat.example.org"]).is_err());
         assert!(parse(&["--trust-proxy", "proxy"]).is_err());
+        assert_eq!(Config::default().public_url, None);
     }
 
     #[test]

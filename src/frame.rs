@@ -1,39 +1,44 @@
-//! Server-to-client WebSocket frames (RFC 6455, section 5.2), encoded by hand.
+//! Server-to-client WebSocket frames (RFC 6455, section 5.2), encoded once
+//! for every client.
 //!
 //! A server's frames are never masked, so a frame's bytes are the same for
-//! every client: the room encodes each line once and every writer sends the
-//! very same buffer. tungstenite still parses what clients send (the
-//! reader's job); it has no API to write pre-encoded frames, so this is the
-//! few lines it takes.
+//! every client: the room encodes each line once and every outbox sends the
+//! very same buffer. tungstenite's `WebSocket` has no API to send frames
+//! already encoded, so we write them ourselves, with its public
+//! [`FrameHeader`] for the header and the payload appended straight after
+//! it (no copy into a tungstenite `Frame` first). tungstenite still parses
+//! what clients send (the reader's job).
+
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
+use tungstenite::Bytes;
 
 /// Opcodes we send.
-pub const TEXT: u8 = 0x1;
-pub const CLOSE: u8 = 0x8;
-pub const PING: u8 = 0x9;
-pub const PONG: u8 = 0xA;
+pub const TEXT: OpCode = OpCode::Data(Data::Text);
+pub const CLOSE: OpCode = OpCode::Control(Control::Close);
+pub const PING: OpCode = OpCode::Control(Control::Ping);
+pub const PONG: OpCode = OpCode::Control(Control::Pong);
 
 /// Append one final (unfragmented), unmasked frame to `out`.
-pub fn encode(opcode: u8, payload: &[u8], out: &mut Vec<u8>) {
+pub fn encode(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
     encode_parts(opcode, &[payload], out);
 }
 
 /// Append one frame whose payload is `parts` joined, without joining them
 /// first (the room writes `nick`, `": "` and the message straight in).
-pub fn encode_parts(opcode: u8, parts: &[&[u8]], out: &mut Vec<u8>) {
+pub fn encode_parts(opcode: OpCode, parts: &[&[u8]], out: &mut Vec<u8>) {
     let len: usize = parts.iter().map(|p| p.len()).sum();
-    out.reserve(len + 10);
-    out.push(0x80 | opcode); // FIN, no RSV bits
-    match len {
-        n if n < 126 => out.push(n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    let header = FrameHeader {
+        is_final: true,
+        opcode,
+        mask: None,
+        ..FrameHeader::default()
+    };
+    let len = len as u64;
+    out.reserve(header.len(len) + len as usize);
+    header
+        .format(len, out)
+        .expect("writing to a Vec never fails");
     for part in parts {
         out.extend_from_slice(part);
     }
@@ -49,10 +54,18 @@ pub fn encode_close(code: u16, reason: &str, out: &mut Vec<u8>) {
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
-    let mut body = Vec::with_capacity(2 + end);
-    body.extend_from_slice(&code.to_be_bytes());
-    body.extend_from_slice(&reason.as_bytes()[..end]);
-    encode(CLOSE, &body, out);
+    encode_parts(
+        CLOSE,
+        &[&code.to_be_bytes(), &reason.as_bytes()[..end]],
+        out,
+    );
+}
+
+/// The bytes `encode` writes, as a shared buffer an outbox can queue.
+pub fn encoded(encode: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut out = Vec::new();
+    encode(&mut out);
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -100,6 +113,8 @@ mod tests {
         let mut out = Vec::new();
         encode_close(0, "", &mut out);
         assert_eq!(out, [0x88, 0x00]);
+        let (header, body) = parse(&out);
+        assert_eq!((header.opcode, body.len()), (CLOSE, 0));
     }
 
     #[test]

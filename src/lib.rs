@@ -2,27 +2,43 @@
 //! Cookbook's WebSocket chat, one OS thread per connection, no async runtime.
 //!
 //! # Layout
-//! - [`config`]: defaults and the command line.
-//! - [`server`]: starts and stops everything; the acceptor thread.
-//! - [`health`]: `/healthz` and `/metrics`, for operators.
-//! - [`handshake`]: the WebSocket opening handshake, with HTTP answers.
-//! - [`client`]: one client's session and its reader thread.
-//! - [`room`]: the broadcaster thread, sole owner of the nickname table.
-//! - [`outbox`]: how lines reach a client's socket: sent at once if it
-//!   takes them, else queued for a writer.
-//! - [`writer`]: the writer thread a client has only while it is behind.
-//! - [`frame`]: server frames, encoded once for every client.
-//! - [`proxy`]: the same-origin rule and the client address behind a proxy.
-//! - [`protocol`]: the wire wording and close codes.
-//! - [`page`]: tiny_http serving `web/index.html`.
-//! - [`metrics`]: counters and gauges for `/metrics`.
-//! - [`rlimit`]: how many clients the OS limits allow.
-//! - [`startup`]: binding, and the start-up lines for a classroom.
+//! In the order a message flows, socket to socket:
+//! - `server`: starts and stops everything; the acceptor thread.
+//! - `handshake`: the WebSocket opening handshake, with HTTP answers.
+//! - `client`: one client's session, run by its reader thread.
+//! - `room`: the broadcaster thread, sole owner of the nickname table.
+//! - `outbox`: how lines reach a client's socket: sent at once if it takes
+//!   them, else queued for its private child `outbox::writer`, the writer
+//!   thread a client has only while it is behind.
+//! - `frame`: server frames, encoded once for every client.
+//! - `startup`: binding, and the start-up lines for a classroom.
+//! - `os`: the operating-system edge: the non-blocking send and the
+//!   fd/thread/memory-map limits.
+//!
+//! And what they share:
+//! - `config`: every flag and limit, each spelled once ([`Config`], [`Limits`]).
+//! - `protocol`: the wire wording and close codes.
+//! - `id`: [`ClientId`], the one type room, reader and outbox all name.
+//! - `permit`: counted permits (client seats, writer threads).
+//! - `throttle`: rate limits (a client's flood limit, the log's).
+//! - `page`: tiny_http serving `web/index.html`.
+//! - `health`: `/healthz` and `/metrics` on the page port, for operators.
+//! - `metrics`: the counters and gauges `/metrics` shows.
+//! - `proxy`: the same-origin rule and the client address behind a proxy.
+//! - `error`: why the server could not start ([`Error`]).
+//!
+//! # How a connection ends
+//! One verb each, in code, logs and docs: a connection is **closed** by the
+//! close handshake (RFC 6455 section 7: a close frame each way, then TCP
+//! ends), or **aborted**: the TCP connection ends both ways without one
+//! (the client vanished, a write failed or stalled, the session ended, or
+//! the room dropped a slow client after a parting close frame 1008).
 //!
 //! # Threads
 //! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and one
 //! per client (`client-N`, its reader). A client that falls behind also gets
-//! a writer (`client-N-w`) until it catches up.
+//! a writer (`client-N-w`) until it catches up. So N clients keeping up cost
+//! N + 3 threads (and tiny_http's).
 //!
 //! ```text
 //! browser --HTTP--> page (tiny_http) -- web/index.html
@@ -48,24 +64,35 @@
 //! # Ok::<(), chat_server::Error>(())
 //! ```
 
-pub mod client;
-pub mod config;
+mod client;
+mod config;
 mod error;
-pub mod frame;
-pub mod handshake;
+mod frame;
+mod handshake;
 mod health;
-pub mod metrics;
-pub mod outbox;
-pub mod page;
-pub mod protocol;
+mod id;
+mod metrics;
+mod os;
+mod outbox;
+mod page;
+mod permit;
+mod protocol;
 mod proxy;
-pub mod rlimit;
-pub mod room;
-pub mod server;
-pub mod startup;
+mod room;
+mod server;
+mod startup;
+#[cfg(test)]
+mod test_support;
 mod throttle;
-pub mod writer;
 
 pub use config::{Command, Config, Limits};
 pub use error::Error;
+pub use id::ClientId;
+pub use os::raise_fd_limit;
 pub use server::Server;
+
+/// The old path of [`raise_fd_limit`], still used by `benches/send_cost.rs`.
+#[doc(hidden)]
+pub mod rlimit {
+    pub use crate::os::raise_fd_limit;
+}

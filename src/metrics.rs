@@ -120,12 +120,13 @@ pub fn room_sizes(rooms: usize, clients: usize) {
     m.clients.set(i64::try_from(clients).unwrap_or(i64::MAX));
 }
 
-/// A client left for `reason`; counted if that was a drop (not a close
-/// handshake, not the server's shutdown).
+/// A client left for `reason`; counted if that was a drop: its connection
+/// aborted, or closed by us for a fault (not a close handshake it began,
+/// not the server's shutdown).
 pub fn left(reason: &LeaveReason) {
     let label = match reason {
         LeaveReason::Closed(_) | LeaveReason::Shutdown => return,
-        LeaveReason::Dropped => "connection_lost",
+        LeaveReason::Aborted => "aborted",
         LeaveReason::ProtocolError(_) => "protocol_error",
         LeaveReason::TimedOut => "idle_timeout",
         LeaveReason::ReadFailed(_) => "read_failed",

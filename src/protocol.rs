@@ -38,8 +38,6 @@ pub const SLOW_DOWN: &str = " .... slow down.";
 
 /// Close codes (RFC 6455, section 7.4.1) and the reasons we send with them.
 pub mod close {
-    /// The client asked to close, or we answer its close.
-    pub const NORMAL: u16 = 1000;
     /// The server is shutting down, or the peer went silent.
     pub const GOING_AWAY: u16 = 1001;
     /// A protocol violation: bad framing, reserved bits or opcodes, bad close code.

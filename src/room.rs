@@ -19,11 +19,9 @@ use rand::RngExt;
 use tungstenite::{Bytes, Utf8Bytes};
 
 use crate::frame;
+use crate::id::ClientId;
 use crate::outbox::{Outbox, Refused};
 use crate::protocol::{self, close, NICKNAME_SPACE};
-
-/// Each connection's id, given by the acceptor; never reused in a run.
-pub type ClientId = u64;
 
 /// A busy room sends the lines of up to this many waiting events as one
 /// batch: one shared buffer, one queue entry and one write per client.
@@ -67,9 +65,9 @@ pub enum Event {
 pub enum LeaveReason {
     /// The client sent a close frame with this code (None: no code).
     Closed(Option<u16>),
-    /// The TCP connection ended without a close frame (or our writer cut it
-    /// after a failed or stalled write).
-    Dropped,
+    /// The TCP connection ended without a close handshake: the client
+    /// aborted it, or we did after a failed or stalled write.
+    Aborted,
     /// We closed the connection with this code after a protocol error.
     ProtocolError(u16),
     /// Nothing arrived within the allowed silence.
@@ -87,7 +85,7 @@ impl fmt::Display for LeaveReason {
         match self {
             LeaveReason::Closed(Some(code)) => write!(f, "closed with {code}"),
             LeaveReason::Closed(None) => write!(f, "closed"),
-            LeaveReason::Dropped => write!(f, "connection dropped"),
+            LeaveReason::Aborted => write!(f, "connection aborted"),
             LeaveReason::ProtocolError(code) => write!(f, "protocol error, closed with {code}"),
             LeaveReason::TimedOut => write!(f, "silent too long"),
             LeaveReason::ReadFailed(err) => write!(f, "read failed: {err}"),
@@ -167,7 +165,8 @@ pub fn run(events: Receiver<Event>) {
             room.handle(event);
         }
         room.flush();
-        crate::metrics::room_sizes(usize::from(!room.is_empty()), room.len());
+        let clients = room.members.len();
+        crate::metrics::room_sizes(usize::from(clients > 0), clients);
     }
     log::debug!("room: all senders gone, stopping");
 }
@@ -189,15 +188,13 @@ impl Room {
         }
     }
 
+    #[cfg(test)]
     /// How many clients are in the room.
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
+    #[cfg(test)]
     /// The nickname of a member, if it is here.
     pub fn nickname(&self, id: ClientId) -> Option<&str> {
         self.members.get(&id).map(|m| m.nickname.as_str())
@@ -307,8 +304,9 @@ impl Room {
     /// Send the pending batch to every member without ever blocking: each
     /// outbox sends it at once, or queues it for a writer if the socket is
     /// full. A member with too many lines waiting is too slow: it is
-    /// dropped (closed with 1008) and the others are told it left, which is
-    /// a new batch, which may drop more.
+    /// dropped (a parting close 1008, then its connection is aborted) and
+    /// the others are told it left, which is a new batch, which may drop
+    /// more.
     pub fn flush(&mut self) {
         while self.pending.lines > 0 {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);
@@ -324,7 +322,7 @@ impl Room {
                     crate::metrics::dropped_too_slow();
                     member
                         .outbox
-                        .kick(close::POLICY_VIOLATION, "too slow: too many lines waiting");
+                        .abort_with(close::POLICY_VIOLATION, "too slow: too many lines waiting");
                     log::info!(
                         "room: {} left ({}): too many lines waiting, dropped",
                         member.nickname,
@@ -444,7 +442,7 @@ fn pairs<'a, 'b: 'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::testing::{filler, pair, Peer};
+    use crate::test_support::{filler, pair, Peer};
 
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 40000))
@@ -538,7 +536,7 @@ mod tests {
         a.assert_quiet();
         assert_eq!(room.nickname(1), None);
         // A second Leave (say, from a drop guard) is silent.
-        room.leave(1, &LeaveReason::Dropped);
+        room.leave(1, &LeaveReason::Aborted);
         room.flush();
         b.assert_quiet();
     }

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -18,8 +18,9 @@ use crossbeam_channel::Sender;
 use crate::client::{self, Context};
 use crate::config::Config;
 use crate::handshake::OriginPolicy;
+use crate::os;
 use crate::page::{self, PageServer};
-use crate::rlimit;
+use crate::permit::Permits;
 use crate::room::{self, Event};
 use crate::startup;
 use crate::throttle::Throttle;
@@ -35,7 +36,7 @@ const HANDSHAKE_SLACK: usize = 1024;
 /// After an accept error (EMFILE and the like), wait this long before the next.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// At shutdown, how long clients get to finish their close handshakes before
-/// their sockets are cut, on top of the close timeout.
+/// their connections are aborted, on top of the close timeout.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
 static ACCEPT_ERRORS: Throttle = Throttle::new(5);
@@ -46,7 +47,8 @@ pub struct Server {
     chat_addr: SocketAddr,
     page_addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    clients: Arc<AtomicUsize>,
+    /// The seats of `--max-clients`, shared with every reader.
+    seats: Arc<Permits>,
     /// The server's own line to the room, for `Shutdown`.
     events: Option<Sender<Event>>,
     acceptor: Option<JoinHandle<Vec<ClientThread>>>,
@@ -57,8 +59,8 @@ pub struct Server {
     close_timeout: Duration,
 }
 
-/// A client thread as the acceptor keeps it: to join it, and to cut its
-/// socket if it outstays the shutdown. `Weak`, so a finished client's socket
+/// A client thread as the acceptor keeps it: to join it, and to abort its
+/// connection if it outstays the shutdown. `Weak`, so a finished client's socket
 /// is closed at once rather than when the acceptor next looks.
 struct ClientThread {
     thread: JoinHandle<()>,
@@ -67,6 +69,10 @@ struct ClientThread {
 
 impl Server {
     /// Bind both listeners as `config` says and start.
+    ///
+    /// # Errors
+    /// [`Error::Bind`] if a listener cannot be bound (port in use, no
+    /// permission), and the errors of [`Server::start`].
     pub fn bind(config: &Config) -> Result<Server, Error> {
         let bind = |what, flag, port| {
             let addr = SocketAddr::new(config.bind, port);
@@ -84,15 +90,19 @@ impl Server {
 
     /// Start on listeners already bound (port 0 works: tests do that).
     /// Ports and bind address in `config` are not used.
+    ///
+    /// # Errors
+    /// [`Error::Listener`] if a listener's address cannot be read, and
+    /// [`Error::Spawn`] if the room, acceptor or page thread cannot start.
     pub fn start(chat: TcpListener, page: TcpListener, config: &Config) -> Result<Server, Error> {
         let listener_err = |what| move |source| Error::Listener { what, source };
         let chat_addr = chat.local_addr().map_err(listener_err("chat"))?;
         let page_addr = page.local_addr().map_err(listener_err("page"))?;
 
         let mut limits = config.limits.clone();
-        let fd_clients = rlimit::clients_for_fds(rlimit::raise_fd_limit());
+        let fd_clients = os::clients_for_fds(os::raise_fd_limit());
         let mut caps = vec![(fd_clients, "the open-file limit (ulimit -n)".to_owned())];
-        caps.extend(rlimit::clients_for_threads());
+        caps.extend(os::clients_for_threads());
         for (cap, what) in caps {
             if limits.max_clients > cap {
                 log::warn!(
@@ -114,7 +124,7 @@ impl Server {
             })
             .map_err(spawn_err("room"))?;
 
-        let clients = Arc::new(AtomicUsize::new(0));
+        let seats = Arc::new(Permits::new(limits.max_clients));
         let close_timeout = limits.close_timeout;
         let page_timeout = limits.page_timeout;
         let html = page::render(chat_addr.port(), limits.max_message_bytes);
@@ -125,7 +135,7 @@ impl Server {
                 page_port: page_addr.port(),
             },
             events: events.clone(),
-            clients: clients.clone(),
+            seats: seats.clone(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let acceptor = {
@@ -135,14 +145,14 @@ impl Server {
                 .spawn(move || accept_loop(&chat, &ctx, &stop))
                 .map_err(spawn_err("acceptor"))?
         };
-        let page_v4 = startup::serves_ipv4(&page);
+        let page_v4 = os::serves_ipv4(&page);
         let page = PageServer::start(page, html, page_timeout).map_err(spawn_err("page"))?;
         startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
         Ok(Server {
             chat_addr,
             page_addr,
             stop,
-            clients,
+            seats,
             events: Some(events),
             acceptor: Some(acceptor),
             room: Some(room),
@@ -164,7 +174,7 @@ impl Server {
 
     /// Clients past their handshake right now.
     pub fn clients(&self) -> usize {
-        self.clients.load(Ordering::Acquire)
+        self.seats.taken()
     }
 
     /// Stop: no new connections, close 1001 to every client, join every
@@ -191,7 +201,7 @@ impl Server {
             let _ = events.send(Event::Shutdown);
         }
         // The room ends when the last client thread drops its sender. Give
-        // the close handshakes their time, then cut whatever is left.
+        // the close handshakes their time, then abort whatever is left.
         let grace = self.close_timeout + SHUTDOWN_GRACE;
         if self.room_done.recv_timeout(grace).is_err() {
             for client in &threads {

@@ -6,11 +6,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
-
-/// Pending connections the kernel holds per listener before refusing more
-/// (std's own `TcpListener::bind` uses 128; a classroom arrives at once).
-const BACKLOG: i32 = 1024;
+use crate::os;
 
 /// `--bind`: an IP address, or a host name resolved now (`localhost`). A
 /// name with several addresses binds the first IPv4 one, else the first.
@@ -99,30 +95,17 @@ pub fn public_origin(url: &str) -> Option<String> {
 /// The OS error of `socket`, `bind` or `listen` (port in use, no permission,
 /// not an address of this machine); [`hint`] turns it into advice.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    match listen(addr) {
-        Err(e) if is_unspecified_v6(addr.ip()) && e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {
+    match os::listen(addr) {
+        Err(e)
+            if matches!(addr.ip(), IpAddr::V6(v6) if v6.is_unspecified())
+                && e.raw_os_error() == Some(libc::EAFNOSUPPORT) =>
+        {
             let v4 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port());
             log::warn!("this system has no IPv6; --bind :: serves IPv4 only, on {v4}");
-            listen(v4)
+            os::listen(v4)
         }
         other => other,
     }
-}
-
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // As std does: a restarted server may bind while old connections linger.
-    socket.set_reuse_address(true)?;
-    if is_unspecified_v6(addr.ip()) {
-        socket.set_only_v6(false)?;
-    }
-    socket.bind(&addr.into())?;
-    socket.listen(BACKLOG)?;
-    Ok(socket.into())
-}
-
-fn is_unspecified_v6(ip: IpAddr) -> bool {
-    matches!(ip, IpAddr::V6(v6) if v6.is_unspecified())
 }
 
 /// Advice for a failed bind of `port` (chosen with `flag`), when the error
@@ -149,7 +132,7 @@ pub fn hint(source: &io::Error, addr: SocketAddr, flag: &str) -> Option<String> 
 /// Log where the server listens and, for a classroom (`--bind 0.0.0.0` or
 /// `::`), one `students: open http://ADDR:PORT/` line per address other
 /// machines can use, or the `--public-url` as given.
-/// `page_v4`: whether the page listener takes IPv4 ([`serves_ipv4`]).
+/// `page_v4`: whether the page listener takes IPv4 ([`os::serves_ipv4`]).
 pub fn announce(
     page_addr: SocketAddr,
     chat_addr: SocketAddr,
@@ -193,16 +176,6 @@ pub fn announce(
         page_addr.port(),
         chat_addr.port()
     );
-}
-
-/// Whether `listener` takes IPv4 connections: bound to an IPv4 address, or
-/// to an IPv6 one without `IPV6_V6ONLY` (dual stack).
-pub fn serves_ipv4(listener: &TcpListener) -> bool {
-    match listener.local_addr() {
-        Ok(addr) if addr.is_ipv4() => true,
-        Ok(_) => SockRef::from(listener).only_v6().is_ok_and(|only| !only),
-        Err(_) => false,
-    }
 }
 
 /// Every non-loopback address of this machine's interfaces, IPv4 first.

@@ -1,4 +1,6 @@
-//! Rate-limited logging, so a flood of bad clients cannot flood the log.
+//! Rate limits: [`TokenBucket`], each client's flood limit (run by its
+//! reader thread), and [`Throttle`], the log's, so a flood of bad clients
+//! cannot flood the log (shared by every thread).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -55,9 +57,60 @@ macro_rules! throttled {
     };
 }
 
+/// Per-client flood limit (`--rate`, `--burst`): `rate` tokens a second, at
+/// most `burst` saved up. Owned by one reader thread: no atomics.
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+    /// Whether the sender has been told to slow down during this excess.
+    warned: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admit {
+    Yes,
+    /// Over the limit, and the sender has not been told yet.
+    NoAndWarn,
+    No,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: u32) -> TokenBucket {
+        TokenBucket {
+            rate,
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
+            last: Instant::now(),
+            warned: false,
+        }
+    }
+
+    pub fn take(&mut self, now: Instant) -> Admit {
+        if self.rate <= 0.0 {
+            return Admit::Yes; // --rate 0: no limit
+        }
+        let earned = now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.warned = false;
+            Admit::Yes
+        } else if !self.warned {
+            self.warned = true;
+            Admit::NoAndWarn
+        } else {
+            Admit::No
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn admits_a_few_then_counts() {
@@ -65,5 +118,28 @@ mod tests {
         let admitted = (0..10).filter(|_| t.admit().is_some()).count();
         // All ten calls fall in one or two one-second windows.
         assert!((3..=6).contains(&admitted), "{admitted}");
+    }
+
+    #[test]
+    fn bucket_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut b = TokenBucket::new(10.0, 20);
+        b.last = start;
+        for _ in 0..20 {
+            assert_eq!(b.take(start), Admit::Yes);
+        }
+        assert_eq!(b.take(start), Admit::NoAndWarn);
+        assert_eq!(b.take(start), Admit::No);
+        // 100 ms later one token has been earned.
+        let later = start + Duration::from_millis(100);
+        assert_eq!(b.take(later), Admit::Yes);
+        assert_eq!(b.take(later), Admit::NoAndWarn);
+    }
+
+    #[test]
+    fn rate_zero_is_unlimited() {
+        let mut b = TokenBucket::new(0.0, 1);
+        let now = Instant::now();
+        assert!((0..1000).all(|_| b.take(now) == Admit::Yes));
     }
 }

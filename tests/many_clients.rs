@@ -92,7 +92,7 @@ fn two_thousand_clients_then_back_to_baseline() {
         raise_fd_limit() >= 2 * CLIENTS as u64 + 500,
         "open-file limit too low"
     );
-    let server = start_server_with(config(chat_server::config::MAX_CLIENTS));
+    let server = start_server_with(config(Limits::default().max_clients));
     let addr = server.chat_addr();
     let baseline = steady_threads(&server);
     assert_eq!(client_threads(), 0);

@@ -3,12 +3,13 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
-use std::io::{self, Read, Write};
+use std::io::{self, Cursor, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use chat_server::{Config, Limits, Server};
-use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::coding::{CloseCode, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::{Message, WebSocket};
 
 /// How long any single wait in a test may take before it fails.
@@ -79,12 +80,7 @@ impl TestClient {
     /// Connect and read the greeting; panics if it does not come within WAIT.
     pub fn connect(addr: SocketAddr) -> TestClient {
         let mut client = TestClient::connect_quiet(addr);
-        let hello = client.recv_text();
-        client.nick = hello
-            .strip_prefix(" .... you are ")
-            .and_then(|s| s.strip_suffix('.'))
-            .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
-            .to_owned();
+        client.nick = nick_from_greeting(&client.recv_text());
         client
     }
 
@@ -168,26 +164,20 @@ pub fn joined(nick: &str) -> String {
     format!(" .... {nick} has joined.")
 }
 
+/// The nickname in the greeting ` .... you are user-N.`; panics on any
+/// other line.
+pub fn nick_from_greeting(hello: &str) -> String {
+    hello
+        .strip_prefix(" .... you are ")
+        .and_then(|s| s.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
+        .to_owned()
+}
+
 /// Open a WebSocket by hand and return the raw socket, for tests that send
 /// bytes no well-behaved client would. The greeting is read and dropped.
 pub fn raw_upgrade(addr: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream
-        .write_all(
-            format!(
-                "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-    let head = read_http_head(&mut stream);
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    let (opcode, payload) = read_frame(&mut stream).expect("greeting frame");
-    assert_eq!(opcode, 1, "greeting is text");
-    assert!(String::from_utf8_lossy(&payload).starts_with(" .... you are"));
-    stream
+    raw_join(addr).0
 }
 
 /// Read an HTTP response head (up to the blank line).
@@ -208,24 +198,22 @@ pub fn read_http_head(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&head).into_owned()
 }
 
-/// A client frame, masked as RFC 6455 requires (unless `masked` is false).
+/// A client frame, masked as RFC 6455 requires (unless `masked` is false);
+/// its header written by tungstenite's [`FrameHeader`]. `opcode` is the
+/// raw number, so a test can send a reserved one.
 pub fn frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
-    let mut out = vec![(u8::from(fin) << 7) | opcode];
-    let mask_bit = if masked { 0x80 } else { 0 };
-    match payload.len() {
-        n if n < 126 => out.push(mask_bit | n as u8),
-        n if n <= 0xFFFF => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let header = FrameHeader {
+        is_final: fin,
+        opcode: OpCode::from(opcode),
+        mask: masked.then_some(key),
+        ..FrameHeader::default()
+    };
+    let mut out = Vec::new();
+    header
+        .format(payload.len() as u64, &mut out)
+        .expect("writing to a Vec never fails");
     if masked {
-        let key = [0x37, 0xfa, 0x21, 0x3d];
-        out.extend_from_slice(&key);
         out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
     } else {
         out.extend_from_slice(payload);
@@ -330,14 +318,7 @@ pub fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
 pub fn raw_join(addr: SocketAddr) -> (TcpStream, String) {
     let (status, head, mut stream) = http_exchange(addr, upgrade_request(addr, "").as_bytes());
     assert_eq!(status, 101, "{head}");
-    let (opcode, payload) = read_frame(&mut stream).expect("greeting frame");
-    assert_eq!(opcode, 1, "greeting is text");
-    let hello = String::from_utf8(payload).expect("greeting is UTF-8");
-    let nick = hello
-        .strip_prefix(" .... you are ")
-        .and_then(|s| s.strip_suffix('.'))
-        .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
-        .to_owned();
+    let nick = read_greeting(&mut stream);
     (stream, nick)
 }
 
@@ -399,25 +380,24 @@ pub fn ends_within(stream: &mut TcpStream, timeout: Duration, limit: usize) -> b
 }
 
 /// [`read_frame`] over any reader (a `BufReader` when reading many frames).
+/// The header is parsed by tungstenite's [`FrameHeader`], a byte at a time
+/// (it is at most 14 bytes), so nothing past the frame is consumed.
 pub fn read_frame_from(stream: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head)?;
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut b = [0u8; 2];
-            stream.read_exact(&mut b)?;
-            u16::from_be_bytes(b) as usize
+    let mut head = Vec::with_capacity(14);
+    let mut byte = [0u8];
+    loop {
+        stream.read_exact(&mut byte)?;
+        head.push(byte[0]);
+        match FrameHeader::parse(&mut Cursor::new(&head)) {
+            Ok(Some((header, len))) => {
+                let mut payload = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+                stream.read_exact(&mut payload)?;
+                return Ok((u8::from(header.opcode), payload));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
         }
-        127 => {
-            let mut b = [0u8; 8];
-            stream.read_exact(&mut b)?;
-            u64::from_be_bytes(b) as usize
-        }
-        n => n as usize,
-    };
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload)?;
-    Ok((head[0] & 0x0f, payload))
+    }
 }
 
 /// A close frame's payload: the code, then the reason bytes.
@@ -538,7 +518,7 @@ impl Drop for ChildServer {
 
 /// Raise this process's soft open-file limit to its hard limit; return it.
 pub fn raise_fd_limit() -> u64 {
-    chat_server::rlimit::raise_fd_limit()
+    chat_server::raise_fd_limit()
 }
 
 /// Connect and send an upgrade request without waiting for the answer (so
@@ -557,14 +537,15 @@ pub fn begin_upgrade(addr: SocketAddr) -> TcpStream {
 pub fn finish_upgrade(stream: &mut TcpStream) -> String {
     let head = read_http_head(stream);
     assert_eq!(status_of(&head), 101, "{head}");
-    let (opcode, hello) = read_frame(stream).expect("greeting");
+    read_greeting(stream)
+}
+
+/// Read the greeting frame (text, ` .... you are user-N.`); return the
+/// nickname.
+pub fn read_greeting(stream: &mut TcpStream) -> String {
+    let (opcode, hello) = read_frame(stream).expect("greeting frame");
     assert_eq!(opcode, 1, "greeting is text");
-    let hello = String::from_utf8(hello).expect("greeting is UTF-8");
-    hello
-        .strip_prefix(" .... you are ")
-        .and_then(|s| s.strip_suffix('.'))
-        .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
-        .to_owned()
+    nick_from_greeting(&String::from_utf8(hello).expect("greeting is UTF-8"))
 }
 
 /// Whether `program` is on the PATH. Outside CI (env `CI` unset) a missing

@@ -1,44 +1,88 @@
-//! The operating system's limits on how many clients we can hold: file
-//! descriptors (one per client), threads (one per client, plus writers for
-//! clients that are behind) and memory maps (four per thread). Read at start
-//! so `--max-clients` is honest.
+//! The operating-system edge: the one non-blocking send, the listeners
+//! (dual stack on `::`), and the limits
+//! (file descriptors, threads, memory maps) that bound how many clients we
+//! can hold. Everything here goes through `socket2` and `rlimit`, so none
+//! of it calls the C library by hand (`libc` only names the send flags).
+//!
+//! The send runs on the room thread (and on readers, for their pongs and
+//! close frames); the limits are read once, at start-up, by `server.rs`.
 
 use std::fs;
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::config::MAX_WRITERS;
+
+/// As much of `buf` as the socket takes now, without blocking (0 if it takes
+/// nothing). The socket stays in blocking mode for the reader and the
+/// writer, so non-blocking is asked per call (`MSG_DONTWAIT`); and a closed
+/// peer gives `EPIPE`, not a signal (`MSG_NOSIGNAL`).
+///
+/// # Errors
+/// Any error of `send(2)` but `EAGAIN` and `EINTR`: the connection is gone.
+pub fn send_now(socket: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    let socket = SockRef::from(socket);
+    loop {
+        match socket.send_with_flags(buf, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) {
+            Ok(sent) => return Ok(sent),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Pending connections the kernel holds per listener before refusing more
+/// (std's own `TcpListener::bind` uses 128; a classroom arrives at once).
+const BACKLOG: i32 = 1024;
+
+/// A listening TCP socket on `addr`, with `SO_REUSEADDR` as std sets it;
+/// on `::`, dual stack (`IPV6_V6ONLY` off), whatever the system default.
+///
+/// # Errors
+/// The OS error of `socket`, `bind` or `listen`.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted server may bind while old connections linger.
+    socket.set_reuse_address(true)?;
+    if matches!(addr.ip(), IpAddr::V6(v6) if v6.is_unspecified()) {
+        socket.set_only_v6(false)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Whether `listener` takes IPv4 connections: bound to an IPv4 address, or
+/// to an IPv6 one without `IPV6_V6ONLY` (dual stack).
+pub fn serves_ipv4(listener: &TcpListener) -> bool {
+    match listener.local_addr() {
+        Ok(addr) if addr.is_ipv4() => true,
+        Ok(_) => SockRef::from(listener).only_v6().is_ok_and(|only| !only),
+        Err(_) => false,
+    }
+}
 
 /// File descriptors the process keeps for itself (listeners, page
 /// connections, logs) before counting clients.
 const RESERVED_FDS: u64 = 256;
+/// The soft open-file limit assumed when it cannot be read.
+const FALLBACK_FDS: u64 = 1024;
 
 /// Raise the soft open-file limit to the hard limit; return the new soft
 /// limit (or the old one if it could not be raised).
 pub fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 1024;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return raised.rlim_cur;
-            }
-        }
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(_) => rlimit::Resource::NOFILE.get_soft().unwrap_or(FALLBACK_FDS),
     }
-    lim.rlim_cur
 }
 
 /// The most clients `fd_limit` descriptors allow.
 pub fn clients_for_fds(fd_limit: u64) -> usize {
-    fd_limit.saturating_sub(RESERVED_FDS) as usize
+    usize::try_from(fd_limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX)
 }
 
 fn read_sysctl(name: &str) -> Option<u64> {

@@ -1,32 +1,36 @@
 //! A client's writer thread (`client-N-w`): it exists only while the client
 //! is behind, that is while its outbox holds frames the socket would not
-//! take at once (see `outbox.rs`).
+//! take at once (see the parent module, `outbox`).
+//!
+//! A private child of `outbox`: it drives the outbox's internals (the
+//! backlog, what is in flight), which nothing else may touch.
 //!
 //! It writes the front of the backlog with ordinary blocking writes, many
 //! frames in one `writev`, until the backlog is empty, then ends. The socket's
 //! write timeout bounds each write: a client that takes nothing for that long
-//! is cut, and its reader, whose read then ends, makes it leave.
+//! has its connection aborted, and its reader, whose read then ends, makes
+//! it leave.
 
 use std::io::{self, IoSlice, Write};
 
 use tungstenite::Bytes;
 
-use crate::outbox::Outbox;
+use super::{Outbox, Phase};
 
 /// At most this many buffers in one `writev` (Linux allows 1024).
 const MAX_BUFFERS: usize = 256;
 
 /// The writer thread's body.
-pub fn run(outbox: &Outbox) {
-    // Cut the connection if this thread panics: otherwise the client would
+pub(super) fn run(outbox: &Outbox) {
+    // Abort the connection if this thread panics: otherwise the client would
     // stay a member that hears nothing more.
-    let _cut = CutOnPanic(outbox);
+    let _abort = AbortOnPanic(outbox);
     let _counted = crate::metrics::WriterRunning::start();
     let mut buffers: Vec<Bytes> = Vec::new();
     loop {
         {
             let mut state = outbox.lock();
-            if state.backlog.is_empty() || state.cut {
+            if state.backlog.is_empty() || state.phase == Phase::Aborted {
                 outbox.writer_stops(&mut state);
                 return;
             }
@@ -57,11 +61,11 @@ fn write_all(mut socket: &std::net::TcpStream, buffers: &[Bytes]) -> io::Result<
     Ok(())
 }
 
-/// Cuts the connection both ways if the writer thread panics, so the reader's
-/// read returns, it leaves, and the others get the leave line.
-struct CutOnPanic<'a>(&'a Outbox);
+/// Aborts the connection if the writer thread panics, so the reader's read
+/// returns, it leaves, and the others get the leave line.
+struct AbortOnPanic<'a>(&'a Outbox);
 
-impl Drop for CutOnPanic<'_> {
+impl Drop for AbortOnPanic<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let mut state = self.0.lock();
@@ -75,16 +79,16 @@ impl Drop for CutOnPanic<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::testing::pair;
     use crate::outbox::Refused;
+    use crate::test_support::pair;
 
     #[test]
-    fn a_panicking_writer_cuts_the_connection() {
+    fn a_panicking_writer_aborts_the_connection() {
         let (outbox, mut client) = pair(1, 10);
         let writer = {
             let outbox = outbox.clone();
             std::thread::spawn(move || {
-                let _cut = CutOnPanic(&outbox);
+                let _abort = AbortOnPanic(&outbox);
                 panic!("a bug in a writer thread (this panic is expected)");
             })
         };
