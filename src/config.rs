@@ -54,8 +54,9 @@ pub struct Config {
     /// is, its origin accepted. Default: none (the page finds the chat)
     #[arg(long, value_name = "URL", value_parser = crate::startup::parse_public_url)]
     pub public_url: Option<String>,
-    /// Believe X-Forwarded-For / Forwarded from this proxy address, for
-    /// the log and per-address limits (repeatable). Default: none (the
+    /// Believe X-Forwarded-For / Forwarded from this proxy address: the
+    /// client's address, for the log and the room, is the rightmost one
+    /// there that is not a trusted proxy (repeatable). Default: none (the
     /// headers are ignored)
     #[arg(long = "trust-proxy", value_name = "ADDR")]
     pub trusted_proxies: Vec<IpAddr>,

@@ -30,7 +30,10 @@ fn scrape(page: SocketAddr) -> String {
     let (status, head, body) = get(page, "/metrics");
     assert_eq!(status, 200, "{head}");
     let content_type = header_value(&head, "Content-Type").unwrap_or("");
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{head}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{head}"
+    );
     body
 }
 
@@ -52,8 +55,15 @@ fn metrics_follow_the_clients() {
     let page = server.page_addr;
     let before = scrape(page);
     assert_eq!(sample(&before, "chat_clients_connected"), 0.0, "{before}");
-    for metric in ["chat_messages_broadcast_total", "chat_writer_threads", "chat_rooms"] {
-        assert!(before.contains(&format!("# TYPE {metric} ")), "{metric} missing:\n{before}");
+    for metric in [
+        "chat_messages_broadcast_total",
+        "chat_writer_threads",
+        "chat_rooms",
+    ] {
+        assert!(
+            before.contains(&format!("# TYPE {metric} ")),
+            "{metric} missing:\n{before}"
+        );
     }
 
     let mut a = TestClient::connect(server.chat_addr);
@@ -65,16 +75,26 @@ fn metrics_follow_the_clients() {
     assert_eq!(sample(&text, "chat_rooms"), 1.0, "{text}");
     // Lines: a's greeting and b's greeting, b's join, the chat line (at
     // least; presence lines may add more). Bytes: at least the chat line's.
-    assert!(sample(&text, "chat_messages_broadcast_total") >= 4.0, "{text}");
+    assert!(
+        sample(&text, "chat_messages_broadcast_total") >= 4.0,
+        "{text}"
+    );
     let chat_line = format!("{}: counted once", a.nick);
-    assert!(sample(&text, "chat_broadcast_bytes_total") >= chat_line.len() as f64, "{text}");
+    assert!(
+        sample(&text, "chat_broadcast_bytes_total") >= chat_line.len() as f64,
+        "{text}"
+    );
 
     // b vanishes without a close frame: a drop, its connection aborted.
     let b_nick = b.nick.clone();
     drop(b);
     a.recv_until(&left(&b_nick));
     let text = scrape_until(page, "chat_clients_connected", 1.0);
-    assert_eq!(sample(&text, "chat_clients_dropped_total{reason=\"aborted\"}"), 1.0, "{text}");
+    assert_eq!(
+        sample(&text, "chat_clients_dropped_total{reason=\"aborted\"}"),
+        1.0,
+        "{text}"
+    );
 
     // A refused handshake (403) and page requests by status.
     let request = upgrade_request(server.chat_addr, "Origin: https://evil.example\r\n");
@@ -83,8 +103,19 @@ fn metrics_follow_the_clients() {
     assert_eq!(get(page, "/").0, 200);
     assert_eq!(get(page, "/no-such-page").0, 404);
     let text = scrape(page);
-    assert_eq!(sample(&text, "chat_handshakes_refused_total{status=\"403\"}"), 1.0, "{text}");
-    assert!(sample(&text, "chat_page_requests_total{status=\"200\"}") >= 1.0, "{text}");
-    assert_eq!(sample(&text, "chat_page_requests_total{status=\"404\"}"), 1.0, "{text}");
+    assert_eq!(
+        sample(&text, "chat_handshakes_refused_total{status=\"403\"}"),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        sample(&text, "chat_page_requests_total{status=\"200\"}") >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "chat_page_requests_total{status=\"404\"}"),
+        1.0,
+        "{text}"
+    );
     assert_eq!(sample(&text, "chat_writer_threads"), 0.0, "{text}");
 }

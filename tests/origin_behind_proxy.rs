@@ -31,7 +31,11 @@ fn same_host_and_port_as_the_request_is_accepted() {
         ("[::1]:41234", "https://[::1]:41234"),
     ];
     for (host, origin) in accepted {
-        assert_eq!(handshake(chat, host, origin), 101, "Host {host}, Origin {origin}");
+        assert_eq!(
+            handshake(chat, host, origin),
+            101,
+            "Host {host}, Origin {origin}"
+        );
     }
     let refused = [
         ("chat.example.org", "https://evil.example"),
@@ -42,7 +46,11 @@ fn same_host_and_port_as_the_request_is_accepted() {
         ("[::1]:41234", "https://[::1]:41235"),
     ];
     for (host, origin) in refused {
-        assert_eq!(handshake(chat, host, origin), 403, "Host {host}, Origin {origin}");
+        assert_eq!(
+            handshake(chat, host, origin),
+            403,
+            "Host {host}, Origin {origin}"
+        );
     }
 }
 
@@ -65,5 +73,8 @@ fn the_public_url_origin_is_accepted() {
     // Without the flag the same request is refused.
     let plain = start_server();
     let host = plain.chat_addr().to_string();
-    assert_eq!(handshake(plain.chat_addr(), &host, "https://chat.example.org"), 403);
+    assert_eq!(
+        handshake(plain.chat_addr(), &host, "https://chat.example.org"),
+        403
+    );
 }

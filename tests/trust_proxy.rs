@@ -15,11 +15,15 @@ use socket2::{Domain, Socket, Type};
 /// `extra` header lines; returns the nickname the greeting gives.
 fn join_from(from: IpAddr, addr: SocketAddr, extra: &str) -> (TcpStream, String) {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    socket.bind(&SocketAddr::new(from, 0).into()).expect("bind source address");
+    socket
+        .bind(&SocketAddr::new(from, 0).into())
+        .expect("bind source address");
     socket.connect_timeout(&addr.into(), WAIT).expect("connect");
     let mut stream: TcpStream = socket.into();
     stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.write_all(upgrade_request(addr, extra).as_bytes()).expect("write");
+    stream
+        .write_all(upgrade_request(addr, extra).as_bytes())
+        .expect("write");
     let head = read_http_head(&mut stream);
     assert_eq!(status_of(&head), 101, "{head}");
     let nick = read_greeting(&mut stream);
@@ -32,19 +36,26 @@ fn loopback(last: u8) -> IpAddr {
 
 #[test]
 fn a_trusted_proxy_gives_the_client_address() {
-    let server = start_binary(None, &["--trust-proxy", "127.0.0.2", "--trust-proxy", "10.0.0.1"]);
+    let server = start_binary(
+        None,
+        &["--trust-proxy", "127.0.0.2", "--trust-proxy", "10.0.0.1"],
+    );
 
     // Through two proxies: the client claims 198.51.100.1; the first
     // proxy saw 203.0.113.9; the second (10.0.0.1, trusted) appended it.
     let xff = "X-Forwarded-For: 198.51.100.1, 203.0.113.9\r\nX-Forwarded-For: 10.0.0.1\r\n";
     let (_a, a) = join_from(loopback(2), server.chat_addr, xff);
-    let line = server.wait_log(&format!("{a} joined from"), WAIT).expect("a's join");
+    let line = server
+        .wait_log(&format!("{a} joined from"), WAIT)
+        .expect("a's join");
     assert!(line.contains("joined from 203.0.113.9"), "{line}");
 
     // RFC 7239 Forwarded when there is no X-Forwarded-For.
     let fwd = "Forwarded: for=\"[2001:db8::7]:4711\";proto=https\r\n";
     let (_b, b) = join_from(loopback(2), server.chat_addr, fwd);
-    let line = server.wait_log(&format!("{b} joined from"), WAIT).expect("b's join");
+    let line = server
+        .wait_log(&format!("{b} joined from"), WAIT)
+        .expect("b's join");
     assert!(line.contains("joined from [2001:db8::7]:4711"), "{line}");
 }
 
@@ -53,13 +64,17 @@ fn forwarding_headers_from_anyone_else_are_ignored() {
     let server = start_binary(None, &["--trust-proxy", "127.0.0.2"]);
     let xff = "X-Forwarded-For: 203.0.113.9\r\nForwarded: for=203.0.113.9\r\n";
     let (_a, a) = join_from(loopback(3), server.chat_addr, xff);
-    let line = server.wait_log(&format!("{a} joined from"), WAIT).expect("a's join");
+    let line = server
+        .wait_log(&format!("{a} joined from"), WAIT)
+        .expect("a's join");
     assert!(line.contains("joined from 127.0.0.3:"), "{line}");
 
     // No --trust-proxy at all (the default): ignored from loopback too.
     let plain = start_binary(None, &[]);
     let (_b, b) = join_from(loopback(1), plain.chat_addr, xff);
-    let line = plain.wait_log(&format!("{b} joined from"), WAIT).expect("b's join");
+    let line = plain
+        .wait_log(&format!("{b} joined from"), WAIT)
+        .expect("b's join");
     assert!(line.contains("joined from 127.0.0.1:"), "{line}");
     assert!(!line.contains("203.0.113.9"), "{line}");
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
@@ -57,6 +57,16 @@ pub fn have_nginx_and_openssl() -> bool {
         }
     }
     true
+}
+
+/// The repository's root: this package's folder, or its parent for a
+/// workspace member (the browser tests include this file too).
+pub fn repository() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match here.join("contrib").is_dir() {
+        true => here.to_path_buf(),
+        false => here.parent().unwrap_or(here).to_path_buf(),
+    }
 }
 
 /// A scratch directory, removed on drop.
@@ -148,7 +158,7 @@ pub fn site_config(
     https: u16,
     https_v6: Option<u16>,
 ) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/nginx.conf");
+    let path = repository().join("contrib/nginx.conf");
     let mut config = std::fs::read_to_string(&path).expect("contrib/nginx.conf");
     let v6_listen = match https_v6 {
         Some(port) => format!("listen [::1]:{port} ssl;"),
@@ -304,7 +314,7 @@ impl Tls {
             .expect("start openssl s_client");
         let stdin = child.stdin.take().expect("stdin piped");
         let mut stdout = child.stdout.take().expect("stdout piped");
-        let (tx, chunks) = crossbeam_channel::unbounded();
+        let (tx, chunks) = mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 16 * 1024];
             while let Ok(n) = stdout.read(&mut buf) {
@@ -327,10 +337,8 @@ impl Read for Tls {
         if self.pending.is_empty() {
             match self.chunks.recv_timeout(WAIT) {
                 Ok(chunk) => self.pending = chunk,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    return Err(io::ErrorKind::TimedOut.into())
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(0),
+                Err(RecvTimeoutError::Timeout) => return Err(io::ErrorKind::TimedOut.into()),
+                Err(RecvTimeoutError::Disconnected) => return Ok(0),
             }
         }
         let n = buf.len().min(self.pending.len());
