@@ -10,7 +10,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn make(args: &[&str]) -> (bool, String) {
+    // Run from `make test`, the outer make's jobserver and level would leak in.
     let out = Command::new("make")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
         .arg("--no-print-directory")
         .arg("-C")
         .arg(env!("CARGO_MANIFEST_DIR"))
