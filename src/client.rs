@@ -29,7 +29,9 @@ use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 
 use crate::config::Limits;
 use crate::frame;
-use crate::handshake::{self, OriginPolicy, ReadFailure, Refusal};
+use crate::http::head::{self, ReadFailure};
+use crate::http::origin::OriginPolicy;
+use crate::http::upgrade::{self, Refusal, Refused};
 use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::permit::Permits;
@@ -76,10 +78,13 @@ impl Context {
 pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Context>) {
     let _ = stream.set_nodelay(true);
     let deadline = Instant::now() + ctx.limits.handshake_timeout;
-    let upgrade = match handshake::read_upgrade(&stream, deadline, &ctx.origins) {
+    let upgrade = match upgrade::read_upgrade(&stream, deadline, &ctx.origins) {
         Ok(upgrade) => upgrade,
-        Err(ReadFailure::Refused(refusal)) => return refuse(id, &stream, peer, &refusal),
-        Err(ReadFailure::TimedOut) => {
+        Err(Refused::Refused(refusal)) => return refuse(id, &stream, peer, &refusal),
+        Err(Refused::Read(ReadFailure::Bad(status, why))) => {
+            return refuse(id, &stream, peer, &Refusal::new(status, why))
+        }
+        Err(Refused::Read(ReadFailure::TimedOut)) => {
             throttled!(
                 WARNINGS,
                 Level::Info,
@@ -87,10 +92,10 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             );
             return;
         }
-        Err(ReadFailure::Closed) => {
+        Err(Refused::Read(ReadFailure::Closed)) => {
             return log::debug!("client-{id}: {peer} left during the handshake")
         }
-        Err(ReadFailure::Io(e)) => {
+        Err(Refused::Read(ReadFailure::Io(e))) => {
             return log::debug!("client-{id}: {peer} handshake read failed: {e}")
         }
     };
@@ -98,7 +103,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
     };
-    if let Err(e) = handshake::accept(&stream, &upgrade) {
+    if let Err(e) = upgrade::accept(&stream, &upgrade) {
         return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
     }
     if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx) {
@@ -115,7 +120,7 @@ fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal)
         refusal.status,
         refusal.why
     );
-    handshake::refuse(stream, refusal);
+    upgrade::refuse(stream, refusal);
 }
 
 /// Sends the room this client's `Leave` when dropped: at the end of the
@@ -187,7 +192,7 @@ fn session(
     if must_drain {
         // Read and drop what the client still sends, so our close is not
         // lost to a reset, until its close or EOF.
-        handshake::drain(&ws.get_ref().stream, limits.close_timeout);
+        head::drain(&ws.get_ref().stream, limits.close_timeout);
     }
     Ok(())
 }
@@ -314,12 +319,7 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
         Level::Warn,
         "client-{id}: {error}; closing with {code}"
     );
-    let reason = match code {
-        close::INVALID_PAYLOAD => "invalid UTF-8",
-        close::MESSAGE_TOO_BIG => "message too big",
-        _ => "protocol error",
-    };
-    outbox.close(code, reason);
+    outbox.close(code, close::cause(code));
     LeaveReason::ProtocolError(code)
 }
 

@@ -45,9 +45,11 @@ pub struct Config {
     /// Log level: off, error, warn, info, debug or trace
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: log::LevelFilter,
-    /// Also accept WebSocket handshakes from this Origin, besides the page's
-    /// own (repeatable; * for any); others get 403. Default: none
-    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    /// Also accept WebSocket handshakes from this Origin, scheme://host[:port],
+    /// besides the page's own (repeatable; * for any); others get 403.
+    /// Compared as RFC 6454 serializes origins; a value that is not an
+    /// origin is refused at start. Default: none
+    #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = origin)]
     pub allowed_origins: Vec<String>,
     /// The address people open behind a proxy, e.g.
     /// https://chat.example.org/: printed at start, used by the page as
@@ -125,10 +127,15 @@ pub struct Limits {
     #[arg(long = "thread-stack-kib", value_name = "KIB", default_value = "128",
           value_parser = kib::<64, { 64 * 1024 }>)]
     pub thread_stack_bytes: usize,
-    /// Seconds a page connection may sit idle or stalled before it is
-    /// closed
+    /// Seconds a page request head (and body) has to arrive, overall, and
+    /// a keep-alive page connection may sit idle, before it is closed
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub page_timeout: Duration,
+    /// Most page connections served at once, one thread each; past it a
+    /// new connection gets 503 with Retry-After: 1
+    #[arg(long, value_name = "N", default_value = "128",
+          value_parser = ranged::<1, 65536>)]
+    pub page_connections: usize,
 }
 
 impl Default for Limits {
@@ -166,6 +173,14 @@ fn seconds(s: &str) -> Result<Duration, String> {
         Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(Duration::from_secs_f64(v)),
         _ => Err(format!("`{s}` is not a positive number of seconds")),
     }
+}
+
+/// `*`, or an origin (checked as the origin policy will read it).
+fn origin(s: &str) -> Result<String, String> {
+    if s != "*" {
+        crate::http::origin::Origin::parse(s)?;
+    }
+    Ok(s.to_owned())
 }
 
 fn non_negative(s: &str) -> Result<f64, String> {
@@ -265,6 +280,7 @@ mod tests {
         assert_eq!(l.rate_per_second, 10.0);
         assert_eq!(l.burst, 20);
         assert_eq!(l.thread_stack_bytes, 128 * 1024);
+        assert_eq!(l.page_connections, 128);
         assert_eq!(l.page_timeout, Duration::from_secs(10));
         let c = parse(&["--thread-stack-kib", "256", "--rate", "2.5"]).unwrap();
         assert_eq!(c.limits.thread_stack_bytes, 256 * 1024);

@@ -22,6 +22,8 @@ pub enum Error {
         what: &'static str,
         source: io::Error,
     },
+    /// A setting is not valid (e.g. an `--allow-origin` that is not an origin).
+    Config(String),
     /// A thread could not be started.
     Spawn {
         what: &'static str,
@@ -47,6 +49,7 @@ impl fmt::Display for Error {
             Error::Listener { what, source } => {
                 write!(f, "could not set up the {what} listener: {source}")
             }
+            Error::Config(why) => write!(f, "{why}"),
             Error::Spawn { what, source } => {
                 write!(f, "could not start the {what} thread: {source}")
             }
@@ -60,6 +63,7 @@ impl std::error::Error for Error {
             Error::Bind { source, .. }
             | Error::Listener { source, .. }
             | Error::Spawn { source, .. } => Some(source),
+            Error::Config(_) => None,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! # Layout
 //! In the order a message flows, socket to socket:
 //! - `server`: starts and stops everything; the acceptor thread.
-//! - `handshake`: the WebSocket opening handshake, with HTTP answers.
+//! - `http`: HTTP on both ports: the bounded request-head reader, the
+//!   WebSocket upgrade (101, every refusal, the origin policy), the page.
 //! - `client`: one client's session, run by its reader thread.
 //! - `room`: the broadcaster thread, sole owner of the nickname table.
 //! - `outbox`: how lines reach a client's socket: sent at once if it takes
@@ -21,7 +22,6 @@
 //! - `id`: [`ClientId`], the one type room, reader and outbox all name.
 //! - `permit`: counted permits (client seats, writer threads).
 //! - `throttle`: rate limits (a client's flood limit, the log's).
-//! - `page`: tiny_http serving `web/index.html`.
 //! - `health`: `/healthz` and `/metrics` on the page port, for operators.
 //! - `metrics`: the counters and gauges `/metrics` shows.
 //! - `proxy`: the same-origin rule and the client address behind a proxy.
@@ -35,7 +35,8 @@
 //! the room dropped a slow client after a parting close frame 1008).
 //!
 //! # Threads
-//! One `room`, one `acceptor`, one `page` (plus tiny_http's own), and one
+//! One `room`, one `acceptor`, one `page` (plus tiny_http's accept thread
+//! and one `page-conn` per page connection, at most `--page-connections`), and one
 //! per client (`client-N`, its reader). A client that falls behind also gets
 //! a writer (`client-N-w`) until it catches up. So N clients keeping up cost
 //! N + 3 threads (and tiny_http's).
@@ -68,13 +69,12 @@ mod client;
 mod config;
 mod error;
 mod frame;
-mod handshake;
 mod health;
+mod http;
 mod id;
 mod metrics;
 mod os;
 mod outbox;
-mod page;
 mod permit;
 mod protocol;
 mod proxy;

@@ -17,9 +17,6 @@ fn main() -> ExitCode {
     };
     let _ = simple_logger::SimpleLogger::new()
         .with_level(config.log_level)
-        // tiny_http logs an error each time its accept thread ends, which
-        // page.rs makes routine (and reports itself when it is not).
-        .with_module_level("tiny_http", log::LevelFilter::Off)
         .with_utc_timestamps()
         .init();
     // Registered before the listeners open, so no signal is missed.

@@ -33,8 +33,13 @@ pub fn has_left(nick: &str) -> String {
     format!(" .... {nick} has left.")
 }
 
-/// Told once to a sender whose messages are being dropped by the rate limit.
+/// Told to a sender whose messages are being dropped by the rate limit, at
+/// most once per [`SLOW_DOWN_EVERY`] (issue 9, point 8).
 pub const SLOW_DOWN: &str = " .... slow down.";
+
+/// A sender is told [`SLOW_DOWN`] at most once per this, however many of
+/// its messages are dropped.
+pub const SLOW_DOWN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Close codes (RFC 6455, section 7.4.1) and the reasons we send with them.
 pub mod close {
@@ -50,6 +55,20 @@ pub mod close {
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A message over the size limit.
     pub const MESSAGE_TOO_BIG: u16 = 1009;
+
+    /// What a close code we send says happened, for the close frame's
+    /// reason and the log: a limit is not a protocol error (issue 9, point 9).
+    pub fn cause(code: u16) -> &'static str {
+        match code {
+            GOING_AWAY => "going away",
+            PROTOCOL_ERROR => "protocol error",
+            UNSUPPORTED_DATA => "binary message",
+            INVALID_PAYLOAD => "invalid UTF-8",
+            POLICY_VIOLATION => "could not keep up",
+            MESSAGE_TOO_BIG => "message too big",
+            _ => "closed by the server",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +88,11 @@ mod tests {
         assert_eq!(you_are("user-7"), " .... you are user-7.");
         assert_eq!(has_joined("user-7"), " .... user-7 has joined.");
         assert_eq!(SLOW_DOWN, " .... slow down.");
+    }
+
+    #[test]
+    fn a_limit_is_not_a_protocol_error() {
+        assert_eq!(close::cause(close::MESSAGE_TOO_BIG), "message too big");
+        assert_eq!(close::cause(close::PROTOCOL_ERROR), "protocol error");
     }
 }

@@ -68,7 +68,8 @@ pub enum LeaveReason {
     /// The TCP connection ended without a close handshake: the client
     /// aborted it, or we did after a failed or stalled write.
     Aborted,
-    /// We closed the connection with this code after a protocol error.
+    /// We closed the connection with this code: a protocol error, or a
+    /// limit or rule broken; logged by its cause (`close::cause`).
     ProtocolError(u16),
     /// Nothing arrived within the allowed silence.
     TimedOut,
@@ -86,7 +87,9 @@ impl fmt::Display for LeaveReason {
             LeaveReason::Closed(Some(code)) => write!(f, "closed with {code}"),
             LeaveReason::Closed(None) => write!(f, "closed"),
             LeaveReason::Aborted => write!(f, "connection aborted"),
-            LeaveReason::ProtocolError(code) => write!(f, "protocol error, closed with {code}"),
+            LeaveReason::ProtocolError(code) => {
+                write!(f, "{}, closed with {code}", close::cause(*code))
+            }
             LeaveReason::TimedOut => write!(f, "silent too long"),
             LeaveReason::ReadFailed(err) => write!(f, "read failed: {err}"),
             LeaveReason::Shutdown => write!(f, "server shutting down"),

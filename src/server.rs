@@ -17,9 +17,9 @@ use crossbeam_channel::Sender;
 
 use crate::client::{self, Context};
 use crate::config::Config;
-use crate::handshake::OriginPolicy;
+use crate::http::origin::OriginPolicy;
+use crate::http::page::{self, PageServer};
 use crate::os;
-use crate::page::{self, PageServer};
 use crate::permit::Permits;
 use crate::room::{self, Event};
 use crate::startup;
@@ -99,6 +99,8 @@ impl Server {
         let chat_addr = chat.local_addr().map_err(listener_err("chat"))?;
         let page_addr = page.local_addr().map_err(listener_err("page"))?;
 
+        let origins = OriginPolicy::new(&config.allowed_origins, page_addr.port())
+            .map_err(|why| Error::Config(format!("--allow-origin: {why}")))?;
         let mut limits = config.limits.clone();
         let fd_clients = os::clients_for_fds(os::raise_fd_limit());
         let mut caps = vec![(fd_clients, "the open-file limit (ulimit -n)".to_owned())];
@@ -126,14 +128,10 @@ impl Server {
 
         let seats = Arc::new(Permits::new(limits.max_clients));
         let close_timeout = limits.close_timeout;
-        let page_timeout = limits.page_timeout;
         let html = page::render(chat_addr.port(), limits.max_message_bytes);
         let ctx = Arc::new(Context {
             limits,
-            origins: OriginPolicy {
-                allowed: config.allowed_origins.clone(),
-                page_port: page_addr.port(),
-            },
+            origins,
             events: events.clone(),
             seats: seats.clone(),
         });
@@ -146,7 +144,7 @@ impl Server {
                 .map_err(spawn_err("acceptor"))?
         };
         let page_v4 = os::serves_ipv4(&page);
-        let page = PageServer::start(page, html, page_timeout).map_err(spawn_err("page"))?;
+        let page = PageServer::start(page, html, &config.limits).map_err(spawn_err("page"))?;
         startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
         Ok(Server {
             chat_addr,

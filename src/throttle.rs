@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use crate::protocol::SLOW_DOWN_EVERY;
+
 /// Lets through at most `per_second` lines each second and counts the rest;
 /// the first line of the next second reports how many were suppressed.
 /// Lock-free: a few atomics, shared by every client thread.
@@ -64,14 +66,16 @@ pub struct TokenBucket {
     burst: f64,
     tokens: f64,
     last: Instant,
-    /// Whether the sender has been told to slow down during this excess.
-    warned: bool,
+    /// When the sender was last told to slow down: at most once per
+    /// `SLOW_DOWN_EVERY`, however often it goes over (issue 9, point 8).
+    warned: Option<Instant>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Admit {
     Yes,
-    /// Over the limit, and the sender has not been told yet.
+    /// Over the limit, and the sender was not told in the last
+    /// `SLOW_DOWN_EVERY`.
     NoAndWarn,
     No,
 }
@@ -83,7 +87,7 @@ impl TokenBucket {
             burst: f64::from(burst),
             tokens: f64::from(burst),
             last: Instant::now(),
-            warned: false,
+            warned: None,
         }
     }
 
@@ -96,10 +100,12 @@ impl TokenBucket {
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.warned = false;
             Admit::Yes
-        } else if !self.warned {
-            self.warned = true;
+        } else if self
+            .warned
+            .is_none_or(|at| now.saturating_duration_since(at) >= SLOW_DOWN_EVERY)
+        {
+            self.warned = Some(now);
             Admit::NoAndWarn
         } else {
             Admit::No
@@ -130,10 +136,18 @@ mod tests {
         }
         assert_eq!(b.take(start), Admit::NoAndWarn);
         assert_eq!(b.take(start), Admit::No);
-        // 100 ms later one token has been earned.
+        // 100 ms later one token has been earned; the sender was told
+        // already, so it is not told again.
         let later = start + Duration::from_millis(100);
         assert_eq!(b.take(later), Admit::Yes);
-        assert_eq!(b.take(later), Admit::NoAndWarn);
+        assert_eq!(b.take(later), Admit::No);
+        // Ten seconds after the first notice, the next excess is told.
+        let much_later = start + SLOW_DOWN_EVERY;
+        for _ in 0..20 {
+            assert_eq!(b.take(much_later), Admit::Yes);
+        }
+        assert_eq!(b.take(much_later), Admit::NoAndWarn);
+        assert_eq!(b.take(much_later), Admit::No);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Flood control: a per-client token bucket (rate 2/s, burst 10). Of 30
 //! messages sent at once exactly 10 are broadcast; the sender is told
-//! ` .... slow down.` exactly once per burst of excess; nobody else notices,
+//! ` .... slow down.` at most once per 10 seconds; nobody else notices,
 //! and other clients' own buckets are untouched. Rate 0 turns it off.
 
 mod common;
@@ -112,8 +112,9 @@ fn a_flood_is_cut_to_the_burst_and_the_sender_told_once() {
         assert_eq!(by.recv_text(), format!("{}: mine {i}", other.nick));
     }
 
-    // A second burst of excess: one more notice, and again only a bounded
-    // prefix is broadcast.
+    // A second burst of excess, within 10 seconds of the first notice: no
+    // second notice (at most one per 10 s, issue 9 point 8), and again only
+    // a bounded prefix is broadcast.
     let again: Vec<String> = (0..30).map(|i| format!("again {i}")).collect();
     send_all(&mut flooder, &again);
     refill();
@@ -121,7 +122,7 @@ fn a_flood_is_cut_to_the_burst_and_the_sender_told_once() {
     let marker2 = format!("{nick}: marker 2");
     let seen = raw_lines_until(&mut flooder, &marker2);
     let notices = seen.iter().filter(|l| *l == SLOW_DOWN).count();
-    assert_eq!(notices, 1, "{seen:?}");
+    assert_eq!(notices, 0, "{seen:?}");
     let by_lines = by.recv_until(&marker2);
     assert!(by_lines.len() < 30, "the whole second flood got through");
     for (i, line) in by_lines.iter().enumerate() {

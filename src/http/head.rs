@@ -1,0 +1,226 @@
+//! The bounded request-head reader: reads one HTTP/1.1 request head within
+//! a size limit and an overall deadline, and parses it with httparse. Runs
+//! on the connection's own thread (the chat port's client thread); the page
+//! port's tiny_http applies the same bounds and the same parser
+//! (`vendor/tiny_http/src/client.rs`, see its PATCHES.md), so a head one
+//! port parses, the other parses too.
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// A request head larger than this is refused: 414 if the request line
+/// alone is longer, else 431. Both ports (issue 9, point 1).
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// A head with more header lines than this is refused with 431. Both ports.
+pub const MAX_FIELDS: usize = 48;
+
+/// A parsed request head. Field names and values as sent (values trimmed;
+/// bytes that are not UTF-8 replaced), in order, repeated lines kept apart.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub method: String,
+    /// The request target as sent: origin-form (`/path?query`) or another form.
+    pub target: String,
+    /// HTTP/1.x minor version: 0 or 1.
+    pub minor_version: u8,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Head {
+    /// Every value of field `name` (case-insensitive), one per field line.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The members of list field `name`: all its lines combined into one
+    /// comma-separated list, as RFC 9110 section 5.3 says, empty members
+    /// dropped (section 5.6.1).
+    pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values(name)
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+    }
+
+    /// Whether list field `name` has member `token` (case-insensitive).
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.list(name).any(|m| m.eq_ignore_ascii_case(token))
+    }
+
+    /// The value of a field that may appear only once.
+    ///
+    /// # Errors
+    /// `Err(name)` when it appears on more than one line.
+    pub fn once<'a>(&'a self, name: &'a str) -> Result<Option<&'a str>, &'a str> {
+        let mut values = self.values(name);
+        let first = values.next();
+        match values.next() {
+            Some(_) => Err(name),
+            None => Ok(first),
+        }
+    }
+}
+
+/// Why no request head could be had.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// The head was not complete by the deadline.
+    TimedOut,
+    /// The client closed before sending a whole head.
+    Closed,
+    /// The socket failed.
+    Io(io::Error),
+    /// The head is too large or malformed: answer with this status
+    /// (400, 414, 431 or 505) and this one-line reason.
+    Bad(u16, &'static str),
+}
+
+/// Read one request head. Blocks until it is complete, the client goes, or
+/// `deadline` passes. Returns the head and the bytes that came after it.
+///
+/// # Errors
+/// See [`ReadFailure`]; reads never go past [`MAX_HEAD_BYTES`] plus one
+/// buffer, so memory stays flat however much a client sends.
+pub fn read_head(
+    mut stream: &TcpStream,
+    deadline: Instant,
+) -> Result<(Head, Vec<u8>), ReadFailure> {
+    // On the heap: this runs on a small thread stack.
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ReadFailure::TimedOut);
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(ReadFailure::Io)?;
+        let filled = buf.len();
+        buf.resize(filled + 1024, 0);
+        let read = stream.read(&mut buf[filled..]);
+        buf.truncate(filled + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => return Err(ReadFailure::Closed),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(ReadFailure::TimedOut)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadFailure::Io(e)),
+        }
+        if let Some((head, len)) = parse(&buf)? {
+            return Ok((head, buf.split_off(len)));
+        }
+    }
+}
+
+/// Parse a (possibly partial) head. `Ok(None)`: not complete yet.
+///
+/// # Errors
+/// [`ReadFailure::Bad`] with the status to answer.
+pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ReadFailure> {
+    // Empty lines before the request line do not count (RFC 9112 section 2.2).
+    let start = buf
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    let mut fields = vec![httparse::EMPTY_HEADER; MAX_FIELDS];
+    let mut request = httparse::Request::new(&mut fields);
+    let len = match request.parse(&buf[start..]) {
+        Ok(httparse::Status::Complete(n)) if n <= MAX_HEAD_BYTES => start + n,
+        Ok(httparse::Status::Partial) if buf.len() - start <= MAX_HEAD_BYTES => return Ok(None),
+        Ok(_) if !buf[start..].contains(&b'\n') => {
+            return Err(ReadFailure::Bad(414, "request line too long"))
+        }
+        Ok(_) => return Err(ReadFailure::Bad(431, "request head too large")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(ReadFailure::Bad(431, "too many header lines"))
+        }
+        Err(httparse::Error::Version) => {
+            return Err(ReadFailure::Bad(
+                505,
+                "this server speaks HTTP/1.0 and HTTP/1.1",
+            ))
+        }
+        Err(_) => return Err(ReadFailure::Bad(400, "malformed request")),
+    };
+    let head = Head {
+        method: request.method.unwrap_or_default().to_owned(),
+        target: request.path.unwrap_or_default().to_owned(),
+        minor_version: request.version.unwrap_or(1),
+        fields: request
+            .headers
+            .iter()
+            .map(|h| {
+                let value = String::from_utf8_lossy(h.value).trim().to_owned();
+                (h.name.to_owned(), value)
+            })
+            .collect(),
+    };
+    Ok(Some((head, len)))
+}
+
+/// Read and discard input until the client closes, an error, or `timeout`
+/// (and at most 64 KiB): the polite way to end a connection we are done
+/// with, since closing a socket with unread input resets it, and a reset can
+/// destroy our last answer before the client reads it.
+pub fn drain(mut stream: &TcpStream, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut sink = [0u8; 512];
+    let mut budget = 64 * 1024usize;
+    while budget > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => budget = budget.saturating_sub(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(req: &[u8]) -> u16 {
+        match parse(req) {
+            Ok(Some(_)) => 200,
+            Ok(None) => 0,
+            Err(ReadFailure::Bad(status, _)) => status,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn partial_heads_wait_and_big_ones_are_refused() {
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: x\r\n"), 0);
+        assert_eq!(status(&[b'a'; MAX_HEAD_BYTES + 1]), 414);
+        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        big.resize(MAX_HEAD_BYTES + 1, b'a');
+        assert_eq!(status(&big), 431);
+        assert_eq!(status(b"GET / HTTP/2.0\r\n\r\n"), 505);
+        assert_eq!(status(b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+    }
+
+    #[test]
+    fn list_fields_combine_and_single_fields_do_not() {
+        let (head, _) = parse(b"GET / HTTP/1.1\r\nConnection: keep-alive\r\nconnection: ,Upgrade\r\nHost: a\r\nHost: b\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(head.has_token("Connection", "upgrade"));
+        assert_eq!(head.list("connection").count(), 2);
+        assert_eq!(head.once("Host"), Err("Host"));
+        assert_eq!(head.once("Origin"), Ok(None));
+    }
+}

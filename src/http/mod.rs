@@ -1,0 +1,13 @@
+//! HTTP on both ports: the bounded request-head reader, the WebSocket
+//! upgrade on the chat port (101, every refusal, and the origin policy it
+//! applies), and the page server on the page port.
+//!
+//! - [`head`]: read one request head within 8 KiB and a deadline.
+//! - [`upgrade`]: check an upgrade, answer 101 or a refusal.
+//! - [`origin`]: which `Origin`s may open a WebSocket.
+//! - [`page`]: tiny_http (a bounded copy, `vendor/tiny_http`) serving the page.
+
+pub mod head;
+pub mod origin;
+pub mod page;
+pub mod upgrade;

@@ -1,0 +1,202 @@
+//! The origin policy: which `Origin`s may open a WebSocket (the guard
+//! against cross-site WebSocket hijacking). Built once at start, read by
+//! every client thread during its handshake.
+//!
+//! Origins compare as RFC 6454 section 6.2 serializes them: scheme and host
+//! lowercased, the scheme's default port dropped, no path (issue 9, point
+//! 7), both the configured ones and the one a browser sends.
+
+use std::fmt;
+
+/// An origin, serialized: `scheme://host[:port]`, the port only when it is
+/// not the scheme's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    /// The port, default filled in (`None` for a scheme without a default).
+    port: Option<u16>,
+}
+
+impl Origin {
+    /// Parse `scheme://host[:port]`, with at most a bare `/` after it.
+    ///
+    /// # Errors
+    /// A one-line reason when `text` is not an origin (a path, a query,
+    /// user info, a bad port, no host, `null`).
+    pub fn parse(text: &str) -> Result<Origin, String> {
+        let not = |why: &str| {
+            Err(format!(
+                "{text:?} is not an origin (scheme://host[:port]): {why}"
+            ))
+        };
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return not("no scheme");
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme.is_empty()
+            || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return not("bad scheme");
+        }
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.contains(['/', '?', '#']) {
+            return not("it has a path, query or fragment");
+        }
+        if authority.contains('@') {
+            return not("it has user info");
+        }
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((host, "")) => (format!("[{host}]"), None),
+                Some((host, port)) => match port.strip_prefix(':') {
+                    Some(port) => (format!("[{host}]"), Some(port)),
+                    None => return not("bad IPv6 address"),
+                },
+                None => return not("bad IPv6 address"),
+            },
+            None => match authority.rsplit_once(':') {
+                Some((host, port)) => (host.to_owned(), Some(port)),
+                None => (authority.to_owned(), None),
+            },
+        };
+        if host.is_empty()
+            || host == "[]"
+            || host.contains(|c: char| c.is_whitespace() || c == '\\')
+        {
+            return not("no host");
+        }
+        let port = match port {
+            Some(p) => match p.parse::<u16>() {
+                Ok(p) => Some(p),
+                Err(_) => return not("bad port"),
+            },
+            None => default_port(&scheme),
+        };
+        Ok(Origin {
+            host: host.to_ascii_lowercase(),
+            scheme,
+            port,
+        })
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        match self.port {
+            Some(port) if Some(port) != default_port(&self.scheme) => write!(f, ":{port}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// Which `Origin`s may open a WebSocket.
+#[derive(Debug, Clone, Default)]
+pub struct OriginPolicy {
+    /// Any origin (`--allow-origin '*'`).
+    any: bool,
+    /// Origins allowed besides the page's own.
+    allowed: Vec<Origin>,
+    /// The page server's port: an origin on the request's own host and this
+    /// port is the page we served.
+    page_port: u16,
+}
+
+impl OriginPolicy {
+    /// The page's own origin, plus `allowed` (`*`: any).
+    ///
+    /// # Errors
+    /// The first value of `allowed` that is not an origin, as a one-line
+    /// message naming it.
+    pub fn new(allowed: &[String], page_port: u16) -> Result<OriginPolicy, String> {
+        let mut policy = OriginPolicy {
+            page_port,
+            ..OriginPolicy::default()
+        };
+        for text in allowed {
+            if text == "*" {
+                policy.any = true;
+            } else {
+                policy.allowed.push(Origin::parse(text)?);
+            }
+        }
+        Ok(policy)
+    }
+
+    /// No `Origin` (not a browser), the page's own origin (same host as the
+    /// request's `Host`, the page port), or an allowed one.
+    pub fn allows(&self, origin: Option<&str>, host: &str) -> bool {
+        let Some(origin) = origin else { return true };
+        if self.any {
+            return true;
+        }
+        let Ok(origin) = Origin::parse(origin) else {
+            return false; // `null`, or not an origin at all
+        };
+        if self.allowed.contains(&origin) {
+            return true;
+        }
+        let Ok(request) = Origin::parse(&format!("{}://{host}", origin.scheme)) else {
+            return false;
+        };
+        matches!(origin.scheme.as_str(), "http" | "https")
+            && origin.host == request.host
+            && origin.port == Some(self.page_port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialization_follows_rfc_6454() {
+        for (text, serialized) in [
+            ("https://chat.example/", "https://chat.example"),
+            ("HTTPS://Chat.Example:443", "https://chat.example"),
+            ("http://chat.example:8080", "http://chat.example:8080"),
+            ("http://[::1]:80", "http://[::1]"),
+        ] {
+            assert_eq!(Origin::parse(text).unwrap().to_string(), serialized);
+        }
+        for bad in [
+            "null",
+            "chat.example",
+            "https://",
+            "https://a/b",
+            "https://u@a",
+            "https://a:x",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pages_own_origin_is_allowed() {
+        let p = OriginPolicy::new(&[], 8080).unwrap();
+        assert!(p.allows(None, "127.0.0.1:12345"));
+        assert!(p.allows(Some("http://127.0.0.1:8080"), "127.0.0.1:12345"));
+        assert!(p.allows(Some("http://LOCALHOST:8080"), "localhost:12345"));
+        assert!(p.allows(Some("http://[::1]:8080"), "[::1]:12345"));
+        assert!(!p.allows(Some("http://evil.example:8080"), "127.0.0.1:12345"));
+        assert!(!p.allows(Some("http://127.0.0.1:9999"), "127.0.0.1:12345"));
+        assert!(!p.allows(Some("null"), "127.0.0.1:12345"));
+        assert!(!p.allows(Some("http://127.0.0.1"), "127.0.0.1:12345"));
+        let on_80 = OriginPolicy::new(&[], 80).unwrap();
+        assert!(on_80.allows(Some("http://chat.school"), "chat.school:12345"));
+        let any = OriginPolicy::new(&["*".into()], 8080).unwrap();
+        assert!(any.allows(Some("http://evil.example"), "127.0.0.1:12345"));
+    }
+}

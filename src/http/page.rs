@@ -1,0 +1,193 @@
+//! The page server (the seed's `client-server`): tiny_http serves
+//! `web/index.html`, embedded in the binary, at `/`.
+//!
+//! tiny_http 0.12.0 has no bound on a request head's size or time and
+//! starts a thread for every connection; this crate uses a patched copy
+//! (`vendor/tiny_http`, what differs in its `PATCHES.md`) whose
+//! `from_listener_bounded` reads each head within [`MAX_HEAD_BYTES`] and
+//! the page timeout, and serves at most `--page-connections` connections at
+//! once, one thread each (`page-conn`); past that a connection gets 503
+//! with `Retry-After: 1` at once (a wait would hold up the accept loop, and
+//! with it every connection behind). Heads it refuses (414, 431,
+//! 400, 505, 408) it answers itself. One `page` thread takes the parsed
+//! requests from tiny_http's queue and answers them here.
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use tiny_http::{Header, Method, Request, Response, StatusCode};
+
+use super::head::{MAX_FIELDS, MAX_HEAD_BYTES};
+use crate::config::Limits;
+
+/// The page, with `{{WS_PORT}}` and `{{MAX_MESSAGE_BYTES}}` to fill in.
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+/// How often the page thread looks at its stop flag while no request comes.
+const POLL: Duration = Duration::from_millis(200);
+
+/// The running page server. Stops on [`PageServer::stop`] or drop.
+pub struct PageServer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The page as served: the chat's port and message limit filled in, so the
+/// page needs no request of its own to find the chat.
+pub fn render(ws_port: u16, max_message_bytes: usize) -> String {
+    INDEX_HTML
+        .replace("{{WS_PORT}}", &ws_port.to_string())
+        .replace("{{MAX_MESSAGE_BYTES}}", &max_message_bytes.to_string())
+}
+
+impl PageServer {
+    /// Serve the page on `listener` from a new `page` thread, within the
+    /// page bounds of `limits` (`page_timeout`, `page_connections`).
+    ///
+    /// # Errors
+    /// The page thread or tiny_http's accept thread could not be started.
+    pub fn start(listener: TcpListener, html: String, limits: &Limits) -> io::Result<PageServer> {
+        let server = tiny_http::Server::from_listener_bounded(
+            listener,
+            tiny_http::Bounds {
+                max_head_bytes: MAX_HEAD_BYTES,
+                max_headers: MAX_FIELDS,
+                head_timeout: limits.page_timeout,
+                max_connections: limits.page_connections,
+            },
+        )?;
+        let page = Page { html };
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            thread::Builder::new()
+                .name("page".into())
+                .spawn(move || serve(&server, &page, &stop))?
+        };
+        Ok(PageServer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stop serving and join the thread.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                log::error!("page: thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `page` thread: answer what tiny_http parsed, until told to stop.
+/// Dropping `server` at the end stops its accept thread.
+fn serve(server: &tiny_http::Server, page: &Page, stop: &AtomicBool) {
+    while !stop.load(Ordering::Acquire) {
+        match server.recv_timeout(POLL) {
+            Ok(Some(request)) => page.answer(request),
+            Ok(None) => {}
+            Err(e) => log::warn!("page: {e}"),
+        }
+    }
+    log::debug!("page: stopped");
+}
+
+struct Page {
+    html: String,
+}
+
+impl Page {
+    fn answer(&self, request: Request) {
+        let response = self.response(&request);
+        log::debug!(
+            "page: {} {} -> {}",
+            request.method(),
+            request.url(),
+            response.status_code().0
+        );
+        if let Err(e) = request.respond(response) {
+            log::debug!("page: could not answer: {e}");
+        }
+    }
+
+    /// The answer to one parsed request (RFC 9110: 400 for a missing or
+    /// repeated Host in HTTP/1.1, 404 with no resource, 405 with `Allow`
+    /// for a known method the page does not take, 501 for an unknown one).
+    fn response(&self, request: &Request) -> Response<io::Cursor<Vec<u8>>> {
+        let hosts = request
+            .headers()
+            .iter()
+            .filter(|h| h.field.equiv("Host"))
+            .count();
+        if hosts > 1 || (hosts == 0 && request.http_version() == &tiny_http::HTTPVersion(1, 1)) {
+            return text(400, "an HTTP/1.1 request needs exactly one Host\n");
+        }
+        let page = matches!(path(request.url()), "/" | "/index.html");
+        match request.method() {
+            Method::Get | Method::Head if page => Response::from_string(self.html.clone())
+                .with_header(header("Content-Type", "text/html; charset=utf-8"))
+                .with_header(header("Cache-Control", "no-cache"))
+                .with_header(header("X-Content-Type-Options", "nosniff"))
+                .with_header(header("Referrer-Policy", "no-referrer")),
+            Method::NonStandard(_) => text(501, "method not implemented\n"),
+            _ if page => {
+                text(405, "method not allowed\n").with_header(header("Allow", "GET, HEAD"))
+            }
+            _ => text(404, "not found\n"),
+        }
+    }
+}
+
+/// The path of a request target: origin-form (`/a?b`) or absolute-form
+/// (`http://host/a?b`, which RFC 9112 section 3.2.2 says a server accepts).
+fn path(target: &str) -> &str {
+    let target = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    target.split(['?', '#']).next().unwrap_or("")
+}
+
+fn text(status: u16, body: &str) -> Response<io::Cursor<Vec<u8>>> {
+    Response::from_string(body)
+        .with_status_code(StatusCode(status))
+        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+}
+
+fn header(name: &'static str, value: &'static str) -> Header {
+    // Both strings are constants above, valid ASCII header text.
+    Header::from_bytes(name, value).expect("constant header is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_in_either_form_give_the_path() {
+        assert_eq!(path("/?a=b"), "/");
+        assert_eq!(path("/index.html#x"), "/index.html");
+        assert_eq!(path("http://chat.example"), "/");
+        assert_eq!(path("http://chat.example:8080/index.html?x"), "/index.html");
+    }
+
+    #[test]
+    fn the_page_gets_the_port_and_opens_a_websocket() {
+        let html = render(4242, 1234);
+        assert!(!html.contains("{{"));
+        assert!(html.contains("content=\"4242\""));
+        assert!(html.contains("content=\"1234\""));
+        assert!(html.contains("WebSocket"));
+    }
+}

@@ -1,0 +1,188 @@
+use std::io::Result as IoResult;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::connection::Connection;
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+use crate::ssl::SslStream;
+
+pub(crate) enum Stream {
+    Http(Connection),
+    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+    Https(SslStream),
+}
+
+impl Clone for Stream {
+    fn clone(&self) -> Self {
+        match self {
+            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone().unwrap()),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
+        }
+    }
+}
+
+impl From<Connection> for Stream {
+    fn from(tcp_stream: Connection) -> Self {
+        Stream::Http(tcp_stream)
+    }
+}
+
+impl Stream {
+    fn secure(&self) -> bool {
+        match self {
+            Stream::Http(_) => false,
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => true,
+        }
+    }
+
+    fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.peer_addr(),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
+        }
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> IoResult<()> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.shutdown(how),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.read(buf),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.write(buf),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> IoResult<()> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.flush(),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.flush(),
+        }
+    }
+}
+
+pub struct RefinedTcpStream {
+    stream: Stream,
+    close_read: bool,
+    close_write: bool,
+    /// PATCH: when set, every read must end by this instant (the request
+    /// head's overall deadline); a read past it fails with `TimedOut`.
+    deadline: Option<Arc<Mutex<Option<Instant>>>>,
+}
+
+impl RefinedTcpStream {
+    pub(crate) fn new<S>(stream: S) -> (RefinedTcpStream, RefinedTcpStream)
+    where
+        S: Into<Stream>,
+    {
+        let stream: Stream = stream.into();
+
+        let (read, write) = (stream.clone(), stream);
+
+        let read = RefinedTcpStream {
+            stream: read,
+            close_read: true,
+            close_write: false,
+            deadline: None,
+        };
+
+        let write = RefinedTcpStream {
+            stream: write,
+            close_read: false,
+            close_write: true,
+            deadline: None,
+        };
+
+        (read, write)
+    }
+
+    /// Returns true if this struct wraps around a secure connection.
+    #[inline]
+    pub(crate) fn secure(&self) -> bool {
+        self.stream.secure()
+    }
+
+    pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
+        self.stream.peer_addr()
+    }
+}
+
+impl Drop for RefinedTcpStream {
+    fn drop(&mut self) {
+        if self.close_read {
+            self.stream.shutdown(Shutdown::Read).ok();
+        }
+
+        if self.close_write {
+            self.stream.shutdown(Shutdown::Write).ok();
+        }
+    }
+}
+
+impl RefinedTcpStream {
+    /// PATCH: make every read on this stream end by the shared deadline.
+    pub(crate) fn set_deadline(&mut self, deadline: Arc<Mutex<Option<Instant>>>) {
+        self.deadline = Some(deadline);
+    }
+}
+
+impl Read for RefinedTcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
+        let deadline = self
+            .deadline
+            .as_ref()
+            .and_then(|d| *d.lock().unwrap_or_else(|e| e.into_inner()));
+        if let (Some(deadline), Stream::Http(crate::connection::Connection::Tcp(tcp))) =
+            (deadline, &self.stream)
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "request deadline passed",
+                ));
+            }
+            tcp.set_read_timeout(Some(left))?;
+        }
+        self.stream.read(buf).map_err(|e| match e.kind() {
+            // SO_RCVTIMEO reports WouldBlock; say what it is.
+            std::io::ErrorKind::WouldBlock => {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "request deadline passed")
+            }
+            _ => e,
+        })
+    }
+}
+
+impl Write for RefinedTcpStream {
+    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> IoResult<()> {
+        self.stream.flush()
+    }
+}
