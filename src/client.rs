@@ -16,7 +16,7 @@
 //! descriptor.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,11 +31,12 @@ use crate::config::Limits;
 use crate::frame;
 use crate::http::head::{self, ReadFailure};
 use crate::http::origin::OriginPolicy;
-use crate::http::upgrade::{self, Refusal, Refused};
+use crate::http::upgrade::{self, Refusal, Refused, Upgrade};
 use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::permit::Permits;
 use crate::protocol::{close, SLOW_DOWN};
+use crate::proxy;
 use crate::room::{Event, LeaveReason};
 use crate::throttle::{Admit, Throttle, TokenBucket};
 use crate::throttled;
@@ -51,6 +52,9 @@ static WARNINGS: Throttle = Throttle::new(20);
 pub struct Context {
     pub limits: Limits,
     pub origins: OriginPolicy,
+    /// `--trust-proxy`: peers whose forwarding headers give the client's
+    /// address (see `proxy.rs`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Sent on by every reader; received by the room thread.
     pub events: Sender<Event>,
     /// Seats for clients past their handshake, at most `--max-clients`: a
@@ -99,6 +103,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             return log::debug!("client-{id}: {peer} handshake read failed: {e}")
         }
     };
+    let peer = forwarded(id, peer, &upgrade, &ctx);
     let Some(_seat) = ctx.seats.try_take() else {
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
@@ -109,6 +114,20 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
     if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx) {
         log::warn!("client-{id}: could not start a session for {peer}: {e}");
     }
+}
+
+/// The client's address: `peer`, or from a trusted proxy the one it
+/// forwards for (logged once, with the proxy's).
+fn forwarded(id: ClientId, peer: SocketAddr, upgrade: &Upgrade, ctx: &Context) -> SocketAddr {
+    let client = proxy::client_of(peer, &upgrade.head, &ctx.trusted_proxies);
+    if client != peer {
+        let shown = match client.port() {
+            0 => client.ip().to_string(),
+            _ => client.to_string(),
+        };
+        log::info!("client-{id}: {peer} forwards for {shown}");
+    }
+    client
 }
 
 fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {

@@ -1,58 +1,23 @@
-//! Behind a reverse proxy (issue 13, points 3 and 4): the same-origin rule a
-//! browser's `Origin` meets through a proxy, and the client's address from
+//! Behind a reverse proxy (issue 13, point 4): the client's address from
 //! `X-Forwarded-For` or `Forwarded` (RFC 7239) when the connection comes
-//! from a trusted proxy. Pure functions, run on each client's own thread
-//! during its handshake.
+//! from a trusted proxy (`--trust-proxy`). Pure functions, run on each
+//! client's own thread after its handshake. (The same-origin rule for a
+//! browser's `Origin` through a proxy lives with the origin policy, in
+//! `http/origin.rs`.)
 
 use std::net::{IpAddr, SocketAddr};
 
-/// Whether `origin` (`scheme://host[:port]`) names the same host and port
-/// as the request's `Host` header: what a browser sends when the page and
-/// the chat share one origin behind a proxy. The rule of gorilla/websocket's
-/// `checkSameOrigin`, with a port left out meaning the scheme's default
-/// (80, 443) on both sides.
-pub fn same_origin(origin: &str, host: &str) -> bool {
-    let Some((scheme, authority)) = origin.split_once("://") else {
-        return false;
-    };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" | "ws" => 80,
-        "https" | "wss" => 443,
-        _ => return false,
-    };
-    let (Some((origin_host, origin_port)), Some((request_host, request_port))) = (
-        split_authority(authority.trim_end_matches('/')),
-        split_authority(host),
-    ) else {
-        return false;
-    };
-    origin_host.eq_ignore_ascii_case(request_host)
-        && origin_port.unwrap_or(default_port) == request_port.unwrap_or(default_port)
-}
+use crate::http::head::Head;
 
-/// `host`, `host:port`, `[v6]` or `[v6]:port` -> (host, port). `None` when
-/// it is not an authority (empty host, a path, user info, a bad port).
-fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        match after {
-            "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':')?)),
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() || host.contains(['/', '@', ' ']) {
-        return None;
+/// The client's address for an upgrade request `head` that came from
+/// `peer`: [`client_addr`] over its `X-Forwarded-For` and `Forwarded` lists.
+pub fn client_of(peer: SocketAddr, head: &Head, trusted: &[IpAddr]) -> SocketAddr {
+    if trusted.is_empty() {
+        return peer;
     }
-    let port = match port {
-        Some(p) => Some(p.parse().ok()?),
-        None => None,
-    };
-    Some((host, port))
+    let x_forwarded_for: Vec<&str> = head.list("X-Forwarded-For").collect();
+    let forwarded: Vec<&str> = head.list("Forwarded").collect();
+    client_addr(peer, trusted, &x_forwarded_for, &forwarded)
 }
 
 /// The client's address for a connection from `peer`. From a trusted proxy
@@ -126,36 +91,6 @@ fn parse_node(node: &str) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn same_origin_is_host_and_port() {
-        let yes = [
-            ("https://chat.example.org", "chat.example.org"),
-            ("https://chat.example.org", "chat.example.org:443"),
-            ("https://Chat.Example.org:8443", "chat.example.org:8443"),
-            ("http://127.0.0.1:41234", "127.0.0.1:41234"),
-            ("https://[::1]:41234", "[::1]:41234"),
-            ("http://chat.example.org", "chat.example.org:80"),
-        ];
-        for (origin, host) in yes {
-            assert!(same_origin(origin, host), "{origin} vs {host}");
-        }
-        let no = [
-            ("https://evil.example", "chat.example.org"),
-            ("https://chat.example.org:8443", "chat.example.org"),
-            ("http://chat.example.org", "chat.example.org:443"),
-            ("https://chat.example.org.evil.example", "chat.example.org"),
-            ("null", "chat.example.org"),
-            ("file://", "chat.example.org"),
-            ("https://user@chat.example.org", "chat.example.org"),
-            ("https://chat.example.org", ""),
-            ("https://[::1]:41234", "[::1]:41235"),
-            ("https://chat.example.org:99999", "chat.example.org:99999"),
-        ];
-        for (origin, host) in no {
-            assert!(!same_origin(origin, host), "{origin} vs {host}");
-        }
-    }
 
     fn addr(text: &str) -> SocketAddr {
         text.parse().unwrap()

@@ -99,7 +99,18 @@ impl Server {
         let chat_addr = chat.local_addr().map_err(listener_err("chat"))?;
         let page_addr = page.local_addr().map_err(listener_err("page"))?;
 
-        let origins = OriginPolicy::new(&config.allowed_origins, page_addr.port())
+        // The address people open is an origin the page comes from.
+        let public = config
+            .public_url
+            .as_deref()
+            .and_then(startup::public_origin);
+        let allowed: Vec<String> = config
+            .allowed_origins
+            .iter()
+            .cloned()
+            .chain(public)
+            .collect();
+        let origins = OriginPolicy::new(&allowed, page_addr.port())
             .map_err(|why| Error::Config(format!("--allow-origin: {why}")))?;
         let mut limits = config.limits.clone();
         let fd_clients = os::clients_for_fds(os::raise_fd_limit());
@@ -132,6 +143,7 @@ impl Server {
         let ctx = Arc::new(Context {
             limits,
             origins,
+            trusted_proxies: config.trusted_proxies.clone(),
             events: events.clone(),
             seats: seats.clone(),
         });
@@ -144,7 +156,8 @@ impl Server {
                 .map_err(spawn_err("acceptor"))?
         };
         let page_v4 = os::serves_ipv4(&page);
-        let page = PageServer::start(page, html, &config.limits).map_err(spawn_err("page"))?;
+        let page = PageServer::start(page, html, &config.limits, events.clone())
+            .map_err(spawn_err("page"))?;
         startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
         Ok(Server {
             chat_addr,

@@ -6,6 +6,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 
+use crate::http::origin::Origin;
 use crate::os;
 
 /// `--bind`: an IP address, or a host name resolved now (`localhost`). A
@@ -63,28 +64,11 @@ pub fn parse_public_url(text: &str) -> Result<String, String> {
 /// default, no path. `None` if it is not such a URL.
 pub fn public_origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
     let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.contains('@') {
-        return None; // user info has no place in an address people open
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, Some(port.parse::<u16>().ok()?)),
-        _ => (authority, None),
-    };
-    if host.is_empty() || host == "[]" {
-        return None;
-    }
-    let host = host.to_ascii_lowercase();
-    Some(match port {
-        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
-        _ => format!("{scheme}://{host}"),
-    })
+    let origin = Origin::parse(&format!("{scheme}://{authority}"))
+        .ok()?
+        .to_string();
+    (origin.starts_with("http://") || origin.starts_with("https://")).then_some(origin)
 }
 
 /// Bind a listener on `addr`. On `::` it serves IPv4 too (dual stack,

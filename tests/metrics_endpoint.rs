@@ -69,19 +69,27 @@ fn metrics_follow_the_clients() {
     let mut a = TestClient::connect(server.chat_addr);
     let mut b = TestClient::connect(server.chat_addr);
     a.recv_until(&joined(&b.nick));
-    a.chat("counted once");
-    b.recv_until(&format!("{}: counted once", a.nick));
     let text = scrape_until(page, "chat_clients_connected", 2.0);
     assert_eq!(sample(&text, "chat_rooms"), 1.0, "{text}");
-    // Lines: a's greeting and b's greeting, b's join, the chat line (at
-    // least; presence lines may add more). Bytes: at least the chat line's.
-    assert!(
-        sample(&text, "chat_messages_broadcast_total") >= 4.0,
+
+    // One chat line: one line broadcast, its frame's bytes counted once
+    // (not once per client): a 2-byte header and the text.
+    let (lines, bytes) = (
+        sample(&text, "chat_messages_broadcast_total"),
+        sample(&text, "chat_broadcast_bytes_total"),
+    );
+    a.chat("counted once");
+    b.recv_until(&format!("{}: counted once", a.nick));
+    let chat_line = format!("{}: counted once", a.nick);
+    let text = scrape(page);
+    assert_eq!(
+        sample(&text, "chat_messages_broadcast_total"),
+        lines + 1.0,
         "{text}"
     );
-    let chat_line = format!("{}: counted once", a.nick);
-    assert!(
-        sample(&text, "chat_broadcast_bytes_total") >= chat_line.len() as f64,
+    assert_eq!(
+        sample(&text, "chat_broadcast_bytes_total"),
+        bytes + 2.0 + chat_line.len() as f64,
         "{text}"
     );
 

@@ -21,8 +21,13 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
+use crossbeam_channel::Sender;
+
 use super::head::{MAX_FIELDS, MAX_HEAD_BYTES};
 use crate::config::Limits;
+use crate::health;
+use crate::metrics;
+use crate::room::Event;
 
 /// The page, with `{{WS_PORT}}` and `{{MAX_MESSAGE_BYTES}}` to fill in.
 const INDEX_HTML: &str = include_str!("../../web/index.html");
@@ -45,11 +50,17 @@ pub fn render(ws_port: u16, max_message_bytes: usize) -> String {
 
 impl PageServer {
     /// Serve the page on `listener` from a new `page` thread, within the
-    /// page bounds of `limits` (`page_timeout`, `page_connections`).
+    /// page bounds of `limits` (`page_timeout`, `page_connections`), with
+    /// `/healthz` asking `room` whether it answers.
     ///
     /// # Errors
     /// The page thread or tiny_http's accept thread could not be started.
-    pub fn start(listener: TcpListener, html: String, limits: &Limits) -> io::Result<PageServer> {
+    pub fn start(
+        listener: TcpListener,
+        html: String,
+        limits: &Limits,
+        room: Sender<Event>,
+    ) -> io::Result<PageServer> {
         let server = tiny_http::Server::from_listener_bounded(
             listener,
             tiny_http::Bounds {
@@ -59,7 +70,7 @@ impl PageServer {
                 max_connections: limits.page_connections,
             },
         )?;
-        let page = Page { html };
+        let page = Page { html, room };
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -105,11 +116,14 @@ fn serve(server: &tiny_http::Server, page: &Page, stop: &AtomicBool) {
 
 struct Page {
     html: String,
+    /// For `/healthz`'s ping; received by the room thread.
+    room: Sender<Event>,
 }
 
 impl Page {
     fn answer(&self, request: Request) {
         let response = self.response(&request);
+        metrics::page_request(response.status_code().0);
         log::debug!(
             "page: {} {} -> {}",
             request.method(),
@@ -134,6 +148,17 @@ impl Page {
             return text(400, "an HTTP/1.1 request needs exactly one Host\n");
         }
         let page = matches!(path(request.url()), "/" | "/index.html");
+        let get = matches!(request.method(), Method::Get | Method::Head);
+        // The operators' paths (issue 13, point 10), before any page.
+        if let Some(answer) = get
+            .then(|| health::answer(path(request.url()), &self.room))
+            .flatten()
+        {
+            return Response::from_string(answer.body)
+                .with_status_code(StatusCode(answer.status))
+                .with_header(header("Content-Type", answer.content_type))
+                .with_header(header("Cache-Control", "no-store"));
+        }
         match request.method() {
             Method::Get | Method::Head if page => Response::from_string(self.html.clone())
                 .with_header(header("Content-Type", "text/html; charset=utf-8"))

@@ -146,18 +146,29 @@ fn port(listener: &TcpListener) -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
-/// `contrib/nginx.conf` with this test's addresses, certificate and form.
-/// Panics if a token it replaces is missing from the file.
+/// The loopback ports nginx listens on.
+pub struct Listen {
+    pub http: u16,
+    pub https: u16,
+    pub https_v6: Option<u16>,
+}
+
+/// `contrib/nginx.conf` with this test's addresses, certificate (`tls`:
+/// certificate and key files) and form. Panics if a token it replaces is
+/// missing from the file.
 pub fn site_config(
     page: SocketAddr,
     chat: SocketAddr,
     form: Form,
-    cert: &Path,
-    key: &Path,
-    http: u16,
-    https: u16,
-    https_v6: Option<u16>,
+    tls: (&Path, &Path),
+    listen: &Listen,
 ) -> String {
+    let (cert, key) = tls;
+    let Listen {
+        http,
+        https,
+        https_v6,
+    } = *listen;
     let path = repository().join("contrib/nginx.conf");
     let mut config = std::fs::read_to_string(&path).expect("contrib/nginx.conf");
     let v6_listen = match https_v6 {
@@ -229,7 +240,12 @@ impl Nginx {
             port(&ports.https),
             ports.https_v6.as_ref().map(port),
         );
-        let site = site_config(page, chat, form, &cert, &key, http, https, https_v6);
+        let listen = Listen {
+            http,
+            https,
+            https_v6,
+        };
+        let site = site_config(page, chat, form, (&cert, &key), &listen);
         std::fs::write(dir.path("site.conf"), site).expect("write site.conf");
         let d = dir.0.display();
         let main = format!(
