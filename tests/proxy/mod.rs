@@ -43,20 +43,27 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Whether nginx and openssl are here. Outside CI a missing one prints a
-/// skip line and the test passes; in CI it fails (`.ci/run` installs both).
-pub fn have_nginx_and_openssl() -> bool {
-    for program in ["nginx", "openssl"] {
+/// Whether `program` and openssl are here (`program`: nginx, caddy).
+/// Outside CI a missing one prints a skip line and the test passes; in CI
+/// it fails (`.ci/run` installs them).
+pub fn have_with_openssl(program: &str) -> bool {
+    for program in [program, "openssl"] {
         if find_program(program).is_none() {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "{program} not found, and CI needs it (.ci/run installs it)"
             );
-            println!("skipped: {program} not found (apt-get install nginx openssl)");
+            println!("skipped: {program} not found (apt-get install {program})");
             return false;
         }
     }
     true
+}
+
+/// Whether nginx and openssl are here. Outside CI a missing one prints a
+/// skip line and the test passes; in CI it fails (`.ci/run` installs both).
+pub fn have_nginx_and_openssl() -> bool {
+    have_with_openssl("nginx")
 }
 
 /// The repository's root: this package's folder, or its parent for a
@@ -298,6 +305,109 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Caddy in the foreground with `contrib/Caddyfile`, stopped on drop. Its
+/// certificate comes from its own local authority (`local_certs`), whose
+/// root is [`Caddy::cert`]; ports and storage are set in a global options
+/// block put in front of the file (admin API off, nothing installed in the
+/// system's trust store).
+pub struct Caddy {
+    child: Child,
+    pub https: SocketAddr,
+    pub https_v6: SocketAddr,
+    pub cert: PathBuf,
+    pub dir: Scratch,
+}
+
+impl Caddy {
+    pub fn start(page: SocketAddr, chat: SocketAddr) -> Caddy {
+        let dir = Scratch::new("caddy");
+        let ports = Ports::take();
+        let (http, https) = (port(&ports.http), port(&ports.https));
+        let path = repository().join("contrib/Caddyfile");
+        let mut site = std::fs::read_to_string(&path).expect("contrib/Caddyfile");
+        for (from, to) in [
+            (
+                "chat.example.org {".to_owned(),
+                "127.0.0.1, [::1] {".to_owned(),
+            ),
+            (
+                "reverse_proxy 127.0.0.1:12345".to_owned(),
+                format!("reverse_proxy {chat}"),
+            ),
+            (
+                "reverse_proxy 127.0.0.1:8080".to_owned(),
+                format!("reverse_proxy {page}"),
+            ),
+        ] {
+            assert_eq!(
+                site.matches(&from).count(),
+                1,
+                "contrib/Caddyfile should have `{from}` once"
+            );
+            site = site.replace(&from, &to);
+        }
+        let d = dir.0.display();
+        let global = format!(
+            "{{\n\tadmin off\n\thttp_port {http}\n\thttps_port {https}\n\tlocal_certs\n\t\
+             skip_install_trust\n\tstorage file_system {d}/data\n}}\n"
+        );
+        std::fs::write(dir.path("Caddyfile"), global + &site).expect("write Caddyfile");
+        drop(ports);
+        let child = Command::new(find_program("caddy").expect("caddy"))
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(dir.path("Caddyfile"))
+            .env("HOME", &dir.0)
+            .env("XDG_DATA_HOME", dir.path("xdg"))
+            .env("XDG_CONFIG_HOME", dir.path("xdg"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path("caddy.log")).expect("log file"))
+            .spawn()
+            .expect("start caddy");
+        let mut caddy = Caddy {
+            child,
+            https: SocketAddr::from((Ipv4Addr::LOCALHOST, https)),
+            https_v6: SocketAddr::from((Ipv6Addr::LOCALHOST, https)),
+            cert: dir.path("data/pki/authorities/local/root.crt"),
+            dir,
+        };
+        // Ready once it answers over TLS with a certificate from its
+        // authority (it makes both at start).
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(Some(status)) = caddy.child.try_wait() {
+                panic!("caddy exited ({status}): {}", caddy.log());
+            }
+            if caddy.cert.is_file() && TcpStream::connect(caddy.https).is_ok() {
+                let mut tls = Tls::connect(caddy.https, &caddy.cert);
+                let probe = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+                let mut first = [0u8; 12];
+                if tls.write_all(probe.as_bytes()).is_ok() && tls.read_exact(&mut first).is_ok() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "caddy not serving within {WAIT:?}: {}",
+                caddy.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        caddy
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path("caddy.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Caddy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
