@@ -65,6 +65,50 @@ impl Head {
     }
 }
 
+/// Whether `value` is a valid `Host` field value, `uri-host [":" port]`
+/// (RFC 9110 section 7.2, RFC 3986 section 3.2.2): an IP literal in
+/// brackets, or a name of unreserved, sub-delims and `%` characters; an
+/// empty value is valid. A server must answer an invalid one with 400.
+pub fn is_valid_host(value: &str) -> bool {
+    let (host_ok, port) = match value.strip_prefix('[') {
+        Some(literal) => match literal.split_once(']') {
+            Some((ip, rest)) => (
+                !ip.is_empty()
+                    && ip
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b":.%".contains(&b)),
+                rest,
+            ),
+            None => return false,
+        },
+        None => {
+            let (name, port) = value.find(':').map_or((value, ""), |i| value.split_at(i));
+            let name_ok = name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
+            (name_ok, port)
+        }
+    };
+    host_ok
+        && (port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// Whether a request target has a form a GET may use (RFC 9112 section
+/// 3.2): origin-form (`/path?query`) or absolute-form (`scheme://...`).
+/// Anything else (`*`, `host:port`, `index.html`) is answered with 400.
+pub fn is_path_or_absolute(target: &str) -> bool {
+    target.starts_with('/')
+        || target.split_once("://").is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        })
+}
+
 /// Why no request head could be had.
 #[derive(Debug)]
 pub enum ReadFailure {
@@ -104,6 +148,10 @@ pub fn read_head(
         let read = stream.read(&mut buf[filled..]);
         buf.truncate(filled + *read.as_ref().unwrap_or(&0));
         match read {
+            // A head cut short by the client's FIN still gets an answer.
+            Ok(0) if buf.iter().any(|b| !matches!(b, b'\r' | b'\n')) => {
+                return Err(ReadFailure::Bad(400, "the request head ended early"))
+            }
             Ok(0) => return Err(ReadFailure::Closed),
             Ok(_) => {}
             Err(e)
@@ -128,16 +176,20 @@ pub fn read_head(
 /// # Errors
 /// [`ReadFailure::Bad`] with the status to answer.
 pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ReadFailure> {
-    // Empty lines before the request line do not count (RFC 9112 section 2.2).
+    // Empty lines before the request line are skipped (RFC 9112 section
+    // 2.2), but count towards the limit: else they would pile up unbounded.
     let start = buf
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))
         .count();
+    if start > MAX_HEAD_BYTES {
+        return Err(ReadFailure::Bad(400, "only empty lines"));
+    }
     let mut fields = vec![httparse::EMPTY_HEADER; MAX_FIELDS];
     let mut request = httparse::Request::new(&mut fields);
     let len = match request.parse(&buf[start..]) {
-        Ok(httparse::Status::Complete(n)) if n <= MAX_HEAD_BYTES => start + n,
-        Ok(httparse::Status::Partial) if buf.len() - start <= MAX_HEAD_BYTES => return Ok(None),
+        Ok(httparse::Status::Complete(n)) if start + n <= MAX_HEAD_BYTES => start + n,
+        Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD_BYTES => return Ok(None),
         Ok(_) if !buf[start..].contains(&b'\n') => {
             return Err(ReadFailure::Bad(414, "request line too long"))
         }
@@ -211,6 +263,22 @@ mod tests {
         assert_eq!(status(&big), 431);
         assert_eq!(status(b"GET / HTTP/2.0\r\n\r\n"), 505);
         assert_eq!(status(b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+    }
+
+    #[test]
+    fn hosts_and_targets_follow_the_uri_grammar() {
+        for good in ["", "x", "x:", "x:80", "[::1]", "[::1]:8080", "a-b.c_d~"] {
+            assert!(is_valid_host(good), "{good}");
+        }
+        for bad in ["a b", "x/y", "u@x", "[::1", "[]", "[::1]x", "x:8o", "x:1:2"] {
+            assert!(!is_valid_host(bad), "{bad}");
+        }
+        for good in ["/", "/chat?room=a", "ws://x/", "http://x"] {
+            assert!(is_path_or_absolute(good), "{good}");
+        }
+        for bad in ["*", "x:80", "index.html", "?a", "://x", "a b://x"] {
+            assert!(!is_path_or_absolute(bad), "{bad}");
+        }
     }
 
     #[test]

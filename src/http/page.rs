@@ -23,7 +23,7 @@ use tiny_http::{Header, Method, Request, Response, StatusCode};
 
 use crossbeam_channel::Sender;
 
-use super::head::{MAX_FIELDS, MAX_HEAD_BYTES};
+use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
 use crate::config::Limits;
 use crate::health;
 use crate::metrics;
@@ -70,7 +70,7 @@ impl PageServer {
                 max_connections: limits.page_connections,
             },
         )?;
-        let page = Page { html, room };
+        let page = Page::new(html, room);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -118,9 +118,56 @@ struct Page {
     html: String,
     /// For `/healthz`'s ping; received by the room thread.
     room: Sender<Event>,
+    /// The page's entity tag (RFC 9110 section 8.8.3), a hash of its bytes:
+    /// a browser revalidating (`Cache-Control: no-cache`) gets 304.
+    etag: String,
 }
 
 impl Page {
+    fn new(html: String, room: Sender<Event>) -> Page {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        html.hash(&mut hasher);
+        let etag = format!("\"{:016x}\"", hasher.finish());
+        Page { html, room, etag }
+    }
+
+    /// The status a precondition of a GET or HEAD of the page calls for
+    /// (RFC 9110 section 13.2.2): 412 when `If-Match` names neither `*` nor
+    /// our tag (strong comparison), 304 when `If-None-Match` names `*` or
+    /// our tag (weak comparison); `None`: serve the page. Dates
+    /// (`If-Modified-Since`, `If-Unmodified-Since`) are ignored: the page
+    /// has no modification date (section 13.1.3). `Range` is ignored too
+    /// (section 14.2 allows it): the page is small.
+    fn precondition(&self, request: &Request) -> Option<u16> {
+        let tags = |name: &'static str| {
+            let mut lines = request
+                .headers()
+                .iter()
+                .filter(move |h| h.field.equiv(name))
+                .peekable();
+            lines.peek()?;
+            let tags: Vec<String> = lines
+                .flat_map(|h| h.value.as_str().split(','))
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect();
+            Some(tags)
+        };
+        if let Some(tags) = tags("If-Match") {
+            if !tags.iter().any(|t| t == "*" || *t == self.etag) {
+                return Some(412);
+            }
+        }
+        let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+        if let Some(tags) = tags("If-None-Match") {
+            if tags.iter().any(|t| t == "*" || weak(t) == self.etag) {
+                return Some(304);
+            }
+        }
+        None
+    }
+
     fn answer(&self, request: Request) {
         let response = self.response(&request);
         metrics::page_request(response.status_code().0);
@@ -147,6 +194,14 @@ impl Page {
         if hosts > 1 || (hosts == 0 && request.http_version() == &tiny_http::HTTPVersion(1, 1)) {
             return text(400, "an HTTP/1.1 request needs exactly one Host\n");
         }
+        let host = request.headers().iter().find(|h| h.field.equiv("Host"));
+        if host.is_some_and(|h| !is_valid_host(h.value.as_str())) {
+            return text(400, "invalid Host\n");
+        }
+        let options_star = request.method() == &Method::Options && request.url() == "*";
+        if !is_path_or_absolute(request.url()) && !options_star {
+            return text(400, "the request target must be a path\n");
+        }
         let page = matches!(path(request.url()), "/" | "/index.html");
         let get = matches!(request.method(), Method::Get | Method::Head);
         // The operators' paths (issue 13, point 10), before any page.
@@ -160,11 +215,28 @@ impl Page {
                 .with_header(header("Cache-Control", "no-store"));
         }
         match request.method() {
-            Method::Get | Method::Head if page => Response::from_string(self.html.clone())
-                .with_header(header("Content-Type", "text/html; charset=utf-8"))
-                .with_header(header("Cache-Control", "no-cache"))
-                .with_header(header("X-Content-Type-Options", "nosniff"))
-                .with_header(header("Referrer-Policy", "no-referrer")),
+            Method::Get | Method::Head if page => {
+                let response = match self.precondition(request) {
+                    Some(412) => return text(412, "precondition failed\n"),
+                    // A 304 carries the fields a 200 would (section 15.4.5),
+                    // its length included (section 8.6), and no content.
+                    Some(status) => Response::new(
+                        StatusCode(status),
+                        Vec::new(),
+                        io::Cursor::new(Vec::new()),
+                        Some(self.html.len()),
+                        None,
+                    ),
+                    None => Response::from_string(self.html.clone())
+                        .with_header(header("Content-Type", "text/html; charset=utf-8")),
+                };
+                let etag = Header::from_bytes("ETag", self.etag.as_bytes());
+                response
+                    .with_header(etag.expect("a hex tag is a valid header"))
+                    .with_header(header("Cache-Control", "no-cache"))
+                    .with_header(header("X-Content-Type-Options", "nosniff"))
+                    .with_header(header("Referrer-Policy", "no-referrer"))
+            }
             Method::NonStandard(_) => text(501, "method not implemented\n"),
             _ if page => {
                 text(405, "method not allowed\n").with_header(header("Allow", "GET, HEAD"))

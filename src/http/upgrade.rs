@@ -124,7 +124,9 @@ pub enum Refused {
 /// `Sec-WebSocket-Extensions`) combine into one list (RFC 9110 section 5.3);
 /// `Host` (RFC 9112 section 3.2), `Sec-WebSocket-Key`,
 /// `Sec-WebSocket-Version` (RFC 6455 section 11.3) and `Origin` (RFC 6454
-/// section 7.3) may appear once: repeated, 400.
+/// section 7.3) may appear once: repeated, 400. `Host` must be valid (RFC
+/// 9110 section 7.2), the target a path or absolute (RFC 9112 section
+/// 3.2), and there is no content.
 ///
 /// # Errors
 /// The [`Refusal`] to answer with.
@@ -173,6 +175,22 @@ pub fn check(head: Head, rest: Vec<u8>, origins: &OriginPolicy) -> Result<Upgrad
     let Some(host) = host else {
         return Err(Refusal::new(400, "missing Host"));
     };
+    if !head::is_valid_host(host) {
+        return Err(Refusal::new(400, "invalid Host"));
+    }
+    if !head::is_path_or_absolute(&head.target) {
+        return Err(Refusal::new(400, "the request target must be a path"));
+    }
+    // Content before the 101 would be read as frames after it (a smuggling
+    // shape): a handshake carries none (RFC 9112 section 6.3).
+    if head.values("Transfer-Encoding").next().is_some()
+        || head.values("Content-Length").any(|v| v != "0")
+    {
+        return Err(Refusal::new(
+            400,
+            "a WebSocket handshake carries no content",
+        ));
+    }
     if !origins.allows(origin, host) {
         return Err(Refusal::new(
             403,

@@ -563,3 +563,36 @@ pub fn have_program(program: &str, why: &str) -> bool {
     }
     found
 }
+
+/// Connect, write `request`, and read everything the server sends until it
+/// ends the connection (or WAIT passes, or 1 MiB): (the bytes as text,
+/// whether the server ended the connection).
+pub fn exchange_to_end(addr: SocketAddr, request: &[u8]) -> (String, bool) {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request).expect("write request");
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let ended = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || got.len() > 1 << 20 {
+            break false;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&got).into_owned(), ended)
+}
+
+/// The status codes of every response in `text`, in order.
+pub fn statuses(text: &str) -> Vec<u16> {
+    text.match_indices("HTTP/1.")
+        .filter_map(|(i, _)| text.get(i + 9..i + 12)?.parse().ok())
+        .collect()
+}

@@ -102,9 +102,14 @@ impl ClientConnection {
             Some(Instant::now() + bounds.head_timeout);
         let mut head = Vec::with_capacity(512);
         let mut line_start = 0usize;
+        let mut skipped = 0usize;
         let mut byte = [0u8];
         loop {
             match self.next_header_source.read(&mut byte) {
+                // A head cut short by the client's FIN still gets an answer.
+                Ok(0) if !head.is_empty() => {
+                    return Err(ReadError::Refused(400, "the request head ended early"))
+                }
                 Ok(0) => {
                     return Err(ReadError::ReadIoError(IoError::new(
                         ErrorKind::ConnectionAborted,
@@ -119,44 +124,45 @@ impl ClientConnection {
                 Err(e) => return Err(ReadError::ReadIoError(e)),
             }
             // Empty lines before the request line are skipped (RFC 9112
-            // section 2.2), and do not count.
-            if line_start == 0 && head.is_empty() && (byte[0] == b'\r' || byte[0] == b'\n') {
+            // section 2.2), but count towards the size limit, as on the
+            // chat port.
+            if head.is_empty() && (byte[0] == b'\r' || byte[0] == b'\n') {
+                skipped += 1;
+                if skipped > bounds.max_head_bytes {
+                    return Err(ReadError::Refused(400, "only empty lines"));
+                }
                 continue;
             }
             head.push(byte[0]);
-            if head.len() > bounds.max_head_bytes {
+            if skipped + head.len() > bounds.max_head_bytes {
                 return Err(if line_start > 0 {
                     ReadError::Refused(431, "request head too large")
                 } else {
                     ReadError::Refused(414, "request line too long")
                 });
             }
+            // A request line that cannot be one (a TLS hello, binary) is
+            // answered at once, not at the deadline.
+            if head.len() == 1 && !is_tchar(byte[0]) {
+                return Err(ReadError::Refused(400, "malformed request"));
+            }
+            // Each line is checked as it ends: a bad line (an HTTP/0.9
+            // request line, a NUL) is answered at once, and a complete head
+            // ends the loop.
             if byte[0] == b'\n' {
-                let line = &head[line_start..];
-                if line == b"\n" || line == b"\r\n" {
+                line_start = head.len();
+                let mut fields = vec![httparse::EMPTY_HEADER; bounds.max_headers];
+                if let httparse::Status::Complete(_) = parse_status(&head, &mut fields)? {
                     break;
                 }
-                line_start = head.len();
             }
         }
         let mut fields = vec![httparse::EMPTY_HEADER; bounds.max_headers];
         let mut request = httparse::Request::new(&mut fields);
-        match request.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(ReadError::Refused(400, "malformed request"))
-            }
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(ReadError::Refused(431, "too many header lines"))
-            }
-            Err(httparse::Error::Version) => {
-                return Err(ReadError::Refused(
-                    505,
-                    "this server speaks HTTP/1.0 and HTTP/1.1",
-                ))
-            }
-            Err(_) => return Err(ReadError::Refused(400, "malformed request")),
+        if request.parse(&head).is_err() {
+            return Err(ReadError::Refused(400, "malformed request"));
         }
+        content_framing(request.headers, request.version.unwrap_or(1))?;
         let method = request
             .method
             .and_then(|m| m.parse().ok())
@@ -190,8 +196,10 @@ impl ClientConnection {
         let reason = match status {
             400 => "Bad Request",
             408 => "Request Timeout",
+            413 => "Content Too Large",
             414 => "URI Too Long",
             431 => "Request Header Fields Too Large",
+            501 => "Not Implemented",
             505 => "HTTP Version Not Supported",
             _ => "Error",
         };
@@ -315,6 +323,34 @@ impl ClientConnection {
             }
         })?;
 
+        // PATCH: in bounded mode the content is read here, within the
+        // deadline and the size limit, not by the thread that answers (a
+        // slow body held up every page answer). An upgrade's "content" is
+        // the rest of the stream; that connection ends after its answer.
+        let mut request = request;
+        let upgrade = request.headers().iter().any(|h| {
+            h.field.equiv("Connection")
+                && h.value
+                    .as_str()
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        });
+        if self.bounds.is_some() && !upgrade {
+            match request.read_content(MAX_CONTENT_LENGTH) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(ReadError::Refused(413, "the page takes no content this large"))
+                }
+                Err(e) if e.kind() == ErrorKind::TimedOut => {
+                    return Err(ReadError::Refused(408, "the request content came too slowly"))
+                }
+                Err(e) if e.kind() == ErrorKind::InvalidInput || e.kind() == ErrorKind::InvalidData => {
+                    return Err(ReadError::Refused(400, "malformed chunked content"))
+                }
+                Err(e) => return Err(ReadError::ReadIoError(e)),
+            }
+        }
+
         // return the request
         Ok(request)
     }
@@ -394,29 +430,89 @@ impl Iterator for ClientConnection {
             }
 
             // updating the status of the connection
-            let connection_header = rq
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Connection"))
-                .map(|h| h.value.as_str());
-
-            let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
-
-            match lowercase {
-                Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val)
-                    if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
-                {
-                    self.no_more_requests = true
-                }
-                None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
-                _ => (),
-            };
+            // PATCH: see `Request::ends_connection`.
+            if rq.ends_connection() {
+                self.no_more_requests = true;
+            }
 
             // returning the request
             return Some(rq);
         }
+    }
+}
+
+/// PATCH: httparse's verdict on a (partial) head, as the status to refuse
+/// it with.
+fn parse_status<'h>(
+    head: &'h [u8],
+    fields: &mut [httparse::Header<'h>],
+) -> Result<httparse::Status<usize>, ReadError> {
+    match httparse::Request::new(fields).parse(head) {
+        Ok(status) => Ok(status),
+        Err(httparse::Error::TooManyHeaders) => {
+            Err(ReadError::Refused(431, "too many header lines"))
+        }
+        Err(httparse::Error::Version) => Err(ReadError::Refused(
+            505,
+            "this server speaks HTTP/1.0 and HTTP/1.1",
+        )),
+        Err(_) => Err(ReadError::Refused(400, "malformed request")),
+    }
+}
+
+/// PATCH: a token character (RFC 9110 section 5.6.2), what a method starts with.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// PATCH: most content a request may announce (`Content-Length`); the page
+/// takes none, so this only bounds what is read and dropped. Over it: 413.
+pub(crate) const MAX_CONTENT_LENGTH: u64 = 64 * 1024;
+
+/// PATCH: refuse a request whose content length cannot be known for sure
+/// (RFC 9112 section 6.3), the shapes of request smuggling: a repeated or
+/// non-numeric `Content-Length` (400), one over [`MAX_CONTENT_LENGTH`]
+/// (413), `Transfer-Encoding` with `Content-Length` or in HTTP/1.0 (400,
+/// section 6.1), or whose final coding is not `chunked` (400); a coding
+/// other than `chunked` is not implemented (501). The connection is closed.
+fn content_framing(headers: &[httparse::Header<'_>], minor: u8) -> Result<(), ReadError> {
+    let named = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+    };
+    let lengths: Vec<String> = named("Content-Length").collect();
+    let codings: Vec<String> = named("Transfer-Encoding")
+        .flat_map(|v| v.split(',').map(|c| c.trim().to_owned()).collect::<Vec<_>>())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let bad = |why| Err(ReadError::Refused(400, why));
+    if named("Transfer-Encoding").next().is_some() {
+        if minor == 0 {
+            return bad("Transfer-Encoding in an HTTP/1.0 request");
+        }
+        if !lengths.is_empty() {
+            return bad("both Content-Length and Transfer-Encoding");
+        }
+        if codings.last().map(String::as_str) != Some("chunked") {
+            return bad("the final transfer coding must be chunked");
+        }
+        if codings.len() > 1 {
+            return Err(ReadError::Refused(501, "only the chunked transfer coding is implemented"));
+        }
+        return Ok(());
+    }
+    match lengths.as_slice() {
+        [] => Ok(()),
+        [one] if !one.is_empty() && one.bytes().all(|b| b.is_ascii_digit()) => {
+            match one.parse::<u64>() {
+                Ok(n) if n <= MAX_CONTENT_LENGTH => Ok(()),
+                _ => Err(ReadError::Refused(413, "the page takes no content this large")),
+            }
+        }
+        [_] => bad("Content-Length is not a number"),
+        _ => bad("Content-Length appears more than once"),
     }
 }
 

@@ -376,6 +376,56 @@ impl Request {
         self.data_reader.as_mut().unwrap()
     }
 
+    /// PATCH: whether the connection ends after this request's answer.
+    /// `Connection` is read as the tokens of all its lines (RFC 9110
+    /// section 7.6.1), not a substring of the first: `close` on any line
+    /// ends it (RFC 9112 section 9.6), as does an upgrade, HTTP/1.0 without
+    /// `keep-alive`, and chunked content (the page does not read past it).
+    pub(crate) fn ends_connection(&self) -> bool {
+        let has = |name: &'static str, token: &str| {
+            self.headers
+                .iter()
+                .filter(|h| h.field.equiv(name))
+                .flat_map(|h| h.value.as_str().split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
+        };
+        let chunked = self
+            .headers
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"));
+        has("Connection", "close")
+            || has("Connection", "upgrade")
+            || chunked
+            || (self.http_version == HTTPVersion(1, 0) && !has("Connection", "keep-alive"))
+    }
+
+    /// PATCH: read the request's content now, on the connection's own
+    /// thread (sending `100 Continue` first if the client expects it), at
+    /// most `max` bytes (`Ok(false)` past it), so that the thread that
+    /// answers never waits on a client's slow content.
+    pub(crate) fn read_content(&mut self, max: u64) -> io::Result<bool> {
+        let chunked = self
+            .headers
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"));
+        if !chunked && self.body_length.unwrap_or(0) == 0 {
+            return Ok(true); // none: no `100 Continue` either
+        }
+        // An HTTP/1.0 client's 100-continue is ignored (RFC 9110 section 10.1.1).
+        if self.http_version == HTTPVersion(1, 0) {
+            self.must_send_continue = false;
+        }
+        let mut content = Vec::new();
+        let read = self.as_reader().take(max + 1).read_to_end(&mut content);
+        if read.is_err() || content.len() as u64 > max {
+            // The caller refuses the request itself: no 500 from our drop.
+            self.response_writer = None;
+            return read.map(|_| false);
+        }
+        self.data_reader = Some(Box::new(Cursor::new(content)));
+        Ok(true)
+    }
+
     /// Turns the `Request` into a writer.
     ///
     /// The writer has a raw access to the stream to the user.
@@ -447,6 +497,12 @@ impl Request {
         let mut writer = self.extract_writer_impl();
 
         let do_not_send_body = self.method == Method::Head;
+        // PATCH: the answer says when the connection ends after it (RFC 9112
+        // section 9.6, a SHOULD).
+        let mut response = response;
+        if self.ends_connection() {
+            response.add_connection_close();
+        }
 
         Self::ignore_client_closing_errors(response.raw_print(
             writer.by_ref(),

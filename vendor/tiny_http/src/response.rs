@@ -86,11 +86,12 @@ where
     W: Write,
 {
     // writing status line
+    // PATCH: our own version, HTTP/1.1, whatever the request's HTTP/1.x
+    // (RFC 9112 section 2.3); the request's still picks the framing.
+    let _ = http_version;
     write!(
         &mut writer,
-        "HTTP/{}.{} {} {}\r\n",
-        http_version.0,
-        http_version.1,
+        "HTTP/1.1 {} {}\r\n",
         status_code.0,
         status_code.default_reason_phrase()
     )?;
@@ -248,6 +249,15 @@ where
 
     /// Adds a header to the list.
     /// Does all the checks.
+    /// PATCH: add `Connection: close`, which `add_header` refuses (the
+    /// connection is tiny_http's to manage; `Request` says when it ends).
+    pub(crate) fn add_connection_close(&mut self) {
+        if !self.headers.iter().any(|h| h.field.equiv("Connection")) {
+            self.headers
+                .push(Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
+        }
+    }
+
     pub fn add_header<H>(&mut self, header: H)
     where
         H: Into<Header>,

@@ -65,11 +65,13 @@ where
 {
     fn drop(&mut self) {
         let mut remaining_to_read = self.size;
+        // PATCH: a fixed buffer, not one of the remaining size: a client's
+        // `Content-Length: 100000000000` made this allocation abort the process.
+        let mut buf = [0u8; 4096];
 
         while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
+            let want = remaining_to_read.min(buf.len());
+            match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
                     break;
