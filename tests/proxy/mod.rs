@@ -237,20 +237,26 @@ pub struct Nginx {
 impl Nginx {
     /// Start nginx with `contrib/nginx.conf` in front of a server whose
     /// page and chat listen on `page` and `chat`. Panics if it does not
-    /// take connections within WAIT.
+    /// serve within WAIT. A port found free may be taken by someone else
+    /// before nginx binds it; then it starts again on other ports.
     pub fn start(page: SocketAddr, chat: SocketAddr, form: Form) -> Nginx {
+        for _ in 0..3 {
+            if let Some(nginx) = Nginx::try_start(page, chat, form) {
+                return nginx;
+            }
+        }
+        panic!("nginx lost its ports three times");
+    }
+
+    /// `None` if nginx could not bind a port it was given.
+    fn try_start(page: SocketAddr, chat: SocketAddr, form: Form) -> Option<Nginx> {
         let dir = Scratch::new("nginx");
         let (cert, key) = make_certificate(&dir);
         let ports = Ports::take();
-        let (http, https, https_v6) = (
-            port(&ports.http),
-            port(&ports.https),
-            ports.https_v6.as_ref().map(port),
-        );
         let listen = Listen {
-            http,
-            https,
-            https_v6,
+            http: port(&ports.http),
+            https: port(&ports.https),
+            https_v6: ports.https_v6.as_ref().map(port),
         };
         let site = site_config(page, chat, form, (&cert, &key), &listen);
         std::fs::write(dir.path("site.conf"), site).expect("write site.conf");
@@ -278,25 +284,33 @@ impl Nginx {
             .expect("start nginx");
         let mut nginx = Nginx {
             child,
-            https: SocketAddr::from((Ipv4Addr::LOCALHOST, https)),
-            https_v6: https_v6.map(|p| SocketAddr::from((Ipv6Addr::LOCALHOST, p))),
-            http: SocketAddr::from((Ipv4Addr::LOCALHOST, http)),
+            https: SocketAddr::from((Ipv4Addr::LOCALHOST, listen.https)),
+            https_v6: listen
+                .https_v6
+                .map(|p| SocketAddr::from((Ipv6Addr::LOCALHOST, p))),
+            http: SocketAddr::from((Ipv4Addr::LOCALHOST, listen.http)),
             cert,
             dir,
         };
+        // Serving once it answers over TLS with our certificate (another
+        // program on a port we lost would fail the check).
         let deadline = Instant::now() + WAIT;
-        while TcpStream::connect_timeout(&nginx.https, Duration::from_millis(200)).is_err() {
+        while !serves_tls(nginx.https, &nginx.cert) {
             if let Ok(Some(status)) = nginx.child.try_wait() {
-                panic!("nginx exited ({status}): {}", nginx.error_log());
+                let log = nginx.error_log();
+                if log.contains("Address already in use") {
+                    return None;
+                }
+                panic!("nginx exited ({status}): {log}");
             }
             assert!(
                 Instant::now() < deadline,
-                "nginx not listening within {WAIT:?}: {}",
+                "nginx not serving within {WAIT:?}: {}",
                 nginx.error_log()
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(50));
         }
-        nginx
+        Some(nginx)
     }
 
     pub fn error_log(&self) -> String {
@@ -380,17 +394,9 @@ impl Caddy {
         // Ready once it answers over TLS with a certificate from its
         // authority (it makes both at start).
         let deadline = Instant::now() + WAIT;
-        loop {
+        while !(caddy.cert.is_file() && serves_tls(caddy.https, &caddy.cert)) {
             if let Ok(Some(status)) = caddy.child.try_wait() {
                 panic!("caddy exited ({status}): {}", caddy.log());
-            }
-            if caddy.cert.is_file() && TcpStream::connect(caddy.https).is_ok() {
-                let mut tls = Tls::connect(caddy.https, &caddy.cert);
-                let probe = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-                let mut first = [0u8; 12];
-                if tls.write_all(probe.as_bytes()).is_ok() && tls.read_exact(&mut first).is_ok() {
-                    break;
-                }
             }
             assert!(
                 Instant::now() < deadline,
@@ -488,6 +494,20 @@ impl Drop for Tls {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether `addr` completes a TLS handshake checked against `cert` and
+/// answers an HTTP request.
+fn serves_tls(addr: SocketAddr, cert: &Path) -> bool {
+    if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        return false;
+    }
+    let mut tls = Tls::connect(addr, cert);
+    let probe = format!("HEAD / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut first = [0u8; 9];
+    tls.write_all(probe.as_bytes()).is_ok()
+        && tls.read_exact(&mut first).is_ok()
+        && first.starts_with(b"HTTP/1.1 ")
 }
 
 /// `GET path` over https: (status, head, body).
