@@ -37,7 +37,8 @@ use crate::outbox::Outbox;
 use crate::permit::Permits;
 use crate::protocol::{close, SLOW_DOWN};
 use crate::proxy;
-use crate::room::{Event, LeaveReason};
+use crate::room::path::NOT_A_ROOM;
+use crate::room::{self, Event, LeaveReason, Place};
 use crate::throttle::{Admit, Throttle, TokenBucket};
 use crate::throttled;
 
@@ -103,15 +104,28 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
             return log::debug!("client-{id}: {peer} handshake read failed: {e}")
         }
     };
+    // (The target is never logged: it may hold a session secret.)
+    let Some(place) = Place::from_target(&upgrade.target) else {
+        return refuse(id, &stream, peer, &Refusal::new(404, NOT_A_ROOM));
+    };
     let peer = forwarded(id, peer, &upgrade, &ctx);
     let Some(_seat) = ctx.seats.try_take() else {
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
     };
+    // Once admitted, the room holds our place: the guard's Leave frees it.
+    let guard = LeaveGuard {
+        id,
+        events: &ctx.events,
+        reason: LeaveReason::Aborted,
+    };
+    if let Err(why) = room::admit(&ctx.events, id, place, deadline) {
+        return refuse(id, &stream, peer, &Refusal::new(503, why));
+    }
     if let Err(e) = upgrade::accept(&stream, &upgrade) {
         return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
     }
-    if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx) {
+    if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx, guard) {
         log::warn!("client-{id}: could not start a session for {peer}: {e}");
     }
 }
@@ -171,6 +185,7 @@ fn session(
     peer: SocketAddr,
     early: Vec<u8>,
     ctx: &Context,
+    mut guard: LeaveGuard<'_>,
 ) -> io::Result<()> {
     let limits = &ctx.limits;
     // Wake up after a ping interval of quiet (see `read_loop`).
@@ -179,11 +194,6 @@ fn session(
     stream.set_write_timeout(Some(limits.write_timeout.max(MIN_WAIT)))?;
     let outbox = Outbox::new(id, stream.clone(), limits);
 
-    let mut guard = LeaveGuard {
-        id,
-        events: &ctx.events,
-        reason: LeaveReason::Aborted,
-    };
     let joined = ctx.events.send(Event::Join {
         id,
         peer,
@@ -421,16 +431,19 @@ mod tests {
         assert!(room_events.try_recv().is_err(), "more than one event");
 
         // The room turns it into the usual leave line for the others.
-        let mut room = crate::room::Room::new();
+        let mut room = crate::room::Room::default();
         let peer = SocketAddr::from(([127, 0, 0, 1], 1));
         let (gone, _gone_client) = pair(7, 10);
         let (other, mut other_client) = pair(8, 10);
-        room.join(7, peer, gone);
-        room.join(8, peer, other);
+        room.join(7, peer, gone, None);
+        room.join(8, peer, other, None);
         let nick = room.nickname(7).expect("joined").to_owned();
-        room.handle(leave);
+        let Event::Leave { id, reason } = leave else {
+            panic!("not a Leave");
+        };
+        room.leave(id, &reason);
         room.flush();
-        let _you_are = other_client.texts(1);
+        let _you_are_and_here_now = other_client.texts(2);
         assert_eq!(other_client.texts(1), [crate::protocol::has_left(&nick)]);
     }
 }

@@ -131,6 +131,21 @@ pub struct Limits {
     /// a keep-alive page connection may sit idle, before it is closed
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub page_timeout: Duration,
+    /// Chat and /me lines each room keeps for newcomers (0: none); about
+    /// 4.2 KiB a line at most with the default --max-message-bytes
+    #[arg(long = "history", value_name = "LINES", default_value = "100",
+          value_parser = ranged::<0, 100_000>)]
+    pub history_lines: usize,
+    /// Most rooms at once; a join that would create one more gets 503. An
+    /// empty room keeps its history until its slot is needed (the least
+    /// recently used empty room goes first)
+    #[arg(long, value_name = "N", default_value = "256",
+          value_parser = ranged::<1, 1_000_000>)]
+    pub max_rooms: usize,
+    /// Seconds a member that gave ?session=ID and dropped without a close
+    /// frame is kept for a resume (0: it leaves at once)
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds_or_zero)]
+    pub resume_grace: Duration,
     /// Most page connections served at once, one thread each; past it a
     /// new connection gets 503 with Retry-After: 1
     #[arg(long, value_name = "N", default_value = "128",
@@ -175,6 +190,13 @@ fn seconds(s: &str) -> Result<Duration, String> {
     }
 }
 
+fn seconds_or_zero(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..1e9).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!("`{s}` is not a number of seconds >= 0")),
+    }
+}
+
 /// `*`, or an origin (checked as the origin policy will read it).
 fn origin(s: &str) -> Result<String, String> {
     if s != "*" {
@@ -192,7 +214,8 @@ fn non_negative(s: &str) -> Result<f64, String> {
 
 /// What the command line asked for.
 pub enum Command {
-    /// Run the server with this configuration.
+    /// Run the server with this configuration (boxed: it is far larger
+    /// than the other variant).
     Run(Box<Config>),
     /// Print this (help or version) and exit 0.
     Print(String),

@@ -7,7 +7,8 @@
 //! - `http`: HTTP on both ports: the bounded request-head reader, the
 //!   WebSocket upgrade (101, every refusal, the origin policy), the page.
 //! - `client`: one client's session, run by its reader thread.
-//! - `room`: the broadcaster thread, sole owner of the nickname table.
+//! - `room`: the broadcaster thread, sole owner of every room's table
+//!   (members, nicknames, history, away members waiting for a resume).
 //! - `outbox`: how lines reach a client's socket: sent at once if it takes
 //!   them, else queued for its private child `outbox::writer`, the writer
 //!   thread a client has only while it is behind.
@@ -46,7 +47,7 @@
 //! browser ==WS====> acceptor --spawn--> client-N reader (1 per socket)
 //!                                         | Event::Join/Message/Leave
 //!                                         v
-//!                                       room (owns nicknames)
+//!                                       room (owns every room)
 //!                                         | outbox per client: send now,
 //!                                         | without blocking...
 //!                                         v

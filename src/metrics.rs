@@ -65,10 +65,14 @@ impl Metrics {
         let mut registry = m.registry;
         registry.register(
             "clients_connected",
-            "Clients past their handshake, in a room",
+            "Connections admitted to a room or in one",
             m.clients.clone(),
         );
-        registry.register("rooms", "Rooms with at least one client", m.rooms.clone());
+        registry.register(
+            "rooms",
+            "Rooms held (empty ones kept for their history included)",
+            m.rooms.clone(),
+        );
         registry.register(
             "messages_broadcast",
             "Lines sent to a room (chat and system lines), counted once per room, not per client",
@@ -112,8 +116,8 @@ pub fn broadcast(lines: usize, bytes: usize) {
     m.bytes.inc_by(bytes as u64);
 }
 
-/// How many rooms have members and how many clients they hold in all. Set
-/// by the room thread after each batch.
+/// How many rooms the room thread holds and how many connections are
+/// admitted to or in one. Set by the room thread after each batch.
 pub fn room_sizes(rooms: usize, clients: usize) {
     let m = &*METRICS;
     m.rooms.set(i64::try_from(rooms).unwrap_or(i64::MAX));

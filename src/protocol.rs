@@ -41,6 +41,81 @@ pub const SLOW_DOWN: &str = " .... slow down.";
 /// its messages are dropped.
 pub const SLOW_DOWN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Names shown in the presence line at most; past it, `, and K more.`
+/// (issue 11: a room of hundreds still gets a one-line greeting).
+pub const PRESENCE_NAMES: usize = 50;
+
+/// The presence line, ` .... here now (N): A, B, C.`: `names` in order of
+/// arrival, `total` of them in all (only the first [`PRESENCE_NAMES`] are
+/// written out).
+pub fn here_now<'a>(total: usize, names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = format!(" .... here now ({total}): ");
+    let mut shown = 0;
+    for name in names.into_iter().take(PRESENCE_NAMES) {
+        if shown > 0 {
+            line.push_str(", ");
+        }
+        line.push_str(name);
+        shown += 1;
+    }
+    if total > shown {
+        line.push_str(&format!(", and {} more", total - shown));
+    }
+    line.push('.');
+    line
+}
+
+/// An action (`/me`), to everyone: `* nick action`. In parts, like
+/// [`chat_line`].
+pub fn action_line<'a>(nick: &'a str, action: &'a str) -> [&'a str; 4] {
+    ["* ", nick, " ", action]
+}
+
+/// A private line (`/msg`), to its sender and its addressee only.
+pub fn private_line(from: &str, to: &str, text: &str) -> String {
+    format!("{from} -> {to}: {text}")
+}
+
+/// A nickname change, to everyone in the room.
+pub fn is_now(old: &str, new: &str) -> String {
+    format!(" .... {old} is now {new}.")
+}
+
+/// To the sender only: the nickname it asked for belongs to someone else.
+pub fn is_taken(nick: &str) -> String {
+    format!(" .... {nick} is taken.")
+}
+
+/// To the sender only: the nickname it asked for breaks the rule.
+pub const NICK_RULE: &str =
+    " .... a nickname is 1 to 20 letters, digits, - or _, and not user- followed by digits.";
+
+/// To the sender only: `/msg` to someone not in the room.
+pub fn not_here(nick: &str) -> String {
+    format!(" .... no {nick} here.")
+}
+
+/// To the sender only: a `/word` that is no command.
+pub fn unknown_command(word: &str) -> String {
+    format!(" .... unknown command /{word} (try /help).")
+}
+
+/// To the sender only: how to use a command it got wrong.
+pub fn usage(command: &str) -> String {
+    format!(" .... usage: {command}")
+}
+
+/// The answer to `/help`, to the sender only, one line each.
+pub const HELP: [&str; 7] = [
+    " .... commands:",
+    " .... /nick NEW: take the nickname NEW",
+    " .... /who: who is here",
+    " .... /me ACTION: tell the room what you do, as * NICK ACTION",
+    " .... /msg NICK TEXT: a private line to NICK only",
+    " .... /help: this list",
+    " .... //text sends /text as a chat line",
+];
+
 /// Close codes (RFC 6455, section 7.4.1) and the reasons we send with them.
 pub mod close {
     /// The server is shutting down, or the peer went silent.
@@ -94,5 +169,31 @@ mod tests {
     fn a_limit_is_not_a_protocol_error() {
         assert_eq!(close::cause(close::MESSAGE_TOO_BIG), "message too big");
         assert_eq!(close::cause(close::PROTOCOL_ERROR), "protocol error");
+    }
+
+    #[test]
+    fn presence_lists_fifty_then_counts_the_rest() {
+        assert_eq!(here_now(1, ["a"]), " .... here now (1): a.");
+        assert_eq!(here_now(3, ["A", "B", "C"]), " .... here now (3): A, B, C.");
+        let names: Vec<String> = (0..73).map(|i| format!("n{i}")).collect();
+        let line = here_now(73, names.iter().map(String::as_str));
+        let shown: Vec<&str> = names[..50].iter().map(String::as_str).collect();
+        assert_eq!(
+            line,
+            format!(" .... here now (73): {}, and 23 more.", shown.join(", "))
+        );
+    }
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(action_line("bob", "waves").concat(), "* bob waves");
+        assert_eq!(private_line("a", "b", "hi"), "a -> b: hi");
+        assert_eq!(is_now("user-1", "bob"), " .... user-1 is now bob.");
+        assert_eq!(is_taken("bob"), " .... bob is taken.");
+        assert_eq!(not_here("zed"), " .... no zed here.");
+        assert_eq!(
+            unknown_command("dance"),
+            " .... unknown command /dance (try /help)."
+        );
     }
 }

@@ -126,6 +126,7 @@ impl Server {
             }
         }
 
+        let room_settings = room::Settings::from_limits(&limits);
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
         let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
         let spawn_err = |what| move |source| Error::Spawn { what, source };
@@ -133,7 +134,7 @@ impl Server {
             .name("room".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                room::run(room_events);
+                room::run(room_events, room_settings);
             })
             .map_err(spawn_err("room"))?;
 

@@ -949,10 +949,15 @@ fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
             stats.left_notices += 1;
         } else if notice == b"slow down." {
             stats.slow_downs += 1;
+        } else if notice.starts_with(b"here now (") {
+            // The presence line after the greeting (issue 11).
         } else {
             stats.unexpected += 1;
         }
         return;
+    }
+    if !conn.joined {
+        return; // the room's history, before the greeting: not a delivery
     }
     let Some(stamp) = Stamp::from_line(text) else {
         stats.unexpected += 1;

@@ -201,6 +201,21 @@ impl Outbox {
         }
     }
 
+    /// Abort the connection now, without waiting for a writer: the room's
+    /// verb for a member whose connection is gone (issue 11's resume).
+    /// Whole lines still waiting are kept for [`Outbox::take_unsent`].
+    pub fn abort_now(&self) {
+        let mut state = self.shared.lock();
+        self.shared.abort(&mut state);
+    }
+
+    /// The whole lines that were waiting when the connection was aborted
+    /// (none if it is not), oldest first, and how many lines they hold. A
+    /// frame already partly written is not among them.
+    pub fn take_unsent(&self) -> (Vec<Bytes>, usize) {
+        std::mem::take(&mut self.shared.lock().unsent)
+    }
+
     /// Abort the connection (both ways, no close handshake) and drop what
     /// is queued; a writer blocked in a write returns at once, and is waited
     /// for. Called by the reader as its session ends.
@@ -377,6 +392,16 @@ impl Shared {
         if state.phase != Phase::Aborted {
             state.phase = Phase::Aborted;
             let _ = self.socket.shutdown(Shutdown::Both);
+        }
+        // Whole lines that never went out are kept for a resume.
+        let keep = state.in_flight.max(usize::from(state.partial_front));
+        for item in state.backlog.iter().skip(keep) {
+            if let Item::Frames { bytes, lines } = item {
+                if *lines > 0 {
+                    state.unsent.0.push(bytes.clone());
+                    state.unsent.1 += lines;
+                }
+            }
         }
         let keep = state.in_flight;
         drop_after(state, keep);

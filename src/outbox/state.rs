@@ -65,6 +65,9 @@ pub(super) struct State {
     /// The payload for the [`Item::Pong`] in the backlog, if one is there.
     pub(super) pong: Option<Bytes>,
     pub(super) phase: Phase,
+    /// Whole lines still waiting when the connection was aborted, and how
+    /// many: what a resume gives the member's next connection (issue 11).
+    pub(super) unsent: (Vec<Bytes>, usize),
 }
 
 /// Drop everything in the backlog after the first `keep` items.

@@ -60,6 +60,13 @@ pub fn start_server() -> TestServer {
     start_server_with(test_config())
 }
 
+/// [`start_server`] with the test limits changed by `edit`.
+pub fn start_server_with_limits(edit: impl FnOnce(&mut Limits)) -> TestServer {
+    let mut config = test_config();
+    edit(&mut config.limits);
+    start_server_with(config)
+}
+
 pub fn start_server_with(config: Config) -> TestServer {
     let chat = TcpListener::bind("127.0.0.1:0").expect("bind chat listener");
     let page = TcpListener::bind("127.0.0.1:0").expect("bind page listener");
@@ -74,26 +81,108 @@ pub struct TestClient {
     pub ws: WebSocket<TcpStream>,
     /// The nickname from the ` .... you are user-N.` line.
     pub nick: String,
+    /// The lines before ` .... you are` (the room's history, or a resume's
+    /// missed lines).
+    pub history: Vec<String>,
+    /// The presence line after ` .... you are`.
+    pub presence: String,
+}
+
+/// The nickname in a ` .... you are NICK.` line, if it is one.
+pub fn you_are(line: &str) -> Option<&str> {
+    line.strip_prefix(" .... you are ")?.strip_suffix('.')
+}
+
+/// ` .... here now (N): A, B.` for these names (at most 50 shown).
+pub fn here_now(names: &[&str]) -> String {
+    let shown = &names[..names.len().min(50)];
+    let more = match names.len() - shown.len() {
+        0 => String::new(),
+        k => format!(", and {k} more"),
+    };
+    format!(
+        " .... here now ({}): {}{more}.",
+        names.len(),
+        shown.join(", ")
+    )
 }
 
 impl TestClient {
-    /// Connect and read the greeting; panics if it does not come within WAIT.
+    /// Connect to the main room and read the greeting; panics if it does
+    /// not come within WAIT.
     pub fn connect(addr: SocketAddr) -> TestClient {
-        let mut client = TestClient::connect_quiet(addr);
-        client.nick = nick_from_greeting(&client.recv_text());
+        TestClient::connect_to(addr, "/chat")
+    }
+
+    /// Connect with this request target (`/ROOM?session=ID`) and read the
+    /// greeting: history, ` .... you are NICK.`, the presence line.
+    pub fn connect_to(addr: SocketAddr, target: &str) -> TestClient {
+        let mut client = TestClient::connect_quiet_to(addr, target);
+        client.read_greeting();
         client
     }
 
-    /// Connect without reading anything.
+    /// Read the greeting (see [`TestClient::connect_to`]) into `history`,
+    /// `nick` and `presence`.
+    pub fn read_greeting(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        self.history.clear();
+        loop {
+            assert!(Instant::now() < deadline, "no greeting within {WAIT:?}");
+            let line = self.recv_text();
+            if let Some(nick) = you_are(&line) {
+                self.nick = nick.to_owned();
+                break;
+            }
+            self.history.push(line);
+        }
+        self.presence = self.recv_text();
+        assert!(
+            self.presence.starts_with(" .... here now ("),
+            "not a presence line: {:?}",
+            self.presence
+        );
+    }
+
+    /// Connect to the main room without reading anything.
     pub fn connect_quiet(addr: SocketAddr) -> TestClient {
+        TestClient::connect_quiet_to(addr, "/chat")
+    }
+
+    /// Connect with this request target without reading anything.
+    pub fn connect_quiet_to(addr: SocketAddr, target: &str) -> TestClient {
         let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
         stream.set_read_timeout(Some(WAIT)).unwrap();
         stream.set_write_timeout(Some(WAIT)).unwrap();
-        let url = format!("ws://{addr}/chat");
+        let url = format!("ws://{addr}{target}");
         let (ws, _) = tungstenite::client(url.as_str(), stream).expect("handshake");
         TestClient {
             ws,
             nick: String::new(),
+            history: Vec::new(),
+            presence: String::new(),
+        }
+    }
+
+    /// Drop the connection without a close frame (a network gone, a
+    /// killed process): the TCP connection ends both ways.
+    pub fn vanish(self) {
+        let _ = self.ws.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Nothing arrives for `quiet` (a short look, for "no one else got
+    /// it"; the positive checks always come first).
+    pub fn assert_nothing_for(&mut self, quiet: Duration) {
+        self.ws.get_ref().set_read_timeout(Some(quiet)).unwrap();
+        let got = self.ws.read();
+        self.ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+        match got {
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            other => panic!("expected nothing, got {other:?}"),
         }
     }
 
@@ -133,6 +222,22 @@ impl TestClient {
         }
     }
 
+    /// Read lines until one passes `pick`, and return it; panics after
+    /// WAIT. Lines on the way are skipped.
+    pub fn recv_matching(&mut self, pick: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "no matching line within {WAIT:?}"
+            );
+            let line = self.recv_text();
+            if pick(&line) {
+                return line;
+            }
+        }
+    }
+
     /// Read until the server's close frame; return its code. Text lines on
     /// the way are skipped. Panics if the connection ends without one.
     pub fn recv_close(&mut self) -> u16 {
@@ -164,20 +269,27 @@ pub fn joined(nick: &str) -> String {
     format!(" .... {nick} has joined.")
 }
 
-/// The nickname in the greeting ` .... you are user-N.`; panics on any
-/// other line.
-pub fn nick_from_greeting(hello: &str) -> String {
-    hello
-        .strip_prefix(" .... you are ")
-        .and_then(|s| s.strip_suffix('.'))
-        .unwrap_or_else(|| panic!("unexpected greeting {hello:?}"))
-        .to_owned()
-}
-
 /// Open a WebSocket by hand and return the raw socket, for tests that send
 /// bytes no well-behaved client would. The greeting is read and dropped.
 pub fn raw_upgrade(addr: SocketAddr) -> TcpStream {
     raw_join(addr).0
+}
+
+/// Read a greeting off a raw socket (history, ` .... you are NICK.`, the
+/// presence line); return the nickname.
+pub fn read_greeting(stream: &mut TcpStream) -> String {
+    for _ in 0..10_000 {
+        let (opcode, payload) = read_frame(stream).expect("greeting frame");
+        assert_eq!(opcode, 1, "greeting is text");
+        let line = String::from_utf8(payload).expect("greeting is UTF-8");
+        if let Some(nick) = you_are(&line) {
+            let (opcode, presence) = read_frame(stream).expect("presence frame");
+            assert_eq!(opcode, 1, "presence is text");
+            assert!(presence.starts_with(b" .... here now ("), "{presence:?}");
+            return nick.to_owned();
+        }
+    }
+    panic!("no greeting in 10000 frames");
 }
 
 /// Read an HTTP response head (up to the blank line).
@@ -308,15 +420,26 @@ pub fn thread_count() -> usize {
 /// The upgrade request [`raw_upgrade`] sends, with `extra` header lines
 /// (each ending in `\r\n`) before the blank line.
 pub fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
+    upgrade_request_to(addr, "/", extra)
+}
+
+/// [`upgrade_request`] for this request target.
+pub fn upgrade_request_to(addr: SocketAddr, target: &str, extra: &str) -> String {
     format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
 }
 
 /// Like [`raw_upgrade`], but also return the nickname from the greeting.
 pub fn raw_join(addr: SocketAddr) -> (TcpStream, String) {
-    let (status, head, mut stream) = http_exchange(addr, upgrade_request(addr, "").as_bytes());
+    raw_join_to(addr, "/")
+}
+
+/// [`raw_join`] with this request target (`/ROOM?session=ID`).
+pub fn raw_join_to(addr: SocketAddr, target: &str) -> (TcpStream, String) {
+    let request = upgrade_request_to(addr, target, "");
+    let (status, head, mut stream) = http_exchange(addr, request.as_bytes());
     assert_eq!(status, 101, "{head}");
     let nick = read_greeting(&mut stream);
     (stream, nick)
@@ -538,14 +661,6 @@ pub fn finish_upgrade(stream: &mut TcpStream) -> String {
     let head = read_http_head(stream);
     assert_eq!(status_of(&head), 101, "{head}");
     read_greeting(stream)
-}
-
-/// Read the greeting frame (text, ` .... you are user-N.`); return the
-/// nickname.
-pub fn read_greeting(stream: &mut TcpStream) -> String {
-    let (opcode, hello) = read_frame(stream).expect("greeting frame");
-    assert_eq!(opcode, 1, "greeting is text");
-    nick_from_greeting(&String::from_utf8(hello).expect("greeting is UTF-8"))
 }
 
 /// Whether `program` is on the PATH. Outside CI (env `CI` unset) a missing

@@ -1,0 +1,197 @@
+//! One room's member table: who is here, in order of arrival, under which
+//! nickname, and (for resume) under which session. Owned by one room, inside
+//! the room thread; no lock.
+//!
+//! A member whose connection dropped stays in the table, away, until it
+//! comes back or its grace ends (see `resume.rs`): its name stays taken and
+//! it stays in the presence line, so the others notice nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rand::RngExt;
+use tungstenite::Bytes;
+
+use super::batch::Mark;
+use super::commands::fold;
+use super::path::SessionId;
+use super::resume::Missed;
+use super::ClientId;
+use crate::outbox::{Outbox, Refused};
+use crate::protocol::{self, NICKNAME_SPACE};
+
+/// One member, as the room sees it.
+pub struct Member {
+    pub nickname: String,
+    /// N, while the nickname is the `user-N` the server gave.
+    pub number: Option<u32>,
+    pub peer: SocketAddr,
+    /// Where its lines go; `None` while it is away (so an away member holds
+    /// no socket, and no file descriptor).
+    pub outbox: Option<Outbox>,
+    /// Where in the pending batch this member came in: it gets only the
+    /// lines from there on. Zero once a batch has been sent.
+    pub since: Mark,
+    /// Its place in the order of arrival (kept across a resume).
+    pub arrival: u64,
+    /// The resume secret it gave, if any.
+    pub session: Option<SessionId>,
+    /// Lines its connection did not take, kept for a resume (only for a
+    /// member with a session whose connection is ending or gone).
+    pub missed: Option<Missed>,
+    /// Set while away: when its grace ends.
+    pub away_until: Option<Instant>,
+}
+
+impl Member {
+    /// Send encoded lines to this member (see [`Outbox::send_lines`]); an
+    /// away member refuses them as `Gone`.
+    pub fn send_lines(&self, bytes: &Bytes, lines: usize) -> Result<(), Refused> {
+        match &self.outbox {
+            Some(outbox) => outbox.send_lines(bytes, lines),
+            None => Err(Refused::Gone),
+        }
+    }
+}
+
+/// Every member of one room, with the indexes the commands need.
+#[derive(Default)]
+pub struct Members {
+    pub by_id: HashMap<ClientId, Member>,
+    /// Case-folded nickname -> member: names are unique ignoring case.
+    names: HashMap<String, ClientId>,
+    /// The N of every `user-N` in use.
+    numbers: HashSet<u32>,
+    arrivals: BTreeMap<u64, ClientId>,
+    /// Session -> member, for members that gave one.
+    sessions: HashMap<SessionId, ClientId>,
+    next_arrival: u64,
+}
+
+impl Members {
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn get(&self, id: ClientId) -> Option<&Member> {
+        self.by_id.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: ClientId) -> Option<&mut Member> {
+        self.by_id.get_mut(&id)
+    }
+
+    /// The member holding `session`, if any.
+    pub fn by_session(&self, session: &SessionId) -> Option<ClientId> {
+        self.sessions.get(session).copied()
+    }
+
+    /// The member whose nickname is `nick` ignoring case, if any.
+    pub fn by_nick(&self, nick: &str) -> Option<ClientId> {
+        self.names.get(&fold(nick)).copied()
+    }
+
+    /// The next arrival number.
+    pub fn arrive(&mut self) -> u64 {
+        self.next_arrival += 1;
+        self.next_arrival
+    }
+
+    /// Add a member (its nickname must be free; see [`Members::free_number`]).
+    pub fn insert(&mut self, id: ClientId, member: Member) {
+        self.names.insert(fold(&member.nickname), id);
+        if let Some(n) = member.number {
+            self.numbers.insert(n);
+        }
+        if let Some(session) = &member.session {
+            self.sessions.insert(session.clone(), id);
+        }
+        self.arrivals.insert(member.arrival, id);
+        self.by_id.insert(id, member);
+    }
+
+    pub fn remove(&mut self, id: ClientId) -> Option<Member> {
+        let member = self.by_id.remove(&id)?;
+        self.names.remove(&fold(&member.nickname));
+        if let Some(n) = member.number {
+            self.numbers.remove(&n);
+        }
+        if let Some(session) = &member.session {
+            self.sessions.remove(session);
+        }
+        self.arrivals.remove(&member.arrival);
+        Some(member)
+    }
+
+    /// Give member `id` the nickname `new`, if no one else has it (ignoring
+    /// case). Returns the old one.
+    pub fn rename(&mut self, id: ClientId, new: &str) -> Result<String, Taken> {
+        let key = fold(new);
+        if self.names.get(&key).is_some_and(|&holder| holder != id) {
+            return Err(Taken);
+        }
+        let member = self.by_id.get_mut(&id).ok_or(Taken)?;
+        self.names.remove(&fold(&member.nickname));
+        if let Some(n) = member.number.take() {
+            self.numbers.remove(&n);
+        }
+        self.names.insert(key, id);
+        Ok(std::mem::replace(&mut member.nickname, new.to_owned()))
+    }
+
+    /// The presence line: everyone, away members included, in order of
+    /// arrival.
+    pub fn presence(&self) -> String {
+        let names = self
+            .arrivals
+            .values()
+            .filter_map(|id| self.by_id.get(id))
+            .map(|m| m.nickname.as_str());
+        protocol::here_now(self.len(), names)
+    }
+
+    /// A nickname number no member has: uniformly random (the seed's
+    /// `(random 100000)`), re-rolled on collision. `None` when every
+    /// number is in use.
+    pub fn free_number(&self) -> Option<u32> {
+        // (`user-N` cannot be chosen with /nick, so `numbers` is enough.)
+        let taken = |n: u32| self.numbers.contains(&n);
+        if self.numbers.len() >= NICKNAME_SPACE as usize {
+            return None;
+        }
+        let mut rng = rand::rng();
+        // While the space is less than half full each roll succeeds with
+        // probability over 1/2, so this loop almost never runs long.
+        for _ in 0..64 {
+            let n = rng.random_range(0..NICKNAME_SPACE);
+            if !taken(n) {
+                return Some(n);
+            }
+        }
+        // Crowded: pick uniformly among the free numbers instead.
+        let free: Vec<u32> = (0..NICKNAME_SPACE).filter(|&n| !taken(n)).collect();
+        (!free.is_empty()).then(|| free[rng.random_range(0..free.len())])
+    }
+
+    /// Move member `old` to id `new` (a resume: same member, new connection).
+    pub fn rekey(&mut self, old: ClientId, new: ClientId) -> Option<&mut Member> {
+        let member = self.remove(old)?;
+        self.insert(new, member);
+        self.by_id.get_mut(&new)
+    }
+
+    /// For tests: mark numbers as taken.
+    #[cfg(test)]
+    pub fn take_numbers(&mut self, numbers: impl IntoIterator<Item = u32>) {
+        self.numbers.extend(numbers);
+    }
+}
+
+/// The nickname asked for belongs to another member.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Taken;
