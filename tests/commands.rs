@@ -50,8 +50,12 @@ fn nick_renames_for_everyone_and_refuses_what_breaks_the_rule() {
         b.send(bad);
         assert_eq!(b.recv_text(), rule, "{bad}");
     }
-    b.send("/nick");
-    assert_eq!(b.recv_text(), " .... usage: /nick NEW");
+    // No NEW at all is 0 characters: the rule too (issue 11: "Not
+    // allowed: sender only, one ` .... ` line saying the rule").
+    for empty in ["/nick", "/nick ", "/nick \t  "] {
+        b.send(empty);
+        assert_eq!(b.recv_text(), rule, "{empty:?}");
+    }
     // Its own name again: told who it is, no one else hears.
     a.send("/nick Zoë_1");
     assert_eq!(a.recv_text(), " .... you are Zoë_1.");

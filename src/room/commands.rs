@@ -54,8 +54,8 @@ pub fn parse(line: &str) -> Command<'_> {
         None => (after, ""),
     };
     match word.to_ascii_lowercase().as_str() {
-        "nick" if !rest.is_empty() => Command::Nick(rest),
-        "nick" => Command::Usage("/nick NEW"),
+        // An empty NEW breaks "1 to 20 characters": the rule answers it.
+        "nick" => Command::Nick(rest),
         "who" => Command::Who,
         "me" if !rest.is_empty() => Command::Me(rest),
         "me" => Command::Usage("/me ACTION"),
@@ -82,7 +82,8 @@ fn echo(word: &str) -> String {
 
 /// Whether `nick` may be chosen with `/nick`: 1 to [`MAX_NICK_CHARS`]
 /// characters, each a Unicode letter or digit or `-` or `_`, and not
-/// `user-` followed by digits (those are the names the server gives).
+/// `user-` followed by digits (those are the names the server gives),
+/// judged on its case fold, as uniqueness is.
 pub fn is_allowed_nick(nick: &str) -> bool {
     let count = nick.chars().count();
     (1..=MAX_NICK_CHARS).contains(&count)
@@ -92,19 +93,21 @@ pub fn is_allowed_nick(nick: &str) -> bool {
         && !is_server_name(nick)
 }
 
-/// `user-` (any case) followed by one or more ASCII digits.
+/// `user-` followed by one or more digits, in any case: whatever folds to
+/// a name the server could give (`USER-7`, `uſer-7`) would collide with
+/// it, and a `user-` with other digits (`user-٧`) would pass for one.
 fn is_server_name(nick: &str) -> bool {
-    nick.get(..5)
-        .is_some_and(|p| p.eq_ignore_ascii_case("user-"))
-        && nick.len() > 5
-        && nick[5..].bytes().all(|b| b.is_ascii_digit())
+    fold(nick)
+        .strip_prefix("user-")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(char::is_numeric))
 }
 
 /// The key under which a nickname is unique in a room: its case fold.
-/// Upper-casing first, then lower-casing, folds what lower-casing alone
-/// does not (`ß`/`SS`, final `ς`/`σ`), close to Unicode's full case folding.
+/// Lower, upper, then lower again folds what one mapping alone does not
+/// (`ß`/`ẞ`/`SS`, final `ς`/`σ`): every pair Unicode's full case folding
+/// (`CaseFolding.txt`) makes equal comes out equal.
 pub fn fold(nick: &str) -> String {
-    nick.to_uppercase().to_lowercase()
+    nick.to_lowercase().to_uppercase().to_lowercase()
 }
 
 impl Room {
@@ -172,7 +175,8 @@ mod tests {
     fn commands_and_chat() {
         assert_eq!(parse("/nick bob"), Command::Nick("bob"));
         assert_eq!(parse("/NICK  bob "), Command::Nick("bob"));
-        assert_eq!(parse("/nick"), Command::Usage("/nick NEW"));
+        assert_eq!(parse("/nick"), Command::Nick(""));
+        assert_eq!(parse("/nick \t "), Command::Nick(""));
         assert_eq!(parse("/who"), Command::Who);
         assert_eq!(parse("/me waves hello"), Command::Me("waves hello"));
         assert_eq!(parse("/me "), Command::Usage("/me ACTION"));
@@ -224,6 +228,8 @@ mod tests {
             "a\u{301}",
             "user-1",
             "USER-42",
+            "uſer-7",
+            "user-٧",
             "<b>",
             "a\n",
         ] {
@@ -235,6 +241,7 @@ mod tests {
     fn folding_ignores_case() {
         assert_eq!(fold("Bob"), fold("bOB"));
         assert_eq!(fold("STRASSE"), fold("straße"));
+        assert_eq!(fold("STRAẞE"), fold("straße"));
         assert_eq!(fold("ΣΊΣΥΦΟΣ"), fold("σίσυφος"));
         assert_ne!(fold("bob"), fold("rob"));
     }
