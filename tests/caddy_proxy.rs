@@ -24,26 +24,8 @@ fn two_clients_chat_through_caddy() {
     let (status, head, _) = https_get(caddy.https, &caddy.cert, "/metrics");
     assert_eq!(status, 404, "/metrics should stay private: {head}");
 
-    let origin = |addr: std::net::SocketAddr| format!("https://{addr}");
-    let mut a = wss_connect(caddy.https, &caddy.cert, "/ws/lobby", &origin(caddy.https))
-        .unwrap_or_else(|e| panic!("a through caddy: {e}\n{}", caddy.log()));
-    let a_nick = greeting(&mut a);
     // b comes over IPv6: its forwarded address (::1) is not Caddy's own.
-    let mut b = wss_connect(
-        caddy.https_v6,
-        &caddy.cert,
-        "/ws/lobby",
-        &origin(caddy.https_v6),
-    )
-    .unwrap_or_else(|e| panic!("b through caddy: {e}\n{}", caddy.log()));
-    let b_nick = greeting(&mut b);
-    recv_until(&mut a, &format!(" .... {b_nick} has joined."));
-    a.send(tungstenite::Message::text("hello through caddy"))
-        .expect("send");
-    recv_until(&mut b, &format!("{a_nick}: hello through caddy"));
-    b.send(tungstenite::Message::text("and back"))
-        .expect("send");
-    recv_until(&mut a, &format!("{b_nick}: and back"));
+    two_clients_chat_through(caddy.https, caddy.https_v6, &caddy.cert, &|| caddy.log());
 
     let line = server
         .wait_log("forwards for ::1", WAIT)

@@ -57,21 +57,9 @@ fn two_clients_chat(form: Form) {
     // forwarded address (::1) differs from nginx's own (127.0.0.1).
     let b_addr = nginx.https_v6.unwrap_or(nginx.https);
 
-    let origin = |addr: std::net::SocketAddr| format!("https://{addr}");
-    let mut a = wss_connect(nginx.https, &nginx.cert, "/ws/lobby", &origin(nginx.https))
-        .unwrap_or_else(|e| panic!("a through nginx ({form:?}): {e}\n{}", nginx.error_log()));
-    let a_nick = greeting(&mut a);
-    let mut b = wss_connect(b_addr, &nginx.cert, "/ws/lobby", &origin(b_addr))
-        .unwrap_or_else(|e| panic!("b through nginx ({form:?}): {e}\n{}", nginx.error_log()));
-    let b_nick = greeting(&mut b);
-
-    recv_until(&mut a, &format!(" .... {b_nick} has joined."));
-    a.send(tungstenite::Message::text("hello through nginx"))
-        .expect("send");
-    recv_until(&mut b, &format!("{a_nick}: hello through nginx"));
-    b.send(tungstenite::Message::text("and back"))
-        .expect("send");
-    recv_until(&mut a, &format!("{b_nick}: and back"));
+    let (_, b_nick) = two_clients_chat_through(nginx.https, b_addr, &nginx.cert, &|| {
+        format!("({form:?}) {}", nginx.error_log())
+    });
 
     // The server logs each client by the address nginx forwarded.
     if nginx.https_v6.is_some() {

@@ -558,6 +558,33 @@ pub fn wss_connect(
         })
 }
 
+/// Two clients through a proxy at `a_addr` and `b_addr` (its certificate
+/// `cert`), each sending the `Origin` a page on that address would, join
+/// `/ws/lobby` and chat both ways; their nicknames. `proxy_log` is added to
+/// a failure.
+pub fn two_clients_chat_through(
+    a_addr: SocketAddr,
+    b_addr: SocketAddr,
+    cert: &Path,
+    proxy_log: &dyn Fn() -> String,
+) -> (String, String) {
+    let connect = |addr: SocketAddr| {
+        wss_connect(addr, cert, "/ws/lobby", &format!("https://{addr}"))
+            .unwrap_or_else(|e| panic!("through the proxy at {addr}: {e}\n{}", proxy_log()))
+    };
+    let mut a = connect(a_addr);
+    let a_nick = greeting(&mut a);
+    let mut b = connect(b_addr);
+    let b_nick = greeting(&mut b);
+    recv_until(&mut a, &format!(" .... {b_nick} has joined."));
+    a.send(Message::text("hello through the proxy"))
+        .expect("send");
+    recv_until(&mut b, &format!("{a_nick}: hello through the proxy"));
+    b.send(Message::text("and back")).expect("send");
+    recv_until(&mut a, &format!("{b_nick}: and back"));
+    (a_nick, b_nick)
+}
+
 /// The next text frame (pings skipped); panics after WAIT.
 pub fn recv_text(ws: &mut WebSocket<Tls>) -> String {
     let deadline = Instant::now() + WAIT;
