@@ -62,6 +62,16 @@ pub struct Config {
     /// headers are ignored)
     #[arg(long = "trust-proxy", value_name = "ADDR")]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Share rooms with the other instances using this Redis (or Valkey):
+    /// redis://HOST:PORT/ (rediss:// for TLS). Unreachable at start: exit 1.
+    /// Default: none (this instance alone; no Redis thread, no connection)
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Seconds an instance's Redis lease lasts unless renewed (every third
+    /// of it); when it lapses, another instance announces its members'
+    /// leaves and frees their names
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = seconds)]
+    pub redis_lease: Duration,
     #[command(flatten)]
     pub limits: Limits,
 }

@@ -29,6 +29,9 @@ pub enum Error {
         what: &'static str,
         source: io::Error,
     },
+    /// `--redis` was given and Redis could not be reached (or the URL is
+    /// bad): the instance does not start alone when asked to join others.
+    Redis { addr: String, reason: String },
 }
 
 impl fmt::Display for Error {
@@ -53,6 +56,9 @@ impl fmt::Display for Error {
             Error::Spawn { what, source } => {
                 write!(f, "could not start the {what} thread: {source}")
             }
+            Error::Redis { addr, reason } => {
+                write!(f, "could not reach Redis at {addr}: {reason}")
+            }
         }
     }
 }
@@ -63,6 +69,7 @@ impl std::error::Error for Error {
             Error::Bind { source, .. }
             | Error::Listener { source, .. }
             | Error::Spawn { source, .. } => Some(source),
+            Error::Redis { .. } => None,
             Error::Config(_) => None,
         }
     }

@@ -86,7 +86,7 @@ mod tests {
     fn healthy_while_the_room_answers() {
         let (tx, rx) = crossbeam_channel::bounded(4);
         let settings = crate::room::Settings::from_limits(&crate::config::Limits::default());
-        let room = std::thread::spawn(move || crate::room::run(rx, settings));
+        let room = std::thread::spawn(move || crate::room::run(rx, settings, None));
         let ok = answer("/healthz", &tx).unwrap();
         assert_eq!(ok.status, 200, "{}", ok.body);
         assert!(ok.body.starts_with("ok"));

@@ -26,6 +26,8 @@
 //! - `health`: `/healthz` and `/metrics` on the page port, for operators.
 //! - `metrics`: the counters and gauges `/metrics` shows.
 //! - `proxy`: the same-origin rule and the client address behind a proxy.
+//! - `cluster`: with `--redis`, several instances sharing their rooms
+//!   through Redis (its own threads; none without the flag).
 //! - `error`: why the server could not start ([`Error`]).
 //!
 //! # How a connection ends
@@ -40,7 +42,8 @@
 //! and one `page-conn` per page connection, at most `--page-connections`), and one
 //! per client (`client-N`, its reader). A client that falls behind also gets
 //! a writer (`client-N-w`) until it catches up. So N clients keeping up cost
-//! N + 3 threads (and tiny_http's).
+//! N + 3 threads (and tiny_http's). With `--redis`, three more:
+//! `redis-sub`, `redis-pub` and `redis-lease` (see `cluster`).
 //!
 //! ```text
 //! browser --HTTP--> page (tiny_http) -- web/index.html
@@ -67,6 +70,7 @@
 //! ```
 
 mod client;
+mod cluster;
 mod config;
 mod error;
 mod frame;

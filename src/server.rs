@@ -16,6 +16,7 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 
 use crate::client::{self, Context};
+use crate::cluster::{self, Cluster, ClusterConfig};
 use crate::config::Config;
 use crate::http::origin::OriginPolicy;
 use crate::http::page::{self, PageServer};
@@ -57,6 +58,8 @@ pub struct Server {
     room_done: crossbeam_channel::Receiver<()>,
     page: Option<PageServer>,
     close_timeout: Duration,
+    /// With `--redis`: the cluster threads, stopped after the room is told.
+    cluster: Option<Cluster>,
 }
 
 /// A client thread as the acceptor keeps it: to join it, and to abort its
@@ -130,11 +133,29 @@ impl Server {
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
         let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
         let spawn_err = |what| move |source| Error::Spawn { what, source };
+        // With --redis: connect (or fail, before any listener serves) and
+        // hand the room its link; the cluster threads feed the room channel.
+        let (cluster, link) = match &config.redis {
+            Some(url) => {
+                let to_room = events.clone();
+                let deliver: cluster::Deliver = Arc::new(move |inbound| {
+                    let _ = to_room.send(Event::Cluster(inbound));
+                });
+                let settings = ClusterConfig {
+                    url: url.clone(),
+                    lease: config.redis_lease,
+                    history: limits.history_lines,
+                };
+                let (cluster, link) = Cluster::start(&settings, deliver)?;
+                (Some(cluster), Some(link))
+            }
+            None => (None, None),
+        };
         let room = thread::Builder::new()
             .name("room".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                room::run(room_events, room_settings);
+                room::run(room_events, room_settings, link);
             })
             .map_err(spawn_err("room"))?;
 
@@ -160,6 +181,13 @@ impl Server {
         let page = PageServer::start(page, html, &config.limits, events.clone())
             .map_err(spawn_err("page"))?;
         startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
+        if let Some(cluster) = &cluster {
+            log::info!(
+                "redis at {}: instance {} sharing its rooms",
+                cluster.endpoint(),
+                cluster.instance()
+            );
+        }
         Ok(Server {
             chat_addr,
             page_addr,
@@ -171,6 +199,7 @@ impl Server {
             room_done,
             page: Some(page),
             close_timeout,
+            cluster,
         })
     }
 
@@ -211,6 +240,11 @@ impl Server {
         }
         if let Some(events) = self.events.take() {
             let _ = events.send(Event::Shutdown);
+        }
+        // The cluster threads hold senders to the room too; once they end
+        // the other instances are told our members left.
+        if let Some(cluster) = self.cluster.take() {
+            cluster.stop();
         }
         // The room ends when the last client thread drops its sender. Give
         // the close handshakes their time, then abort whatever is left.

@@ -21,6 +21,7 @@ use std::time::Instant;
 use tungstenite::Bytes;
 
 use super::batch::{self, Batch, Undelivered};
+use super::cluster::{Newcomer, Remote};
 use super::history::History;
 use super::members::{Member, Members};
 use super::path::{RoomName, SessionId};
@@ -38,6 +39,15 @@ pub enum Broadcast<'a> {
     Action { nick: &'a str, action: &'a str },
     /// A system line (` .... `); not kept.
     System(&'a str),
+    /// ` .... NICK has joined.`
+    Joined(&'a str),
+    /// ` .... NICK has left.`
+    Left(&'a str),
+    /// ` .... OLD is now NEW.`
+    Renamed { old: &'a str, new: &'a str },
+    /// A chat or action line as another instance (or this one, through
+    /// Redis) wrote it; kept in the history.
+    Relayed(&'a str),
 }
 
 /// One room. [`super::run`] drives every room from the channel; tests
@@ -55,6 +65,8 @@ pub struct Room {
     pub(super) split_from: usize,
     /// Away members, by when their grace ends.
     pub(super) away: BTreeSet<(Instant, ClientId)>,
+    /// With `--redis`: the other instances' view (see `cluster.rs`).
+    pub(super) remote: Option<Remote>,
 }
 
 impl Default for Room {
@@ -74,6 +86,7 @@ impl Room {
             closing: false,
             split_from: batch::SPLIT_FROM,
             away: BTreeSet::new(),
+            remote: None,
         }
     }
 
@@ -83,8 +96,9 @@ impl Room {
         self.members.len()
     }
 
+    /// No member, and (with Redis) no newcomer on its way in.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && !self.has_newcomers()
     }
 
     /// The nickname of a member, if it is here.
@@ -116,7 +130,7 @@ impl Room {
                 session = None; // in use by a connected member
             }
         }
-        let Some(number) = self.members.free_number() else {
+        let Some(number) = self.free_number() else {
             // Every nickname is taken: only possible with --max-clients above
             // NICKNAME_SPACE. Refuse rather than hand out a duplicate.
             log::warn!(
@@ -126,17 +140,42 @@ impl Room {
             outbox.close(close::GOING_AWAY, "room is full");
             return;
         };
-        let nickname = protocol::nickname(number);
+        let newcomer = Newcomer {
+            id,
+            peer,
+            outbox,
+            session,
+            number: Some(number),
+            nickname: protocol::nickname(number),
+        };
+        // With Redis, the newcomer enters when its published join comes back.
+        if let Some(newcomer) = self.join_through_redis(newcomer) {
+            self.enter(newcomer, None);
+        }
+    }
+
+    /// Let a newcomer in: the others hear of it, it gets the history, who
+    /// it is and who is here. `arrival`: its join's place in the room's
+    /// order across instances, if it came back from Redis.
+    pub(super) fn enter(&mut self, newcomer: Newcomer, arrival: Option<u64>) {
+        let Newcomer {
+            id,
+            peer,
+            outbox,
+            session,
+            number,
+            nickname,
+        } = newcomer;
         log::info!("room: {nickname} joined from {peer} (room {})", self.name);
         // The join notice is for the others: it goes in the batch before
         // the newcomer does, and the newcomer hears the batch from after it.
-        self.publish(Broadcast::System(&protocol::has_joined(&nickname)));
-        let arrival = self.members.arrive();
+        self.apply(&Broadcast::Joined(&nickname));
+        let arrival = arrival.unwrap_or_else(|| self.members.arrive());
         self.members.insert(
             id,
             Member {
                 nickname,
-                number: Some(number),
+                number,
                 peer,
                 outbox: Some(outbox),
                 since: self.pending.end(),
@@ -155,7 +194,7 @@ impl Room {
     /// Send `lines` frames already in `hello`, then ` .... you are NICK.`
     /// and the presence line, to member `id` alone.
     pub(super) fn send_greeting(&mut self, id: ClientId, mut hello: Vec<u8>, lines: usize) {
-        let presence = self.members.presence();
+        let presence = self.presence();
         let Some(member) = self.members.get(id) else {
             return;
         };
@@ -202,15 +241,33 @@ impl Room {
         } else {
             Broadcast::Chat { nick, text }
         };
+        if self.remote.is_some() {
+            let (nick, text) = (nick.to_owned(), text.to_owned());
+            let line = if action {
+                Broadcast::Action {
+                    nick: &nick,
+                    action: &text,
+                }
+            } else {
+                Broadcast::Chat {
+                    nick: &nick,
+                    text: &text,
+                }
+            };
+            return self.publish(line);
+        }
         // (`apply` on the fields: the line borrows the member's nickname.)
         apply(&mut self.pending, &mut self.history, &line);
         self.flush_if_full();
     }
 
     /// Tell the whole room: the seam where a scale-out layer takes over
-    /// (see the module doc). Today: [`Room::apply`] at once.
+    /// (see the module doc). Without Redis: [`Room::apply`] at once. With
+    /// it: sent to Redis, applied when it comes back (`cluster.rs`).
     pub fn publish(&mut self, line: Broadcast<'_>) {
-        self.apply(&line);
+        if !self.relay(&line) {
+            self.apply(&line);
+        }
     }
 
     /// Where a broadcast becomes a line for every member: into the pending
@@ -232,7 +289,7 @@ impl Room {
     /// (see `resume.rs`). A second Leave for the same id does nothing, so
     /// the leave line goes out exactly once however the client went.
     pub fn leave(&mut self, id: ClientId, reason: &LeaveReason) {
-        if self.go_away(id, reason) {
+        if self.forget_newcomer(id) || self.go_away(id, reason) {
             return;
         }
         if self.members.get(id).is_some_and(|m| m.away_until.is_some()) {
@@ -256,7 +313,7 @@ impl Room {
             self.name
         );
         if !self.closing {
-            self.publish(Broadcast::System(&protocol::has_left(&member.nickname)));
+            self.publish(Broadcast::Left(&member.nickname));
         }
         Some(member)
     }
@@ -265,6 +322,7 @@ impl Room {
     pub fn shutdown(&mut self) {
         self.flush();
         self.closing = true;
+        self.close_newcomers();
         for outbox in self
             .members
             .by_id
@@ -359,5 +417,12 @@ fn apply(pending: &mut Batch, history: &mut History, line: &Broadcast<'_>) {
             history.push(&parts);
         }
         Broadcast::System(line) => pending.push(&[line.as_bytes()]),
+        Broadcast::Joined(nick) => pending.push(&[protocol::has_joined(nick).as_bytes()]),
+        Broadcast::Left(nick) => pending.push(&[protocol::has_left(nick).as_bytes()]),
+        Broadcast::Renamed { old, new } => pending.push(&[protocol::is_now(old, new).as_bytes()]),
+        Broadcast::Relayed(line) => {
+            pending.push(&[line.as_bytes()]);
+            history.push(&[line.as_bytes()]);
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! the chat line `/text`; `/` followed by anything else is chat as typed.
 
 use super::chat::{Broadcast, Room};
-use super::members::Taken;
+use super::cluster::Verdict;
 use super::ClientId;
 use crate::protocol;
 
@@ -105,10 +105,9 @@ fn is_server_name(nick: &str) -> bool {
 /// The key under which a nickname is unique in a room: its case fold.
 /// Lower, upper, then lower again folds what one mapping alone does not
 /// (`ß`/`ẞ`/`SS`, final `ς`/`σ`): every pair Unicode's full case folding
-/// (`CaseFolding.txt`) makes equal comes out equal.
-pub fn fold(nick: &str) -> String {
-    nick.to_lowercase().to_uppercase().to_lowercase()
-}
+/// (`CaseFolding.txt`) makes equal comes out equal. The same key is claimed
+/// in Redis with `--redis`, so the rule lives there.
+pub use crate::cluster::name_key as fold;
 
 impl Room {
     /// Carry out the command in `line` (which starts with `/`) for member
@@ -118,7 +117,7 @@ impl Room {
             Command::Chat(text) => self.say(id, text),
             Command::Nick(new) => self.nick(id, new),
             Command::Who => {
-                let presence = self.members.presence();
+                let presence = self.presence();
                 self.tell(id, &[&presence]);
             }
             Command::Me(action) => self.act(id, action),
@@ -138,12 +137,21 @@ impl Room {
         if self.members.get(id).is_some_and(|m| m.nickname == new) {
             return self.tell(id, &[&protocol::you_are(new)]);
         }
-        match self.members.rename(id, new) {
-            Ok(old) => {
-                log::info!("room {}: {old} is now {new}", self.name);
-                self.publish(Broadcast::System(&protocol::is_now(&old, new)));
-            }
-            Err(Taken) => self.tell(id, &[&protocol::is_taken(new)]),
+        let taken_here = self.members.by_nick(new).is_some_and(|holder| holder != id);
+        if taken_here || self.held_elsewhere(new) {
+            return self.tell(id, &[&protocol::is_taken(new)]);
+        }
+        let Some(old) = self.nickname(id).map(str::to_owned) else {
+            return;
+        };
+        // With Redis the name is claimed there first (one round trip).
+        let verdict = self.rename_through_redis(id, &old, new);
+        if verdict == Verdict::Taken || self.members.rename(id, new).is_err() {
+            return self.tell(id, &[&protocol::is_taken(new)]);
+        }
+        log::info!("room {}: {old} is now {new}", self.name);
+        if verdict == Verdict::Local {
+            self.publish(Broadcast::Renamed { old: &old, new });
         }
     }
 
@@ -153,6 +161,9 @@ impl Room {
         let Some(from) = self.nickname(id).map(str::to_owned) else {
             return;
         };
+        if self.private_through_redis(id, to, text) {
+            return;
+        }
         let Some(target) = self.members.by_nick(to) else {
             return self.tell(id, &[&protocol::not_here(&echo(to))]);
         };

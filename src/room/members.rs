@@ -144,6 +144,13 @@ impl Members {
         Ok(std::mem::replace(&mut member.nickname, new.to_owned()))
     }
 
+    /// Every member's arrival and nickname, in order of arrival.
+    pub fn arrivals(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.arrivals
+            .iter()
+            .filter_map(|(&a, id)| Some((a, self.by_id.get(id)?.nickname.as_str())))
+    }
+
     /// The presence line: everyone, away members included, in order of
     /// arrival.
     pub fn presence(&self) -> String {

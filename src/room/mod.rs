@@ -28,12 +28,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tungstenite::Utf8Bytes;
 
+use crate::cluster::{Inbound, Link};
 use crate::config::Limits;
 pub use crate::id::ClientId;
 use crate::outbox::Outbox;
 
 mod batch;
 mod chat;
+mod cluster;
 mod commands;
 mod history;
 mod members;
@@ -76,6 +78,9 @@ pub enum Event {
     Shutdown,
     /// `/healthz` asks whether the room thread answers: it sends `()` back.
     Ping(Sender<()>),
+    /// With `--redis`: from the cluster threads (an event of a room, or
+    /// Redis going or coming back). See `cluster.rs`.
+    Cluster(Inbound),
 }
 
 /// Why a client left, for the log.
@@ -188,10 +193,12 @@ impl Default for Settings {
 
 /// The room thread's body: handle events until every sender is gone,
 /// waking also when an away member's grace ends. Blocks on the channel.
-/// Returns once the acceptor, the server handle and every client thread
-/// have dropped their senders.
-pub fn run(events: Receiver<Event>, settings: Settings) {
+/// Returns once the acceptor, the server handle, every client thread (and
+/// with `--redis`, the cluster threads) have dropped their senders. With a
+/// `link`, rooms are shared with other instances through Redis.
+pub fn run(events: Receiver<Event>, settings: Settings, link: Option<Link>) {
     let mut rooms = Rooms::new(settings);
+    rooms.share(link);
     loop {
         let first = match rooms.next_expiry() {
             Some(at) => match events.recv_deadline(at) {

@@ -65,6 +65,11 @@ impl SessionId {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| SessionId(id.to_owned()))
     }
+
+    /// The secret itself, for the Redis layer to digest (never to log).
+    pub fn as_secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for SessionId {

@@ -14,6 +14,7 @@ use std::time::Instant;
 use super::chat::Room;
 use super::path::{Place, RoomName, SessionId};
 use super::{Admission, ClientId, Event, Settings};
+use crate::cluster::{Inbound, Link, RoomState};
 
 /// One room and what the directory knows of it.
 struct Entry {
@@ -37,6 +38,8 @@ pub struct Rooms {
     clock: u64,
     /// After `Shutdown`: no more admissions.
     closing: bool,
+    /// With `--redis`: the publisher's handle, for each room opened.
+    link: Option<Link>,
 }
 
 impl Rooms {
@@ -48,6 +51,7 @@ impl Rooms {
             settings,
             clock: 0,
             closing: false,
+            link: None,
         }
     }
 
@@ -120,12 +124,56 @@ impl Rooms {
             Event::Ping(reply) => {
                 let _ = reply.send(());
             }
+            Event::Cluster(inbound) => self.on_redis(inbound),
             Event::Shutdown => {
                 self.closing = true;
                 for entry in self.rooms.values_mut() {
                     entry.room.shutdown();
                 }
             }
+        }
+    }
+
+    /// Share every room opened from now on through `link` (`--redis`).
+    pub fn share(&mut self, link: Option<Link>) {
+        self.link = link;
+    }
+
+    /// What the cluster threads report (see `cluster.rs`). Events of rooms
+    /// not open here are not ours to deliver.
+    fn on_redis(&mut self, inbound: Inbound) {
+        fn room_of<'a>(
+            rooms: &'a mut HashMap<RoomName, Entry>,
+            name: &str,
+        ) -> Option<&'a mut Room> {
+            rooms.get_mut(&RoomName::parse(name)?).map(|e| &mut e.room)
+        }
+        match inbound {
+            Inbound::Event(envelope) => {
+                if let Some(room) = room_of(&mut self.rooms, &envelope.room) {
+                    room.receive(envelope);
+                }
+            }
+            Inbound::Unsent { room, record } => {
+                if let Some(room) = room_of(&mut self.rooms, &room) {
+                    room.apply_record(record);
+                }
+            }
+            Inbound::Down => self.rooms.values_mut().for_each(|e| e.room.redis_lost()),
+            Inbound::Up(states) => {
+                for entry in self.rooms.values_mut() {
+                    let name = entry.room.name.to_string();
+                    let empty = RoomState {
+                        room: name.clone(),
+                        seq: 0,
+                        here: Vec::new(),
+                        history: Vec::new(),
+                    };
+                    let state = states.iter().find(|s| s.room == name).unwrap_or(&empty);
+                    entry.room.resync(Some(state));
+                }
+            }
+            Inbound::Resync => self.rooms.values_mut().for_each(|e| e.room.resync(None)),
         }
     }
 
@@ -151,7 +199,10 @@ impl Rooms {
                 return Admission::NoRoom;
             }
             log::info!("room {}: created", place.room);
-            let room = Room::new(place.room.clone(), self.settings);
+            let mut room = Room::new(place.room.clone(), self.settings);
+            if let Some(link) = &self.link {
+                room.attach(link.clone());
+            }
             self.rooms.insert(
                 place.room.clone(),
                 Entry {

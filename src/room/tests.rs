@@ -258,7 +258,7 @@ fn shutdown_sends_what_was_accepted_then_going_away() {
 #[test]
 fn run_stops_when_senders_are_gone() {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let room = std::thread::spawn(move || run(rx, Settings::default()));
+    let room = std::thread::spawn(move || run(rx, Settings::default(), None));
     let (outbox, mut client) = pair(1, 10);
     let (reply, answer) = crossbeam_channel::bounded(1);
     let place = Place::from_target("/maths").unwrap();

@@ -8,6 +8,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use chat_server::{Config, Limits, Server};
+
+pub mod redis;
 use tungstenite::protocol::frame::coding::{CloseCode, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::{Message, WebSocket};
@@ -65,6 +67,36 @@ pub fn start_server_with_limits(edit: impl FnOnce(&mut Limits)) -> TestServer {
     let mut config = test_config();
     edit(&mut config.limits);
     start_server_with(config)
+}
+
+/// An instance sharing its rooms with others through the Redis at `url`,
+/// with this lease (`--redis-lease`).
+pub fn start_instance(url: &str, lease: Duration) -> TestServer {
+    start_server_with(Config {
+        redis: Some(url.to_owned()),
+        redis_lease: lease,
+        ..test_config()
+    })
+}
+
+/// Two instances sharing `redis` (the default 15 s lease), a client on
+/// each (Ann on the first, Bob on the second); Ann has seen Bob arrive.
+pub fn two_instances(
+    redis: &redis::RedisServer,
+) -> (TestServer, TestServer, TestClient, TestClient) {
+    let lease = Duration::from_secs(15);
+    let a = start_instance(&redis.url(), lease);
+    let b = start_instance(&redis.url(), lease);
+    let mut ann = TestClient::connect(a.chat_addr());
+    let bob = TestClient::connect(b.chat_addr());
+    ann.recv_until(&joined(&bob.nick));
+    (a, b, ann, bob)
+}
+
+/// The binary as an instance on the Redis at `url`, with a 2 s lease, to
+/// be killed by the test.
+pub fn doomed_instance(url: &str) -> ChildServer {
+    start_binary(None, &["--redis", url, "--redis-lease", "2", "--rate", "0"])
 }
 
 pub fn start_server_with(config: Config) -> TestServer {
