@@ -1,7 +1,7 @@
 # chat-server: `make run` to chat, `make test` to check everything.
 CARGO ?= cargo
 
-.PHONY: run build seed test lint unit test-browser bench screenshot clean
+.PHONY: run build seed test lint unit test-browser bench screenshot clean install uninstall
 
 ## Build in release mode and start both servers (page :8080, chat :12345).
 run:
@@ -68,3 +68,17 @@ bench:
 
 clean:
 	$(CARGO) clean
+
+# Where `make install` puts the binary: $(DESTDIR)$(PREFIX)/bin/chat-server.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+BINARY ?= $(TARGET_DIR)/release/chat-server
+
+## Build in release mode and install the binary (PREFIX, default /usr/local;
+## contrib/chat-server.service runs it as a service: README, As a service).
+install: build
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(BINDIR)/chat-server
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/chat-server

@@ -16,7 +16,7 @@
 //! descriptor.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,11 +31,12 @@ use crate::config::Limits;
 use crate::frame;
 use crate::http::head::{self, ReadFailure};
 use crate::http::origin::OriginPolicy;
-use crate::http::upgrade::{self, Refusal, Refused};
+use crate::http::upgrade::{self, Refusal, Refused, Upgrade};
 use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::permit::Permits;
 use crate::protocol::{close, SLOW_DOWN};
+use crate::proxy;
 use crate::room::path::NOT_A_ROOM;
 use crate::room::{self, Event, LeaveReason, Place};
 use crate::throttle::{Admit, Throttle, TokenBucket};
@@ -52,6 +53,9 @@ static WARNINGS: Throttle = Throttle::new(20);
 pub struct Context {
     pub limits: Limits,
     pub origins: OriginPolicy,
+    /// `--trust-proxy`: peers whose forwarding headers give the client's
+    /// address (see `proxy.rs`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Sent on by every reader; received by the room thread.
     pub events: Sender<Event>,
     /// Seats for clients past their handshake, at most `--max-clients`: a
@@ -104,6 +108,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
     let Some(place) = Place::from_target(&upgrade.target) else {
         return refuse(id, &stream, peer, &Refusal::new(404, NOT_A_ROOM));
     };
+    let peer = forwarded(id, peer, &upgrade, &ctx);
     let Some(_seat) = ctx.seats.try_take() else {
         let refusal = Refusal::new(503, "the room is full, try again later");
         return refuse(id, &stream, peer, &refusal);
@@ -125,7 +130,22 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
     }
 }
 
+/// The client's address: `peer`, or from a trusted proxy the one it
+/// forwards for (logged once, with the proxy's).
+fn forwarded(id: ClientId, peer: SocketAddr, upgrade: &Upgrade, ctx: &Context) -> SocketAddr {
+    let client = proxy::client_of(peer, &upgrade.head, &ctx.trusted_proxies);
+    if client != peer {
+        let shown = match client.port() {
+            0 => client.ip().to_string(),
+            _ => client.to_string(),
+        };
+        log::info!("client-{id}: {peer} forwards for {shown}");
+    }
+    client
+}
+
 fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal) {
+    crate::metrics::handshake_refused(refusal.status);
     throttled!(
         WARNINGS,
         Level::Info,

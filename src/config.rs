@@ -31,8 +31,10 @@ pub const MAX_WRITERS: usize = 1024;
     about = "A small synchronous WebSocket chat room: the page on --http-port, the chat on --ws-port."
 )]
 pub struct Config {
-    /// Address both listeners bind to (0.0.0.0 for a classroom)
-    #[arg(long, value_name = "ADDR", default_value_t = BIND)]
+    /// Address (or host name, resolved at start) both listeners bind to:
+    /// 0.0.0.0 or :: (IPv6 and IPv4) for a classroom
+    #[arg(long, value_name = "ADDR", default_value_t = BIND,
+          value_parser = crate::startup::resolve_bind)]
     pub bind: IpAddr,
     /// Port for the page (0: any free port)
     #[arg(long, value_name = "PORT", default_value_t = HTTP_PORT)]
@@ -49,6 +51,17 @@ pub struct Config {
     /// origin is refused at start. Default: none
     #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = origin)]
     pub allowed_origins: Vec<String>,
+    /// The address people open behind a proxy, e.g.
+    /// https://chat.example.org/: printed at start, used by the page as
+    /// is, its origin accepted. Default: none (the page finds the chat)
+    #[arg(long, value_name = "URL", value_parser = crate::startup::parse_public_url)]
+    pub public_url: Option<String>,
+    /// Believe X-Forwarded-For / Forwarded from this proxy address: the
+    /// client's address, for the log and the room, is the rightmost one
+    /// there that is not a trusted proxy (repeatable). Default: none (the
+    /// headers are ignored)
+    #[arg(long = "trust-proxy", value_name = "ADDR")]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Share rooms with the other instances using this Redis (or Valkey):
     /// redis://HOST:PORT/ (rediss:// for TLS). Unreachable at start: exit 1.
     /// Default: none (this instance alone; no Redis thread, no connection)
@@ -231,6 +244,11 @@ impl Config {
         T: Into<std::ffi::OsString> + Clone,
     {
         match Config::try_parse_from(args) {
+            // Two listeners cannot share a port: say so before binding.
+            Ok(c) if c.http_port == c.ws_port && c.http_port != 0 => Err(format!(
+                "--http-port and --ws-port are both {}: the page and the chat need a port each",
+                c.http_port
+            )),
             Ok(config) => Ok(Command::Run(Box::new(config))),
             Err(e) => {
                 use clap::error::ErrorKind;
@@ -246,11 +264,17 @@ impl Config {
 }
 
 /// clap's errors span several lines (usage, a tip); keep the first, which
-/// says what was wrong, and point at --help.
+/// says what was wrong, and the tip (for a mistyped flag, the flag meant),
+/// and point at --help.
 fn one_line(message: &str) -> String {
     let first = message.lines().next().unwrap_or("bad arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see --help)")
+    let tips: String = message
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("tip: "))
+        .map(|tip| format!("; {tip}"))
+        .collect();
+    format!("{first}{tips} (see --help)")
 }
 
 #[cfg(test)]
@@ -327,6 +351,42 @@ mod tests {
         assert!(err.contains("--no-such-flag"), "{err}");
         assert!(parse(&["--http-port", "99999"]).is_err());
         assert!(parse(&["--ping-interval", "-1"]).is_err());
+    }
+
+    #[test]
+    fn a_mistyped_flag_gets_the_right_one() {
+        let err = parse(&["--ws-prot", "9000"]).unwrap_err();
+        assert!(err.contains("'--ws-port'"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn one_port_for_both_is_refused() {
+        let err = parse(&["--http-port", "9000", "--ws-port", "9000"]).unwrap_err();
+        assert!(
+            err.contains("--http-port and --ws-port are both 9000"),
+            "{err}"
+        );
+        // Port 0 (any free port) twice gives two different ports.
+        assert!(parse(&["--http-port", "0", "--ws-port", "0"]).is_ok());
+    }
+
+    #[test]
+    fn proxy_flags() {
+        let c = parse(&[
+            "--public-url",
+            "https://chat.example.org/",
+            "--trust-proxy",
+            "127.0.0.1",
+            "--trust-proxy",
+            "::1",
+        ])
+        .unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://chat.example.org/"));
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(parse(&["--public-url", "chat.example.org"]).is_err());
+        assert!(parse(&["--trust-proxy", "proxy"]).is_err());
+        assert_eq!(Config::default().public_url, None);
     }
 
     #[test]

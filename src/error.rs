@@ -8,9 +8,12 @@ use std::net::SocketAddr;
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum Error {
-    /// A listener could not be bound (port in use, no permission).
+    /// A listener could not be bound (port in use, no permission, not an
+    /// address of this machine). The message says which flag to change.
     Bind {
         what: &'static str,
+        /// The flag that chose the port, e.g. `--ws-port`.
+        flag: &'static str,
         addr: SocketAddr,
         source: io::Error,
     },
@@ -34,8 +37,17 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Bind { what, addr, source } => {
-                write!(f, "could not bind {what} listener on {addr}: {source}")
+            Error::Bind {
+                what,
+                flag,
+                addr,
+                source,
+            } => {
+                write!(f, "could not bind {what} listener on {addr}: {source}")?;
+                match crate::startup::hint(source, *addr, flag) {
+                    Some(hint) => write!(f, "; {hint}"),
+                    None => Ok(()),
+                }
             }
             Error::Listener { what, source } => {
                 write!(f, "could not set up the {what} listener: {source}")

@@ -13,6 +13,7 @@
 //!   them, else queued for its private child `outbox::writer`, the writer
 //!   thread a client has only while it is behind.
 //! - `frame`: server frames, encoded once for every client.
+//! - `startup`: binding, and the start-up lines for a classroom.
 //! - `os`: the operating-system edge: the non-blocking send and the
 //!   fd/thread/memory-map limits.
 //!
@@ -22,6 +23,9 @@
 //! - `id`: [`ClientId`], the one type room, reader and outbox all name.
 //! - `permit`: counted permits (client seats, writer threads).
 //! - `throttle`: rate limits (a client's flood limit, the log's).
+//! - `health`: `/healthz` and `/metrics` on the page port, for operators.
+//! - `metrics`: the counters and gauges `/metrics` shows.
+//! - `proxy`: the same-origin rule and the client address behind a proxy.
 //! - `cluster`: with `--redis`, several instances sharing their rooms
 //!   through Redis (its own threads; none without the flag).
 //! - `error`: why the server could not start ([`Error`]).
@@ -70,14 +74,18 @@ mod cluster;
 mod config;
 mod error;
 mod frame;
+mod health;
 mod http;
 mod id;
+mod metrics;
 mod os;
 mod outbox;
 mod permit;
 mod protocol;
+mod proxy;
 mod room;
 mod server;
+mod startup;
 #[cfg(test)]
 mod test_support;
 mod throttle;

@@ -1,4 +1,5 @@
-//! The operating-system edge: the one non-blocking send, and the limits
+//! The operating-system edge: the one non-blocking send, the listeners
+//! (dual stack on `::`), and the limits
 //! (file descriptors, threads, memory maps) that bound how many clients we
 //! can hold. Everything here goes through `socket2` and `rlimit`, so none
 //! of it calls the C library by hand (`libc` only names the send flags).
@@ -8,9 +9,9 @@
 
 use std::fs;
 use std::io;
-use std::net::TcpStream;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 
-use socket2::SockRef;
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use crate::config::MAX_WRITERS;
 
@@ -30,6 +31,37 @@ pub fn send_now(socket: &TcpStream, buf: &[u8]) -> io::Result<usize> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Pending connections the kernel holds per listener before refusing more
+/// (std's own `TcpListener::bind` uses 128; a classroom arrives at once).
+const BACKLOG: i32 = 1024;
+
+/// A listening TCP socket on `addr`, with `SO_REUSEADDR` as std sets it;
+/// on `::`, dual stack (`IPV6_V6ONLY` off), whatever the system default.
+///
+/// # Errors
+/// The OS error of `socket`, `bind` or `listen`.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted server may bind while old connections linger.
+    socket.set_reuse_address(true)?;
+    if matches!(addr.ip(), IpAddr::V6(v6) if v6.is_unspecified()) {
+        socket.set_only_v6(false)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Whether `listener` takes IPv4 connections: bound to an IPv4 address, or
+/// to an IPv6 one without `IPV6_V6ONLY` (dual stack).
+pub fn serves_ipv4(listener: &TcpListener) -> bool {
+    match listener.local_addr() {
+        Ok(addr) if addr.is_ipv4() => true,
+        Ok(_) => SockRef::from(listener).only_v6().is_ok_and(|only| !only),
+        Err(_) => false,
     }
 }
 

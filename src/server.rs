@@ -23,6 +23,7 @@ use crate::http::page::{self, PageServer};
 use crate::os;
 use crate::permit::Permits;
 use crate::room::{self, Event};
+use crate::startup;
 use crate::throttle::Throttle;
 use crate::throttled;
 use crate::Error;
@@ -76,12 +77,17 @@ impl Server {
     /// [`Error::Bind`] if a listener cannot be bound (port in use, no
     /// permission), and the errors of [`Server::start`].
     pub fn bind(config: &Config) -> Result<Server, Error> {
-        let bind = |what, port| {
+        let bind = |what, flag, port| {
             let addr = SocketAddr::new(config.bind, port);
-            TcpListener::bind(addr).map_err(|source| Error::Bind { what, addr, source })
+            startup::bind(addr).map_err(|source| Error::Bind {
+                what,
+                flag,
+                addr,
+                source,
+            })
         };
-        let chat = bind("chat", config.ws_port)?;
-        let page = bind("page", config.http_port)?;
+        let chat = bind("chat", "--ws-port", config.ws_port)?;
+        let page = bind("page", "--http-port", config.http_port)?;
         Server::start(chat, page, config)
     }
 
@@ -96,7 +102,18 @@ impl Server {
         let chat_addr = chat.local_addr().map_err(listener_err("chat"))?;
         let page_addr = page.local_addr().map_err(listener_err("page"))?;
 
-        let origins = OriginPolicy::new(&config.allowed_origins, page_addr.port())
+        // The address people open is an origin the page comes from.
+        let public = config
+            .public_url
+            .as_deref()
+            .and_then(startup::public_origin);
+        let allowed: Vec<String> = config
+            .allowed_origins
+            .iter()
+            .cloned()
+            .chain(public)
+            .collect();
+        let origins = OriginPolicy::new(&allowed, page_addr.port())
             .map_err(|why| Error::Config(format!("--allow-origin: {why}")))?;
         let mut limits = config.limits.clone();
         let fd_clients = os::clients_for_fds(os::raise_fd_limit());
@@ -144,17 +161,18 @@ impl Server {
 
         let seats = Arc::new(Permits::new(limits.max_clients));
         let close_timeout = limits.close_timeout;
-        // The public URL ("" until --public-url is given) lets the page find
-        // the chat behind a proxy.
+        // The public URL ("" without --public-url) lets the page find the
+        // chat behind a proxy.
         let html = page::render(
             chat_addr.port(),
             page_addr.port(),
             limits.max_message_bytes,
-            "",
+            config.public_url.as_deref().unwrap_or(""),
         );
         let ctx = Arc::new(Context {
             limits,
             origins,
+            trusted_proxies: config.trusted_proxies.clone(),
             events: events.clone(),
             seats: seats.clone(),
         });
@@ -166,9 +184,10 @@ impl Server {
                 .spawn(move || accept_loop(&chat, &ctx, &stop))
                 .map_err(spawn_err("acceptor"))?
         };
-        let page = PageServer::start(page, html, &config.limits).map_err(spawn_err("page"))?;
-        log::info!("page at http://{page_addr}/");
-        log::info!("chat at ws://{chat_addr}/");
+        let page_v4 = os::serves_ipv4(&page);
+        let page = PageServer::start(page, html, &config.limits, events.clone())
+            .map_err(spawn_err("page"))?;
+        startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
         if let Some(cluster) = &cluster {
             log::info!(
                 "redis at {}: instance {} sharing its rooms",

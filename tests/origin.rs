@@ -1,5 +1,6 @@
-//! Origin check on the WebSocket handshake: no Origin and the page's own
-//! origin are accepted, any other gets 403; `allowed_origins` widens the list
+//! Origin check on the WebSocket handshake: no Origin, the page's own
+//! origin and the request's own (same host and port as Host) are accepted,
+//! any other gets 403; `allowed_origins` widens the list
 //! (a named origin, or `*`). A bystander keeps chatting throughout.
 
 mod common;
@@ -56,9 +57,14 @@ fn default_policy_is_the_page_only() {
         101,
         "trailing slash"
     );
-    // Same host, other port (the chat port itself, say): another origin.
+    // The request's own origin (same host and port as its Host): what a
+    // browser sends through a proxy serving page and chat on one origin
+    // (issue 13; tests/origin_behind_proxy.rs).
     let chat = format!("http://127.0.0.1:{}", server.chat_addr().port());
-    assert_eq!(try_origin(&server, Some(&chat)), 403, "{chat}");
+    assert_eq!(try_origin(&server, Some(&chat)), 101, "{chat}");
+    // Same host, a port that is neither the page's nor the Host's.
+    let other_port = "http://127.0.0.1:1";
+    assert_eq!(try_origin(&server, Some(other_port)), 403, "{other_port}");
     // The page's port under another name than the one the socket was
     // opened with (Host: 127.0.0.1:...): origins compare by name.
     let other_name = format!("http://localhost:{}", server.page_addr().port());

@@ -136,7 +136,10 @@ impl OriginPolicy {
     }
 
     /// No `Origin` (not a browser), the page's own origin (same host as the
-    /// request's `Host`, the page port), or an allowed one.
+    /// request's `Host`, the page port), the request's own origin (same host
+    /// and port as `Host`: a proxy serving page and chat on one origin,
+    /// issue 13 point 3, gorilla/websocket's `checkSameOrigin`), or an
+    /// allowed one (`--public-url`'s origin is one).
     pub fn allows(&self, origin: Option<&str>, host: &str) -> bool {
         let Some(origin) = origin else { return true };
         if self.any {
@@ -153,7 +156,7 @@ impl OriginPolicy {
         };
         matches!(origin.scheme.as_str(), "http" | "https")
             && origin.host == request.host
-            && origin.port == Some(self.page_port)
+            && (origin.port == request.port || origin.port == Some(self.page_port))
     }
 }
 
@@ -196,6 +199,11 @@ mod tests {
         assert!(!p.allows(Some("http://127.0.0.1"), "127.0.0.1:12345"));
         let on_80 = OriginPolicy::new(&[], 80).unwrap();
         assert!(on_80.allows(Some("http://chat.school"), "chat.school:12345"));
+        // Behind a proxy: the request's own host and port.
+        assert!(p.allows(Some("https://chat.school"), "chat.school"));
+        assert!(p.allows(Some("https://chat.school:8443"), "chat.school:8443"));
+        assert!(!p.allows(Some("https://chat.school"), "chat.school:8443"));
+        assert!(!p.allows(Some("http://chat.school"), "chat.school:443"));
         let any = OriginPolicy::new(&["*".into()], 8080).unwrap();
         assert!(any.allows(Some("http://evil.example"), "127.0.0.1:12345"));
     }

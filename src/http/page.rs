@@ -22,9 +22,14 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
+use crossbeam_channel::Sender;
+
 use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
 use crate::config::Limits;
+use crate::health;
+use crate::metrics;
 use crate::room::path::RoomName;
+use crate::room::Event;
 
 /// The page, with the placeholders its opening comment lists to fill in.
 const INDEX_HTML: &str = include_str!("../../web/index.html");
@@ -59,11 +64,17 @@ fn attribute_text(text: &str) -> String {
 
 impl PageServer {
     /// Serve the page on `listener` from a new `page` thread, within the
-    /// page bounds of `limits` (`page_timeout`, `page_connections`).
+    /// page bounds of `limits` (`page_timeout`, `page_connections`), with
+    /// `/healthz` asking `room` whether it answers.
     ///
     /// # Errors
     /// The page thread or tiny_http's accept thread could not be started.
-    pub fn start(listener: TcpListener, html: String, limits: &Limits) -> io::Result<PageServer> {
+    pub fn start(
+        listener: TcpListener,
+        html: String,
+        limits: &Limits,
+        room: Sender<Event>,
+    ) -> io::Result<PageServer> {
         let server = tiny_http::Server::from_listener_bounded(
             listener,
             tiny_http::Bounds {
@@ -73,7 +84,7 @@ impl PageServer {
                 max_connections: limits.page_connections,
             },
         )?;
-        let page = Page::new(html);
+        let page = Page::new(html, room);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -119,18 +130,20 @@ fn serve(server: &tiny_http::Server, page: &Page, stop: &AtomicBool) {
 
 struct Page {
     html: String,
+    /// For `/healthz`'s ping; received by the room thread.
+    room: Sender<Event>,
     /// The page's entity tag (RFC 9110 section 8.8.3), a hash of its bytes:
     /// a browser revalidating (`Cache-Control: no-cache`) gets 304.
     etag: String,
 }
 
 impl Page {
-    fn new(html: String) -> Page {
+    fn new(html: String, room: Sender<Event>) -> Page {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         html.hash(&mut hasher);
         let etag = format!("\"{:016x}\"", hasher.finish());
-        Page { html, etag }
+        Page { html, room, etag }
     }
 
     /// The status a precondition of a GET or HEAD of the page calls for
@@ -171,6 +184,7 @@ impl Page {
 
     fn answer(&self, request: Request) {
         let response = self.response(&request);
+        metrics::page_request(response.status_code().0);
         log::debug!(
             "page: {} {} -> {}",
             request.method(),
@@ -203,6 +217,14 @@ impl Page {
             return text(400, "the request target must be a path\n");
         }
         let path = path(request.url());
+        let get = matches!(request.method(), Method::Get | Method::Head);
+        // The operators' paths (issue 13, point 10), before any page.
+        if let Some(answer) = get.then(|| health::answer(path, &self.room)).flatten() {
+            return Response::from_string(answer.body)
+                .with_status_code(StatusCode(answer.status))
+                .with_header(header("Content-Type", answer.content_type))
+                .with_header(header("Cache-Control", "no-store"));
+        }
         let page = matches!(path, "/" | "/index.html") || is_room_path(path);
         match request.method() {
             Method::Get | Method::Head if page => {

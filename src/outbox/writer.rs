@@ -25,6 +25,7 @@ pub(super) fn run(outbox: &Outbox) {
     // Abort the connection if this thread panics: otherwise the client would
     // stay a member that hears nothing more.
     let _abort = AbortOnPanic(outbox);
+    let _counted = crate::metrics::WriterRunning::start();
     let mut buffers: Vec<Bytes> = Vec::new();
     loop {
         {

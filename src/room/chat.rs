@@ -347,6 +347,7 @@ impl Room {
     pub fn flush(&mut self) {
         while self.pending.lines > 0 {
             let Batch { bytes, lines } = std::mem::take(&mut self.pending);
+            crate::metrics::broadcast(lines, bytes.len());
             let batch = Bytes::from(bytes);
             let missed = if self.members.len() < self.split_from {
                 batch::deliver(self.members.by_id.iter_mut(), &batch, lines)
@@ -390,6 +391,7 @@ impl Room {
             return self.keep_missed(undelivered);
         }
         let why = "too many lines waiting, dropped";
+        crate::metrics::dropped_too_slow();
         if let Some(Member {
             outbox: Some(outbox),
             ..

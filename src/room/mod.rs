@@ -76,6 +76,8 @@ pub enum Event {
     Leave { id: ClientId, reason: LeaveReason },
     /// The server is stopping: close every client with 1001.
     Shutdown,
+    /// `/healthz` asks whether the room thread answers: it sends `()` back.
+    Ping(Sender<()>),
     /// With `--redis`: from the cluster threads (an event of a room, or
     /// Redis going or coming back). See `cluster.rs`.
     Cluster(Inbound),
@@ -218,6 +220,8 @@ pub fn run(events: Receiver<Event>, settings: Settings, link: Option<Link>) {
         }
         rooms.expire(Instant::now());
         rooms.flush();
+        let (held, clients) = rooms.sizes();
+        crate::metrics::room_sizes(held, clients);
     }
     log::debug!("room: all senders gone, stopping");
 }

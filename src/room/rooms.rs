@@ -61,6 +61,12 @@ impl Rooms {
         self.rooms.len()
     }
 
+    /// Rooms held (empty ones kept for their history included) and the
+    /// connections admitted to or in one, for `/metrics`.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.rooms.len(), self.clients.len())
+    }
+
     /// The room called `name`, if it exists.
     #[cfg(test)]
     pub fn room(&self, name: &RoomName) -> Option<&Room> {
@@ -100,6 +106,7 @@ impl Rooms {
                 }
             }
             Event::Leave { id, reason } => {
+                crate::metrics::left(&reason);
                 let was_admitted = self.admitted.remove(&id).is_some();
                 let Some(name) = self.clients.remove(&id) else {
                     return;
@@ -113,6 +120,9 @@ impl Rooms {
                         entry.room.leave(id, &reason);
                     }
                 }
+            }
+            Event::Ping(reply) => {
+                let _ = reply.send(());
             }
             Event::Cluster(inbound) => self.on_redis(inbound),
             Event::Shutdown => {

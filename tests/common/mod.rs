@@ -695,6 +695,22 @@ pub fn finish_upgrade(stream: &mut TcpStream) -> String {
     read_greeting(stream)
 }
 
+/// Whether `program` is on the PATH. Outside CI (env `CI` unset) a missing
+/// one prints a skip line saying `why` it is needed and the test passes; in
+/// CI a missing program fails the test, since `.ci/run` installs it.
+pub fn have_program(program: &str, why: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} not found, and CI needs it: {why}"
+        );
+        println!("skipped: {program} not found ({why})");
+    }
+    found
+}
+
 /// Connect, write `request`, and read everything the server sends until it
 /// ends the connection (or WAIT passes, or 1 MiB): (the bytes as text,
 /// whether the server ended the connection).

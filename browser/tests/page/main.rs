@@ -26,6 +26,7 @@ mod names;
 mod new_below;
 mod private;
 mod proxy;
+mod public_url;
 mod rejoin;
 mod resume;
 mod rooms;

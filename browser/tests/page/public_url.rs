@@ -1,11 +1,6 @@
 //! `--public-url` overrides the page's guess (issue 13, point 2): a page
 //! opened on the page port itself, with the public URL naming a proxy's
 //! origin, connects to `/ws/ROOM` there, as given.
-//!
-//! Not in the suite yet: it joins it (`mod public_url;` in main.rs) once
-//! `Config::public_url` (the deploy branch's `--public-url`) is on main and
-//! `src/server.rs` passes it to `page::render` (its fourth argument, `""`
-//! until then). It passes on page and deploy merged together.
 
 use std::net::TcpListener;
 

@@ -1,0 +1,229 @@
+//! What operators see at `/metrics` (issue 13, point 10): one process-wide
+//! registry of counters and gauges, in the Prometheus text format.
+//!
+//! Every thread counts here (the room, client readers, writers, the page
+//! server); the page server reads it when scraped. Each metric is an atomic
+//! (prometheus-client's `Counter` and `Gauge`), so counting takes no lock
+//! and no thread waits on another. The broadcast path counts once per batch
+//! (one `fetch_add` for its lines, one for its bytes), never per client, so
+//! it costs the room nothing measurable. Labelled families (drops, refusals,
+//! page requests) take a read lock on a small map, on paths that are already
+//! a connection's end or an HTTP answer.
+//!
+//! Process-wide, not per [`Server`](crate::Server): Prometheus scrapes a
+//! process, and one process runs one server. No async runtime: the crate is
+//! plain data structures and a text encoder.
+
+use std::fmt::Write;
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::room::LeaveReason;
+
+/// `Content-Type` of [`encode`]'s text: Prometheus text format 0.0.4.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+/// A label set with one label, its value fixed at compile time.
+type Reason = [(&'static str, &'static str); 1];
+/// A label set with one label holding an HTTP status code.
+type Status = [(&'static str, u16); 1];
+
+/// The metrics. Names follow Prometheus' conventions: `chat_` prefix,
+/// `_total` on counters (added by the encoder), `_bytes` for a size.
+struct Metrics {
+    registry: Registry,
+    clients: Gauge,
+    rooms: Gauge,
+    messages: Counter,
+    bytes: Counter,
+    dropped: Family<Reason, Counter>,
+    refused: Family<Status, Counter>,
+    writers: Gauge,
+    page_requests: Family<Status, Counter>,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+impl Metrics {
+    fn new() -> Metrics {
+        let m = Metrics {
+            registry: Registry::with_prefix("chat"),
+            clients: Gauge::default(),
+            rooms: Gauge::default(),
+            messages: Counter::default(),
+            bytes: Counter::default(),
+            dropped: Family::default(),
+            refused: Family::default(),
+            writers: Gauge::default(),
+            page_requests: Family::default(),
+        };
+        let mut registry = m.registry;
+        registry.register(
+            "clients_connected",
+            "Connections admitted to a room or in one",
+            m.clients.clone(),
+        );
+        registry.register(
+            "rooms",
+            "Rooms held (empty ones kept for their history included)",
+            m.rooms.clone(),
+        );
+        registry.register(
+            "messages_broadcast",
+            "Lines sent to a room (chat and system lines), counted once per room, not per client",
+            m.messages.clone(),
+        );
+        registry.register_with_unit(
+            "broadcast",
+            "Bytes of WebSocket frames sent to a room, counted once per room, not per client",
+            Unit::Bytes,
+            m.bytes.clone(),
+        );
+        registry.register(
+            "clients_dropped",
+            "Clients that left without a close handshake, by reason",
+            m.dropped.clone(),
+        );
+        registry.register(
+            "handshakes_refused",
+            "WebSocket handshakes answered with an HTTP error, by status",
+            m.refused.clone(),
+        );
+        registry.register(
+            "writer_threads",
+            "Writer threads running (one per client that is behind)",
+            m.writers.clone(),
+        );
+        registry.register(
+            "page_requests",
+            "Requests to the page port, by HTTP status",
+            m.page_requests.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+/// The room sent a batch of `lines` lines, `bytes` bytes of frames, to a
+/// room. Called once per batch by the room thread.
+pub fn broadcast(lines: usize, bytes: usize) {
+    let m = &*METRICS;
+    m.messages.inc_by(lines as u64);
+    m.bytes.inc_by(bytes as u64);
+}
+
+/// How many rooms the room thread holds and how many connections are
+/// admitted to or in one. Set by the room thread after each batch.
+pub fn room_sizes(rooms: usize, clients: usize) {
+    let m = &*METRICS;
+    m.rooms.set(i64::try_from(rooms).unwrap_or(i64::MAX));
+    m.clients.set(i64::try_from(clients).unwrap_or(i64::MAX));
+}
+
+/// A client left for `reason`; counted if that was a drop: its connection
+/// aborted, or closed by us for a fault (not a close handshake it began,
+/// not the server's shutdown).
+pub fn left(reason: &LeaveReason) {
+    let label = match reason {
+        LeaveReason::Closed(_) | LeaveReason::Shutdown => return,
+        LeaveReason::Aborted => "aborted",
+        LeaveReason::ProtocolError(_) => "protocol_error",
+        LeaveReason::TimedOut => "idle_timeout",
+        LeaveReason::ReadFailed(_) => "read_failed",
+        LeaveReason::Panicked => "panicked",
+    };
+    dropped(label);
+}
+
+/// The room dropped a client whose outbox was full (close 1008).
+pub fn dropped_too_slow() {
+    dropped("too_slow");
+}
+
+fn dropped(reason: &'static str) {
+    METRICS.dropped.get_or_create(&[("reason", reason)]).inc();
+}
+
+/// A WebSocket handshake was refused with HTTP `status`.
+pub fn handshake_refused(status: u16) {
+    METRICS.refused.get_or_create(&[("status", status)]).inc();
+}
+
+/// The page server answered a request with HTTP `status`.
+pub fn page_request(status: u16) {
+    METRICS
+        .page_requests
+        .get_or_create(&[("status", status)])
+        .inc();
+}
+
+/// Counts a writer thread while it lives: made at the top of the thread's
+/// body, dropped (even while unwinding) as it ends.
+pub struct WriterRunning(());
+
+impl WriterRunning {
+    pub fn start() -> WriterRunning {
+        METRICS.writers.inc();
+        WriterRunning(())
+    }
+}
+
+impl Drop for WriterRunning {
+    fn drop(&mut self) {
+        METRICS.writers.dec();
+    }
+}
+
+/// Every metric in the Prometheus text format (version 0.0.4), for
+/// `/metrics`.
+pub fn encode() -> String {
+    let mut text = String::new();
+    if let Err(e) = prometheus_text::encode(&mut text, &METRICS.registry) {
+        // Writing to a String cannot fail; say so rather than panic.
+        let _ = writeln!(text, "# encoding failed: {e}");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the sample line named exactly `name` (labels included).
+    fn sample(text: &str, name: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.parse().ok())
+    }
+
+    #[test]
+    fn counts_show_in_the_text_format() {
+        let before = encode();
+        let messages = sample(&before, "chat_messages_broadcast_total").unwrap();
+        let bytes = sample(&before, "chat_broadcast_bytes_total").unwrap();
+        broadcast(3, 120);
+        handshake_refused(403);
+        left(&LeaveReason::TimedOut);
+        left(&LeaveReason::Closed(Some(1000)));
+        let writer = WriterRunning::start();
+        let text = encode();
+        // Other tests in this process may count too: at least ours.
+        assert!(sample(&text, "chat_messages_broadcast_total").unwrap() >= messages + 3.0);
+        assert!(sample(&text, "chat_broadcast_bytes_total").unwrap() >= bytes + 120.0);
+        assert!(sample(&text, "chat_handshakes_refused_total{status=\"403\"}").unwrap() >= 1.0);
+        assert!(
+            sample(&text, "chat_clients_dropped_total{reason=\"idle_timeout\"}").unwrap() >= 1.0
+        );
+        assert!(!text.contains("reason=\"closed\""), "a close is not a drop");
+        assert!(sample(&text, "chat_writer_threads").unwrap() >= 1.0);
+        drop(writer);
+        assert!(
+            text.contains("# TYPE chat_clients_connected gauge"),
+            "{text}"
+        );
+    }
+}

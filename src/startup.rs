@@ -1,0 +1,259 @@
+//! Getting started: the `--bind` and `--public-url` flags' parsers, binding
+//! the two listeners, and the start-up lines that tell a teacher what to
+//! give students (issue 13, points 7 and 8). Runs once, on the main thread,
+//! before any other thread starts.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+
+use crate::http::origin::Origin;
+use crate::os;
+
+/// `--bind`: an IP address, or a host name resolved now (`localhost`). A
+/// name with several addresses binds the first IPv4 one, else the first.
+///
+/// # Errors
+/// A one-line message for clap when the name does not resolve.
+pub fn resolve_bind(text: &str) -> Result<IpAddr, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let fix = "give an address such as 127.0.0.1, 0.0.0.0 (every IPv4 address) or ::";
+    let addrs: Vec<IpAddr> = match (text, 0).to_socket_addrs() {
+        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+        Err(e) => {
+            return Err(format!(
+                "`{text}` is not an address, nor a host name we could resolve ({e}): {fix}"
+            ))
+        }
+    };
+    addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{text}` resolves to no address: {fix}"))
+}
+
+/// `--public-url`: an `http://` or `https://` URL with a host, kept as given
+/// (it is printed and put in the page as is). Characters that could end an
+/// HTML attribute or a log line are refused.
+///
+/// # Errors
+/// A one-line message for clap saying what a valid value looks like.
+pub fn parse_public_url(text: &str) -> Result<String, String> {
+    let usage = "give the address people open, e.g. https://chat.example.org/";
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
+    {
+        return Err(format!(
+            "`{text}` has characters a URL cannot have: {usage}"
+        ));
+    }
+    if public_origin(text).is_none() {
+        return Err(format!(
+            "`{text}` is not an http:// or https:// URL: {usage}"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// The origin (RFC 6454) of an `http(s)://` URL, as a browser sends it in
+/// `Origin`: lowercase scheme and host, the port only if not the scheme's
+/// default, no path. `None` if it is not such a URL.
+pub fn public_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let origin = Origin::parse(&format!("{scheme}://{authority}"))
+        .ok()?
+        .to_string();
+    (origin.starts_with("http://") || origin.starts_with("https://")).then_some(origin)
+}
+
+/// Bind a listener on `addr`. On `::` it serves IPv4 too (dual stack,
+/// whatever `net.ipv6.bindv6only` says); where the system has no IPv6 at
+/// all, `::` falls back to `0.0.0.0` with a warning.
+///
+/// # Errors
+/// The OS error of `socket`, `bind` or `listen` (port in use, no permission,
+/// not an address of this machine); [`hint`] turns it into advice.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    match os::listen(addr) {
+        Err(e)
+            if matches!(addr.ip(), IpAddr::V6(v6) if v6.is_unspecified())
+                && e.raw_os_error() == Some(libc::EAFNOSUPPORT) =>
+        {
+            let v4 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port());
+            log::warn!("this system has no IPv6; --bind :: serves IPv4 only, on {v4}");
+            os::listen(v4)
+        }
+        other => other,
+    }
+}
+
+/// Advice for a failed bind of `port` (chosen with `flag`), when the error
+/// is one a person can fix: a port in use, a privileged port, an address
+/// that is not this machine's.
+pub fn hint(source: &io::Error, addr: SocketAddr, flag: &str) -> Option<String> {
+    let port = addr.port();
+    match source.kind() {
+        io::ErrorKind::AddrInUse => Some(format!(
+            "port {port} is in use (another chat-server?): choose another with {flag}"
+        )),
+        io::ErrorKind::PermissionDenied if port < 1024 => Some(format!(
+            "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability: \
+             choose a port from 1024 up with {flag}, or put a proxy in front (README, Deploy)"
+        )),
+        io::ErrorKind::AddrNotAvailable => Some(format!(
+            "{} is not an address of this machine: check --bind (0.0.0.0 or :: for all of them)",
+            addr.ip()
+        )),
+        _ => None,
+    }
+}
+
+/// Log where the server listens and, for a classroom (`--bind 0.0.0.0` or
+/// `::`), one `students: open http://ADDR:PORT/` line per address other
+/// machines can use, or the `--public-url` as given.
+/// `page_v4`: whether the page listener takes IPv4 ([`os::serves_ipv4`]).
+pub fn announce(
+    page_addr: SocketAddr,
+    chat_addr: SocketAddr,
+    page_v4: bool,
+    public_url: Option<&str>,
+) {
+    log::info!("page at http://{page_addr}/");
+    log::info!("chat at ws://{chat_addr}/");
+    if let Some(url) = public_url {
+        log::info!("students: open {url}");
+        log::info!(
+            "the proxy at {url} must forward / to port {} and /ws/ to port {} (README, Deploy)",
+            page_addr.port(),
+            chat_addr.port()
+        );
+        return;
+    }
+    let ip = page_addr.ip();
+    if ip.is_loopback() {
+        log::info!("only this machine can connect; --bind 0.0.0.0 lets a classroom in");
+        return;
+    }
+    let addrs = if ip.is_unspecified() {
+        usable_addresses(ip.is_ipv6(), page_v4)
+    } else {
+        vec![ip]
+    };
+    if addrs.is_empty() {
+        log::warn!("students: this machine has no network address besides loopback; other machines cannot reach it");
+        return;
+    }
+    for ip in addrs {
+        log::info!(
+            "students: open http://{}/",
+            SocketAddr::new(ip, page_addr.port())
+        );
+    }
+    log::info!(
+        "students' browsers need both ports: {} (page) and {} (chat); open both in the firewall, \
+         or put a proxy in front and pass --public-url (README, Deploy)",
+        page_addr.port(),
+        chat_addr.port()
+    );
+}
+
+/// Every non-loopback address of this machine's interfaces, IPv4 first.
+/// IPv6 link-local addresses (`fe80::/10`) are left out: a browser cannot
+/// open them (they need a zone id, which URLs do not carry).
+pub fn usable_addresses(v6: bool, v4: bool) -> Vec<IpAddr> {
+    let interfaces = match if_addrs::get_if_addrs() {
+        Ok(interfaces) => interfaces,
+        Err(e) => {
+            log::warn!("could not list network interfaces: {e}");
+            return Vec::new();
+        }
+    };
+    let mut addrs: Vec<IpAddr> = interfaces
+        .iter()
+        .map(|interface| interface.ip())
+        .filter(|ip| !ip.is_loopback())
+        .filter(|ip| match ip {
+            IpAddr::V4(_) => v4,
+            IpAddr::V6(v6addr) => v6 && (v6addr.segments()[0] & 0xffc0) != 0xfe80,
+        })
+        .collect();
+    addrs.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    addrs.dedup();
+    addrs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_resolve() {
+        assert_eq!(resolve_bind("0.0.0.0"), Ok(IpAddr::from([0, 0, 0, 0])));
+        assert_eq!(resolve_bind("::").map(|ip| ip.is_unspecified()), Ok(true));
+        assert_eq!(
+            resolve_bind("localhost").map(|ip| ip.is_loopback()),
+            Ok(true)
+        );
+        let err = resolve_bind("no-such-host.invalid").unwrap_err();
+        assert!(err.contains("give an address such as"), "{err}");
+    }
+
+    #[test]
+    fn public_urls_and_their_origins() {
+        let cases = [
+            (
+                "https://chat.example.org/",
+                Some("https://chat.example.org"),
+            ),
+            (
+                "https://Chat.Example.org:443/x/",
+                Some("https://chat.example.org"),
+            ),
+            (
+                "http://chat.example.org:8443",
+                Some("http://chat.example.org:8443"),
+            ),
+            (
+                "https://[2001:db8::1]:8443/",
+                Some("https://[2001:db8::1]:8443"),
+            ),
+            ("https://[2001:db8::1]/", Some("https://[2001:db8::1]")),
+            ("ftp://chat.example.org/", None),
+            ("chat.example.org", None),
+            ("https:///", None),
+            ("https://user@chat.example.org/", None),
+            ("https://chat.example.org:99999/", None),
+        ];
+        for (url, origin) in cases {
+            assert_eq!(public_origin(url).as_deref(), origin, "{url}");
+        }
+        assert!(parse_public_url("https://chat.example.org/\"><script>").is_err());
+        assert!(parse_public_url("https://chat.example.org/room").is_ok());
+    }
+
+    #[test]
+    fn hints_name_the_flag() {
+        let addr: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let in_use = io::Error::from(io::ErrorKind::AddrInUse);
+        assert!(hint(&in_use, addr, "--ws-port")
+            .unwrap()
+            .contains("--ws-port"));
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert!(hint(&denied, addr, "--http-port")
+            .unwrap()
+            .contains("CAP_NET_BIND_SERVICE"));
+    }
+
+    #[test]
+    fn link_local_and_loopback_are_left_out() {
+        for ip in usable_addresses(true, true) {
+            assert!(!ip.is_loopback(), "{ip}");
+            assert!(!ip.to_string().starts_with("fe80"), "{ip}");
+        }
+    }
+}
