@@ -15,12 +15,14 @@
 //! plain data structures and a text encoder.
 
 use std::fmt::Write;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+use std::time::Duration;
 
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::room::LeaveReason;
@@ -108,6 +110,79 @@ impl Metrics {
     }
 }
 
+/// The Redis link's metrics (issue 15, point 6): a registry of their own,
+/// made when an instance starts with `--redis`, so an instance without it
+/// shows none of them.
+struct Redis {
+    registry: Registry,
+    published: Counter,
+    received: Counter,
+    round_trip: Histogram,
+}
+
+static REDIS: OnceLock<Redis> = OnceLock::new();
+
+impl Redis {
+    fn new() -> Redis {
+        let published = Counter::default();
+        let received = Counter::default();
+        // 100 us to about 1.6 s: loopback and LAN round trips, and a
+        // pipeline stuck behind a Redis that is restarting.
+        let round_trip = Histogram::new(exponential_buckets(1e-4, 2.0, 15));
+        let mut registry = Registry::with_prefix("chat");
+        registry.register(
+            "redis_published",
+            "Room events this instance published to Redis (chat lines, joins, leaves, renames, private lines)",
+            published.clone(),
+        );
+        registry.register(
+            "redis_received",
+            "Room events this instance received from its Redis subscription (its own included)",
+            received.clone(),
+        );
+        registry.register_with_unit(
+            "redis_round_trip",
+            "Time from sending a pipeline of publishes to Redis to its replies",
+            Unit::Seconds,
+            round_trip.clone(),
+        );
+        Redis {
+            registry,
+            published,
+            received,
+            round_trip,
+        }
+    }
+}
+
+fn redis() -> &'static Redis {
+    REDIS.get_or_init(Redis::new)
+}
+
+/// This instance is joined to others over Redis (`--redis`): `/metrics`
+/// shows the Redis metrics from now on, at zero until something moves.
+/// Called once by the cluster as it starts.
+pub fn redis_enabled() {
+    redis();
+}
+
+/// `n` room events were published to Redis. Fed from `cluster::Stats`.
+pub fn redis_published(n: u64) {
+    redis().published.inc_by(n);
+}
+
+/// One room event was received from the Redis subscription. Fed from
+/// `cluster::Stats`.
+pub fn redis_received() {
+    redis().received.inc();
+}
+
+/// One publish pipeline's round trip to Redis took `took`. Fed from
+/// `cluster::Stats`.
+pub fn redis_round_trip(took: Duration) {
+    redis().round_trip.observe(took.as_secs_f64());
+}
+
 /// The room sent a batch of `lines` lines, `bytes` bytes of frames, to a
 /// room. Called once per batch by the room thread.
 pub fn broadcast(lines: usize, bytes: usize) {
@@ -185,6 +260,11 @@ pub fn encode() -> String {
     if let Err(e) = prometheus_text::encode(&mut text, &METRICS.registry) {
         // Writing to a String cannot fail; say so rather than panic.
         let _ = writeln!(text, "# encoding failed: {e}");
+    }
+    if let Some(redis) = REDIS.get() {
+        if let Err(e) = prometheus_text::encode(&mut text, &redis.registry) {
+            let _ = writeln!(text, "# encoding failed: {e}");
+        }
     }
     text
 }

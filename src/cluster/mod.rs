@@ -137,8 +137,20 @@ pub struct Stats {
     pub round_trip_max_micros: AtomicU64,
 }
 
+/// Each count also feeds `/metrics` (`chat_redis_*`, issue 15 point 6).
 impl Stats {
+    fn published(&self, n: u64) {
+        self.published.fetch_add(n, Ordering::Relaxed);
+        crate::metrics::redis_published(n);
+    }
+
+    fn received(&self) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::redis_received();
+    }
+
     fn round_trip(&self, took: Duration) {
+        crate::metrics::redis_round_trip(took);
         let micros = took.as_micros().min(u128::from(u64::MAX)) as u64;
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.round_trip_micros.fetch_add(micros, Ordering::Relaxed);
@@ -214,6 +226,7 @@ impl Cluster {
         };
         let first = endpoint.connect().map_err(|e| unreachable(e.to_string()))?;
         let instance = format!("{:016x}", rand::random::<u64>());
+        crate::metrics::redis_enabled();
         let health = Arc::new(Health {
             instance,
             up: AtomicBool::new(false),

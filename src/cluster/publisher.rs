@@ -388,12 +388,7 @@ fn send(
 fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver) {
     let mut values = values.into_iter();
     let mut next = || values.next().unwrap_or(Value::Nil);
-    let published = |n: usize| {
-        health
-            .stats
-            .published
-            .fetch_add(n as u64, Ordering::Relaxed);
-    };
+    let published = |n: usize| health.stats.published(n as u64);
     // (A reply the room stopped waiting for, after a timeout, is dropped.)
     for op in batch {
         match op {

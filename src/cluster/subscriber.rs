@@ -92,7 +92,7 @@ fn listen(
                 let payload = String::from_utf8_lossy(msg.get_payload_bytes());
                 match Envelope::decode(channel, &payload) {
                     Some(envelope) => {
-                        health.stats.received.fetch_add(1, Ordering::Relaxed);
+                        health.stats.received();
                         deliver(Inbound::Event(envelope));
                     }
                     None => throttled!(
