@@ -71,7 +71,10 @@ fn redis_counters_move_with_the_lines() {
     let trips = sample(&text, "chat_redis_round_trip_seconds_count").expect(&text);
     assert!(trips >= 1.0, "{text}");
     let sum = sample(&text, "chat_redis_round_trip_seconds_sum").expect(&text);
-    assert!(sum > 0.0 && sum < trips * 5.0, "seconds, not micros: {text}");
+    assert!(
+        sum > 0.0 && sum < trips * 5.0,
+        "seconds, not micros: {text}"
+    );
     assert_eq!(
         sample(&text, "chat_redis_round_trip_seconds_bucket{le=\"+Inf\"}"),
         Some(trips),

@@ -55,7 +55,9 @@ impl Redis {
                 return Err(format!("redis-server exited ({status})"));
             }
             if Instant::now() > deadline {
-                return Err(format!("redis-server not accepting on port {port} after 5 s"));
+                return Err(format!(
+                    "redis-server not accepting on port {port} after 5 s"
+                ));
             }
             thread::sleep(Duration::from_millis(20));
         }
@@ -183,7 +185,15 @@ pub fn closed_loop(cfg: &Config, instances: usize, n: usize, count: u32) -> Run 
     let Some(cluster) = Cluster::start(cfg, instances, &mut run) else {
         return run;
     };
-    let fleet = match fleet_on(cfg, &cluster, n, Role::ClosedLoop { count, window: WINDOW }) {
+    let fleet = match fleet_on(
+        cfg,
+        &cluster,
+        n,
+        Role::ClosedLoop {
+            count,
+            window: WINDOW,
+        },
+    ) {
         Ok(f) => f,
         Err(e) => {
             run.fail(e);

@@ -202,7 +202,11 @@ impl ServerProc {
 
     /// [`ServerProc::start`] with more arguments (`--redis URL`: one
     /// instance of a cluster, issue 15).
-    pub fn start_with(bin: &Path, max_clients: usize, extra: &[&str]) -> Result<ServerProc, String> {
+    pub fn start_with(
+        bin: &Path,
+        max_clients: usize,
+        extra: &[&str],
+    ) -> Result<ServerProc, String> {
         let max = max_clients.to_string();
         let mut child = Command::new(bin)
             .args(["--http-port", "0", "--ws-port", "0", "--rate", "0"])
