@@ -7,10 +7,10 @@
 //! `X-Forwarded-For`. Skipped with a line outside CI when nginx, openssl or
 //! Chromium is missing; in CI a missing one fails (`.ci/run` installs them).
 
-#[path = "../support/mod.rs"]
-mod support;
 #[path = "../../../tests/proxy/mod.rs"]
 mod proxy;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
@@ -38,11 +38,19 @@ impl log::Log for Capture {
 
 /// The log lines containing `needle`, once there are `n` of them.
 fn wait_log(needle: &str, n: usize) -> Vec<String> {
-    support::wait_for(&format!("{n} log lines with {needle:?}"), support::WAIT, || {
-        let lines = LOG.lock().ok()?;
-        let found: Vec<String> = lines.iter().filter(|l| l.contains(needle)).cloned().collect();
-        (found.len() >= n).then_some(found)
-    })
+    support::wait_for(
+        &format!("{n} log lines with {needle:?}"),
+        support::WAIT,
+        || {
+            let lines = LOG.lock().ok()?;
+            let found: Vec<String> = lines
+                .iter()
+                .filter(|l| l.contains(needle))
+                .cloned()
+                .collect();
+            (found.len() >= n).then_some(found)
+        },
+    )
 }
 
 #[test]
