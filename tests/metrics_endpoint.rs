@@ -109,7 +109,8 @@ fn metrics_follow_the_clients() {
     let (status, _, _) = http_exchange(server.chat_addr, request.as_bytes());
     assert_eq!(status, 403);
     assert_eq!(get(page, "/").0, 200);
-    assert_eq!(get(page, "/no-such-page").0, 404);
+    // A path that is no room name (a room's page is served at /NAME).
+    assert_eq!(get(page, "/no.such.page").0, 404);
     let text = scrape(page);
     assert_eq!(
         sample(&text, "chat_handshakes_refused_total{status=\"403\"}"),
