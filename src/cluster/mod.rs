@@ -23,6 +23,7 @@
 //! room's members and history live there too, so an instance that starts
 //! or comes back reads them ([`Inbound::Up`]).
 
+mod answers;
 mod conn;
 mod lease;
 mod publisher;
