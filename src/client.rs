@@ -27,18 +27,19 @@ use tungstenite::error::ProtocolError;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Bytes, Error as WsError, Message, WebSocket};
 
+use crate::broadcaster::{self, Input};
 use crate::config::Limits;
-use crate::frame;
+use crate::event::{Event, Time};
 use crate::http::head::{self, ReadFailure};
 use crate::http::origin::OriginPolicy;
 use crate::http::upgrade::{self, Refusal, Refused, Upgrade};
 use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::permit::Permits;
-use crate::protocol::{close, SLOW_DOWN};
+use crate::protocol::{self, close, Format, JSON_SUBPROTOCOL, SLOW_DOWN};
 use crate::proxy;
 use crate::room::path::NOT_A_ROOM;
-use crate::room::{self, Event, LeaveReason, Place};
+use crate::room::{LeaveReason, Place};
 use crate::throttle::{Admit, Throttle, TokenBucket};
 use crate::throttled;
 
@@ -56,8 +57,8 @@ pub struct Context {
     /// `--trust-proxy`: peers whose forwarding headers give the client's
     /// address (see `proxy.rs`).
     pub trusted_proxies: Vec<IpAddr>,
-    /// Sent on by every reader; received by the room thread.
-    pub events: Sender<Event>,
+    /// Sent on by every reader; received by the broadcaster.
+    pub inputs: Sender<Input>,
     /// Seats for clients past their handshake, at most `--max-clients`: a
     /// reader takes one before it answers 101 and gives it back as its
     /// thread ends.
@@ -116,16 +117,28 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
     // Once admitted, the room holds our place: the guard's Leave frees it.
     let guard = LeaveGuard {
         id,
-        events: &ctx.events,
+        inputs: &ctx.inputs,
         reason: LeaveReason::Aborted,
     };
-    if let Err(why) = room::admit(&ctx.events, id, place, deadline) {
+    if let Err(why) = broadcaster::admit(&ctx.inputs, id, place, deadline) {
         return refuse(id, &stream, peer, &Refusal::new(503, why));
     }
-    if let Err(e) = upgrade::accept(&stream, &upgrade) {
+    // JSON if the client offers it (RFC 6455 section 4.2.2), else plain text.
+    let format = match upgrade.subprotocols.iter().any(|p| p == JSON_SUBPROTOCOL) {
+        true => Format::Json,
+        false => Format::Text,
+    };
+    let selected = (format == Format::Json).then_some(JSON_SUBPROTOCOL);
+    if let Err(e) = upgrade::accept(&stream, &upgrade, selected) {
         return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
     }
-    if let Err(e) = session(id, stream, peer, upgrade.rest, &ctx, guard) {
+    let start = Start {
+        id,
+        peer,
+        format,
+        early: upgrade.rest,
+    };
+    if let Err(e) = session(start, stream, &ctx, guard) {
         log::warn!("client-{id}: could not start a session for {peer}: {e}");
     }
 }
@@ -156,11 +169,11 @@ fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal)
     upgrade::refuse(stream, refusal);
 }
 
-/// Sends the room this client's `Leave` when dropped: at the end of the
-/// reader, or while unwinding from a panic.
+/// Sends the broadcaster this client's `Leave` when dropped: at the end of
+/// the reader, or while unwinding from a panic.
 struct LeaveGuard<'a> {
     id: ClientId,
-    events: &'a Sender<Event>,
+    inputs: &'a Sender<Input>,
     reason: LeaveReason,
 }
 
@@ -171,22 +184,35 @@ impl Drop for LeaveGuard<'_> {
         } else {
             std::mem::replace(&mut self.reason, LeaveReason::Aborted)
         };
-        let _ = self.events.send(Event::Leave {
+        let _ = self.inputs.send(Input::Leave {
             id: self.id,
             reason,
         });
     }
 }
 
+/// A client past its `101`: who it is, and what it sent early.
+struct Start {
+    id: ClientId,
+    peer: SocketAddr,
+    format: Format,
+    /// Bytes that came after the request head (frames sent early).
+    early: Vec<u8>,
+}
+
 /// After the handshake: join the room, read until the end, leave.
 fn session(
-    id: ClientId,
+    start: Start,
     stream: Arc<TcpStream>,
-    peer: SocketAddr,
-    early: Vec<u8>,
     ctx: &Context,
     mut guard: LeaveGuard<'_>,
 ) -> io::Result<()> {
+    let Start {
+        id,
+        peer,
+        format,
+        early,
+    } = start;
     let limits = &ctx.limits;
     // Wake up after a ping interval of quiet (see `read_loop`).
     let quiet = limits.ping_interval.min(limits.idle_timeout).max(MIN_WAIT);
@@ -194,10 +220,11 @@ fn session(
     stream.set_write_timeout(Some(limits.write_timeout.max(MIN_WAIT)))?;
     let outbox = Outbox::new(id, stream.clone(), limits);
 
-    let joined = ctx.events.send(Event::Join {
+    let joined = ctx.inputs.send(Input::Join {
         id,
         peer,
         outbox: outbox.clone(),
+        format,
     });
     let socket = DiscardWrites {
         stream,
@@ -208,7 +235,7 @@ fn session(
     // when the session ends (after our close handshake, if there was one).
     let _abort = AbortOnDrop(&outbox);
     if joined.is_ok() {
-        guard.reason = read_loop(id, &mut ws, &outbox, ctx);
+        guard.reason = read_loop(id, &mut ws, &outbox, format, ctx);
     }
     let must_drain = matches!(
         guard.reason,
@@ -240,6 +267,7 @@ fn read_loop(
     id: ClientId,
     ws: &mut WebSocket<DiscardWrites>,
     outbox: &Outbox,
+    format: Format,
     ctx: &Context,
 ) -> LeaveReason {
     let limits = &ctx.limits;
@@ -259,13 +287,15 @@ fn read_loop(
         match message {
             Message::Text(text) => match bucket.take(Instant::now()) {
                 Admit::Yes => {
-                    if ctx.events.send(Event::Message { id, text }).is_err() {
-                        return LeaveReason::Shutdown; // the room is gone
+                    if ctx.inputs.send(Input::Message { id, text }).is_err() {
+                        return LeaveReason::Shutdown; // the broadcaster is gone
                     }
                 }
                 Admit::NoAndWarn => {
+                    // (The reader's own notice: the time is only for JSON.)
+                    let now = Time::from_system(std::time::SystemTime::now());
                     let mut notice = Vec::new();
-                    frame::encode(frame::TEXT, SLOW_DOWN.as_bytes(), &mut notice);
+                    protocol::encode(&Event::notice(now, SLOW_DOWN), format, false, &mut notice);
                     let _ = outbox.send_lines(&Bytes::from(notice), 1);
                 }
                 Admit::No => {}
@@ -403,47 +433,30 @@ impl Write for DiscardWrites {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::pair;
 
     #[test]
     fn a_panicking_reader_still_leaves_exactly_once() {
-        let (events, room_events) = crossbeam_channel::unbounded();
+        let (inputs, broadcaster) = crossbeam_channel::unbounded();
         let reader = thread::spawn(move || {
             let _guard = LeaveGuard {
                 id: 7,
-                events: &events,
+                inputs: &inputs,
                 reason: LeaveReason::Closed(Some(1000)),
             };
             panic!("a bug in a client thread (this panic is expected)");
         });
         assert!(reader.join().is_err());
-        let leave = room_events.try_recv().expect("a Leave");
+        let leave = broadcaster.try_recv().expect("a Leave");
         assert!(
             matches!(
                 leave,
-                Event::Leave {
+                Input::Leave {
                     id: 7,
                     reason: LeaveReason::Panicked
                 }
             ),
             "{leave:?}"
         );
-        assert!(room_events.try_recv().is_err(), "more than one event");
-
-        // The room turns it into the usual leave line for the others.
-        let mut room = crate::room::Room::default();
-        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
-        let (gone, _gone_client) = pair(7, 10);
-        let (other, mut other_client) = pair(8, 10);
-        room.join(7, peer, gone, None);
-        room.join(8, peer, other, None);
-        let nick = room.nickname(7).expect("joined").to_owned();
-        let Event::Leave { id, reason } = leave else {
-            panic!("not a Leave");
-        };
-        room.leave(id, &reason);
-        room.flush();
-        let _you_are_and_here_now = other_client.texts(2);
-        assert_eq!(other_client.texts(1), [crate::protocol::has_left(&nick)]);
+        assert!(broadcaster.try_recv().is_err(), "more than one input");
     }
 }

@@ -33,7 +33,10 @@ impl Time {
 
     /// The moment `at` (for the broadcaster's clock; the core never calls it).
     pub fn from_system(at: SystemTime) -> Time {
-        let ms = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let ms = at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
         Time(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 }
@@ -73,10 +76,7 @@ pub enum What {
     /// ` .... you are NICK.`, to a newcomer alone.
     Welcome { nick: String, room: String },
     /// ` .... here now (N): A, B.`: who is in the room, in order of arrival.
-    Presence {
-        members: Vec<Present>,
-        count: usize,
-    },
+    Presence { members: Vec<Present>, count: usize },
     /// A line for one member (a refusal, `/help`, slow down) or, rarely,
     /// the whole room: ` .... text`.
     Notice { text: String },

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
+use crate::broadcaster::Input;
 use crate::metrics;
-use crate::room::Event;
 
 /// How long the room has to answer a health check (a load balancer's own
 /// timeout is usually a few seconds).
@@ -25,7 +25,7 @@ pub struct Answer {
 
 /// The answer for `path` if it is an operator's path (`/healthz`,
 /// `/metrics`), else `None` (the page server answers it).
-pub fn answer(path: &str, room: &Sender<Event>) -> Option<Answer> {
+pub fn answer(path: &str, room: &Sender<Input>) -> Option<Answer> {
     match path {
         "/healthz" => Some(match room_answers(room, HEALTH_TIMEOUT) {
             Ok(took) => text(
@@ -56,11 +56,11 @@ fn text(status: u16, body: String) -> Answer {
 /// # Errors
 /// Why it is not healthy: its queue stayed full, it is gone, or it did not
 /// answer within `timeout`.
-pub fn room_answers(room: &Sender<Event>, timeout: Duration) -> Result<Duration, &'static str> {
+pub fn room_answers(room: &Sender<Input>, timeout: Duration) -> Result<Duration, &'static str> {
     let start = Instant::now();
     let deadline = start + timeout;
     let (reply, answered) = crossbeam_channel::bounded(1);
-    match room.send_deadline(Event::Ping(reply), deadline) {
+    match room.send_deadline(Input::Ping(reply), deadline) {
         Ok(()) => {}
         Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
             return Err("the room's queue is full")
@@ -85,8 +85,10 @@ mod tests {
     #[test]
     fn healthy_while_the_room_answers() {
         let (tx, rx) = crossbeam_channel::bounded(4);
-        let settings = crate::room::Settings::from_limits(&crate::config::Limits::default());
-        let room = std::thread::spawn(move || crate::room::run(rx, settings, None));
+        let settings = crate::room::Settings::default();
+        let room = std::thread::spawn(move || {
+            crate::broadcaster::run(rx, settings, crate::broadcaster::Peers::default())
+        });
         let ok = answer("/healthz", &tx).unwrap();
         assert_eq!(ok.status, 200, "{}", ok.body);
         assert!(ok.body.starts_with("ok"));

@@ -25,8 +25,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::room::LeaveReason;
-
 /// `Content-Type` of [`encode`]'s text: Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
@@ -199,27 +197,14 @@ pub fn room_sizes(rooms: usize, clients: usize) {
     m.clients.set(i64::try_from(clients).unwrap_or(i64::MAX));
 }
 
-/// A client left for `reason`; counted if that was a drop: its connection
-/// aborted, or closed by us for a fault (not a close handshake it began,
-/// not the server's shutdown).
-pub fn left(reason: &LeaveReason) {
-    let label = match reason {
-        LeaveReason::Closed(_) | LeaveReason::Shutdown => return,
-        LeaveReason::Aborted => "aborted",
-        LeaveReason::ProtocolError(_) => "protocol_error",
-        LeaveReason::TimedOut => "idle_timeout",
-        LeaveReason::ReadFailed(_) => "read_failed",
-        LeaveReason::Panicked => "panicked",
-    };
-    dropped(label);
-}
-
 /// The room dropped a client whose outbox was full (close 1008).
 pub fn dropped_too_slow() {
     dropped("too_slow");
 }
 
-fn dropped(reason: &'static str) {
+/// A client was dropped for `reason` (the `reason` label: `aborted`,
+/// `protocol_error`, `idle_timeout`, `read_failed`, `panicked`, `too_slow`).
+pub fn dropped(reason: &'static str) {
     METRICS.dropped.get_or_create(&[("reason", reason)]).inc();
 }
 
@@ -287,8 +272,7 @@ mod tests {
         let bytes = sample(&before, "chat_broadcast_bytes_total").unwrap();
         broadcast(3, 120);
         handshake_refused(403);
-        left(&LeaveReason::TimedOut);
-        left(&LeaveReason::Closed(Some(1000)));
+        dropped("idle_timeout");
         let writer = WriterRunning::start();
         let text = encode();
         // Other tests in this process may count too: at least ours.

@@ -1,7 +1,36 @@
-//! The wire wording: every line the room sends, and the close codes we use.
+//! The wire wording: every line the server sends, in both wire formats,
+//! and the close codes. Run on the broadcaster thread (and a client's
+//! reader, for its own notices); owns nothing.
 //!
-//! Plain text frames, as in the seed. Everything a client can read is spelled
-//! here once, so the room, the tests and the page agree on it.
+//! - **Plain text**, the seed's protocol, byte for byte: `nick: text`,
+//!   `* nick action`, `from -> to: text`, and system lines that start with
+//!   ` .... `. What clients see by default.
+//! - **JSON** (the subprotocol [`JSON_SUBPROTOCOL`], RFC 6455 section 1.9):
+//!   one object per text frame, with `"type"` and, for room events, `"id"`
+//!   and `"time"` (see `docs/protocol.md`).
+//!
+//! Either way, no line can look like another line or drive a terminal:
+//! see [`clean`].
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::event::{Event, What};
+use crate::frame;
+
+/// The subprotocol a client offers to get JSON (`chat.v1.json`).
+pub const JSON_SUBPROTOCOL: &str = "chat.v1.json";
+
+/// How a client reads what the server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The seed's plain text lines.
+    #[default]
+    Text,
+    /// One JSON object per frame ([`JSON_SUBPROTOCOL`]).
+    Json,
+}
 
 /// The highest nickname number is below this (the seed's `(random 100000)`).
 pub const NICKNAME_SPACE: u32 = 100_000;
@@ -11,45 +40,72 @@ pub fn nickname(n: u32) -> String {
     format!("user-{n}")
 }
 
-/// A chat line, as the seed's `broadcast-to-room` formats it: `nick: message`.
-/// In parts, so the room can write it straight into a frame without
-/// building the string first.
-pub fn chat_line<'a>(nick: &'a str, text: &'a str) -> [&'a str; 3] {
-    [nick, ": ", text]
-}
+/// Every system line starts with this (a space and four dots).
+pub const SYSTEM: &str = " .... ";
 
-/// Told to the newcomer only, so a person knows who they are.
-pub fn you_are(nick: &str) -> String {
-    format!(" .... you are {nick}.")
-}
-
-/// Told to everyone else when a client arrives.
-pub fn has_joined(nick: &str) -> String {
-    format!(" .... {nick} has joined.")
-}
-
-/// Told to everyone left when a client goes (the seed's `handle-close-connection`).
-pub fn has_left(nick: &str) -> String {
-    format!(" .... {nick} has left.")
-}
-
-/// Told to a sender whose messages are being dropped by the rate limit, at
-/// most once per [`SLOW_DOWN_EVERY`] (issue 9, point 8).
-pub const SLOW_DOWN: &str = " .... slow down.";
+/// Names shown in the plain presence line at most; past it, `, and K
+/// more.` (a room of hundreds still gets a one-line greeting).
+pub const PRESENCE_NAMES: usize = 50;
+/// Names in a JSON presence object at most (`count` has them all).
+pub const PRESENCE_NAMES_JSON: usize = 1000;
 
 /// A sender is told [`SLOW_DOWN`] at most once per this, however many of
-/// its messages are dropped.
+/// its messages are dropped by the rate limit.
 pub const SLOW_DOWN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Names shown in the presence line at most; past it, `, and K more.`
-/// (issue 11: a room of hundreds still gets a one-line greeting).
-pub const PRESENCE_NAMES: usize = 50;
+// Notices: the text after ` .... `, to one member unless said otherwise.
+
+/// Who you are (to a newcomer, and to `/nick` of your own name).
+pub fn you_are(nick: &str) -> String {
+    format!("you are {nick}.")
+}
+
+/// To a sender whose messages the rate limit drops.
+pub const SLOW_DOWN: &str = "slow down.";
+
+/// To the room, once, when this instance loses its peers (`--redis`).
+pub const RECONNECTING: &str = "the server is reconnecting to its peers.";
+
+/// The nickname asked for belongs to someone else.
+pub fn is_taken(nick: &str) -> String {
+    format!("{nick} is taken.")
+}
+
+/// The nickname asked for breaks the rule.
+pub const NICK_RULE: &str =
+    "a nickname is 1 to 20 letters, digits, - or _, and not user- followed by digits.";
+
+/// `/msg` to someone not in the room.
+pub fn not_here(nick: &str) -> String {
+    format!("no {nick} here.")
+}
+
+/// A `/word` that is no command.
+pub fn unknown_command(word: &str) -> String {
+    format!("unknown command /{word} (try /help).")
+}
+
+/// How to use a command the sender got wrong.
+pub fn usage(command: &str) -> String {
+    format!("usage: {command}")
+}
+
+/// The answer to `/help`, one line each.
+pub const HELP: [&str; 7] = [
+    "commands:",
+    "/nick NEW: take the nickname NEW",
+    "/who: who is here",
+    "/me ACTION: tell the room what you do, as * NICK ACTION",
+    "/msg NICK TEXT: a private line to NICK only",
+    "/help: this list",
+    "//text sends /text as a chat line",
+];
 
 /// The presence line, ` .... here now (N): A, B, C.`: `names` in order of
 /// arrival, `total` of them in all (only the first [`PRESENCE_NAMES`] are
 /// written out).
 pub fn here_now<'a>(total: usize, names: impl IntoIterator<Item = &'a str>) -> String {
-    let mut line = format!(" .... here now ({total}): ");
+    let mut line = format!("{SYSTEM}here now ({total}): ");
     let mut shown = 0;
     for name in names.into_iter().take(PRESENCE_NAMES) {
         if shown > 0 {
@@ -65,56 +121,177 @@ pub fn here_now<'a>(total: usize, names: impl IntoIterator<Item = &'a str>) -> S
     line
 }
 
-/// An action (`/me`), to everyone: `* nick action`. In parts, like
-/// [`chat_line`].
-pub fn action_line<'a>(nick: &'a str, action: &'a str) -> [&'a str; 4] {
-    ["* ", nick, " ", action]
+/// `text` made safe to show: carriage returns not followed by a line feed,
+/// the other C0 controls but tab and line feed, DEL and the C1 controls
+/// become U+FFFD, so no line can pass for another (`hi\r .... x has left.`)
+/// or drive a terminal (ESC sequences). Everything else is kept byte for
+/// byte: tabs, CRLF line ends, emoji.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    fn bad(c: char, next: Option<char>) -> bool {
+        match c {
+            '\t' | '\n' => false,
+            '\r' => next != Some('\n'),
+            c => c.is_control(), // C0, DEL and C1
+        }
+    }
+    let mut chars = text.chars().peekable();
+    let mut dirty = false;
+    while let Some(c) = chars.next() {
+        if bad(c, chars.peek().copied()) {
+            dirty = true;
+            break;
+        }
+    }
+    if !dirty {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(if bad(c, chars.peek().copied()) {
+            '\u{FFFD}'
+        } else {
+            c
+        });
+    }
+    Cow::Owned(out)
 }
 
-/// A private line (`/msg`), to its sender and its addressee only.
-pub fn private_line(from: &str, to: &str, text: &str) -> String {
-    format!("{from} -> {to}: {text}")
+/// Append `event` to `out` as one text frame in `format`; `history`: it is
+/// replayed to a newcomer (JSON flags it).
+pub fn encode(event: &Event, format: Format, history: bool, out: &mut Vec<u8>) {
+    match format {
+        Format::Text => encode_text(event, out),
+        Format::Json => {
+            let json = to_json(event, history);
+            frame::encode(frame::TEXT, &json, out);
+        }
+    }
 }
 
-/// A nickname change, to everyone in the room.
-pub fn is_now(old: &str, new: &str) -> String {
-    format!(" .... {old} is now {new}.")
+/// The plain-text frame of `event`, written in parts (no line built first).
+fn encode_text(event: &Event, out: &mut Vec<u8>) {
+    let text = |parts: &[&str], out: &mut Vec<u8>| {
+        let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+        frame::encode_parts(frame::TEXT, &parts, out);
+    };
+    match &event.what {
+        What::Chat { nick, text: t } => text(&[&clean(nick), ": ", &clean(t)], out),
+        What::Action { nick, text: t } => text(&["* ", &clean(nick), " ", &clean(t)], out),
+        What::Private { from, to, text: t } => {
+            text(&[&clean(from), " -> ", &clean(to), ": ", &clean(t)], out)
+        }
+        What::Join { nick } => text(&[SYSTEM, &clean(nick), " has joined."], out),
+        What::Leave { nick } => text(&[SYSTEM, &clean(nick), " has left."], out),
+        What::Rename { from, to } => {
+            text(&[SYSTEM, &clean(from), " is now ", &clean(to), "."], out)
+        }
+        What::Welcome { nick, .. } => text(&[SYSTEM, "you are ", &clean(nick), "."], out),
+        What::Presence { members, count } => {
+            let line = here_now(*count, members.iter().map(|m| m.nick.as_str()));
+            text(&[&clean(&line)], out)
+        }
+        What::Notice { text: t } => text(&[SYSTEM, &clean(t)], out),
+    }
 }
 
-/// To the sender only: the nickname it asked for belongs to someone else.
-pub fn is_taken(nick: &str) -> String {
-    format!(" .... {nick} is taken.")
+/// One JSON object, as the JSON format sends it (see `docs/protocol.md`).
+#[derive(Serialize)]
+struct Json<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nick: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    room: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<JsonMember<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<usize>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    history: bool,
 }
 
-/// To the sender only: the nickname it asked for breaks the rule.
-pub const NICK_RULE: &str =
-    " .... a nickname is 1 to 20 letters, digits, - or _, and not user- followed by digits.";
-
-/// To the sender only: `/msg` to someone not in the room.
-pub fn not_here(nick: &str) -> String {
-    format!(" .... no {nick} here.")
+#[derive(Serialize)]
+struct JsonMember<'a> {
+    nick: Cow<'a, str>,
 }
 
-/// To the sender only: a `/word` that is no command.
-pub fn unknown_command(word: &str) -> String {
-    format!(" .... unknown command /{word} (try /help).")
+/// `event` as one JSON object's bytes.
+pub fn to_json(event: &Event, history: bool) -> Vec<u8> {
+    let mut json = Json {
+        kind: "notice",
+        id: (event.id > 0).then_some(event.id),
+        time: event.time.rfc3339(),
+        nick: None,
+        from: None,
+        to: None,
+        text: None,
+        room: None,
+        members: None,
+        count: None,
+        history,
+    };
+    match &event.what {
+        What::Chat { nick, text } | What::Action { nick, text } => {
+            json.kind = if matches!(event.what, What::Chat { .. }) {
+                "chat"
+            } else {
+                "action"
+            };
+            json.nick = Some(clean(nick));
+            json.text = Some(clean(text));
+        }
+        What::Private { from, to, text } => {
+            json.kind = "private";
+            json.from = Some(clean(from));
+            json.to = Some(clean(to));
+            json.text = Some(clean(text));
+        }
+        What::Join { nick } | What::Leave { nick } => {
+            json.kind = if matches!(event.what, What::Join { .. }) {
+                "join"
+            } else {
+                "leave"
+            };
+            json.nick = Some(clean(nick));
+        }
+        What::Rename { from, to } => {
+            json.kind = "rename";
+            json.from = Some(clean(from));
+            json.to = Some(clean(to));
+        }
+        What::Welcome { nick, room } => {
+            json.kind = "welcome";
+            json.nick = Some(clean(nick));
+            json.room = Some(room);
+        }
+        What::Presence { members, count } => {
+            json.kind = "presence";
+            json.members = Some(
+                members
+                    .iter()
+                    .map(|m| JsonMember {
+                        nick: clean(&m.nick),
+                    })
+                    .collect(),
+            );
+            json.count = Some(*count);
+        }
+        What::Notice { text } => json.text = Some(clean(text)),
+    }
+    // Serializing plain structs of strings and numbers cannot fail.
+    serde_json::to_vec(&json).unwrap_or_default()
 }
-
-/// To the sender only: how to use a command it got wrong.
-pub fn usage(command: &str) -> String {
-    format!(" .... usage: {command}")
-}
-
-/// The answer to `/help`, to the sender only, one line each.
-pub const HELP: [&str; 7] = [
-    " .... commands:",
-    " .... /nick NEW: take the nickname NEW",
-    " .... /who: who is here",
-    " .... /me ACTION: tell the room what you do, as * NICK ACTION",
-    " .... /msg NICK TEXT: a private line to NICK only",
-    " .... /help: this list",
-    " .... //text sends /text as a chat line",
-];
 
 /// Close codes (RFC 6455, section 7.4.1) and the reasons we send with them.
 pub mod close {
@@ -149,20 +326,69 @@ pub mod close {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Present, Time};
 
-    #[test]
-    fn lines_match_the_seed() {
-        assert_eq!(nickname(42), "user-42");
-        assert_eq!(chat_line("user-42", "hello").concat(), "user-42: hello");
-        assert_eq!(chat_line("user-42", "").concat(), "user-42: ");
-        assert_eq!(has_left("user-42"), " .... user-42 has left.");
+    fn text_of(what: What) -> String {
+        let event = Event {
+            id: 1,
+            time: Time(0),
+            what,
+        };
+        let mut out = Vec::new();
+        encode(&event, Format::Text, false, &mut out);
+        let start = out.len() - frame_len(&out);
+        String::from_utf8(out[start..].to_vec()).unwrap()
+    }
+
+    /// The payload length of the one small frame in `out`.
+    fn frame_len(out: &[u8]) -> usize {
+        usize::from(out[1] & 0x7f)
     }
 
     #[test]
-    fn notices_have_the_leading_space() {
-        assert_eq!(you_are("user-7"), " .... you are user-7.");
-        assert_eq!(has_joined("user-7"), " .... user-7 has joined.");
-        assert_eq!(SLOW_DOWN, " .... slow down.");
+    fn plain_lines_match_the_seed() {
+        let s = |x: &str| x.to_owned();
+        assert_eq!(nickname(42), "user-42");
+        let chat = What::Chat {
+            nick: s("user-42"),
+            text: s("hello"),
+        };
+        assert_eq!(text_of(chat), "user-42: hello");
+        assert_eq!(
+            text_of(What::Leave { nick: s("user-42") }),
+            " .... user-42 has left."
+        );
+        assert_eq!(text_of(What::Join { nick: s("a") }), " .... a has joined.");
+        let action = What::Action {
+            nick: s("bob"),
+            text: s("waves"),
+        };
+        assert_eq!(text_of(action), "* bob waves");
+        let private = What::Private {
+            from: s("a"),
+            to: s("b"),
+            text: s("hi"),
+        };
+        assert_eq!(text_of(private), "a -> b: hi");
+        let rename = What::Rename {
+            from: s("user-1"),
+            to: s("bob"),
+        };
+        assert_eq!(text_of(rename), " .... user-1 is now bob.");
+        let welcome = What::Welcome {
+            nick: s("user-7"),
+            room: s("chat"),
+        };
+        assert_eq!(text_of(welcome), " .... you are user-7.");
+        let notice = What::Notice {
+            text: is_taken("bob"),
+        };
+        assert_eq!(text_of(notice), " .... bob is taken.");
+        let presence = What::Presence {
+            members: vec![Present { nick: s("A") }, Present { nick: s("B") }],
+            count: 2,
+        };
+        assert_eq!(text_of(presence), " .... here now (2): A, B.");
     }
 
     #[test]
@@ -174,7 +400,6 @@ mod tests {
     #[test]
     fn presence_lists_fifty_then_counts_the_rest() {
         assert_eq!(here_now(1, ["a"]), " .... here now (1): a.");
-        assert_eq!(here_now(3, ["A", "B", "C"]), " .... here now (3): A, B, C.");
         let names: Vec<String> = (0..73).map(|i| format!("n{i}")).collect();
         let line = here_now(73, names.iter().map(String::as_str));
         let shown: Vec<&str> = names[..50].iter().map(String::as_str).collect();
@@ -185,15 +410,40 @@ mod tests {
     }
 
     #[test]
-    fn command_lines() {
-        assert_eq!(action_line("bob", "waves").concat(), "* bob waves");
-        assert_eq!(private_line("a", "b", "hi"), "a -> b: hi");
-        assert_eq!(is_now("user-1", "bob"), " .... user-1 is now bob.");
-        assert_eq!(is_taken("bob"), " .... bob is taken.");
-        assert_eq!(not_here("zed"), " .... no zed here.");
+    fn controls_cannot_fake_a_line_or_drive_a_terminal() {
         assert_eq!(
-            unknown_command("dance"),
-            " .... unknown command /dance (try /help)."
+            clean("hi\r .... alice has left."),
+            "hi\u{FFFD} .... alice has left."
         );
+        assert_eq!(
+            clean("\u{1b}[2J\u{7f}\u{85}x"),
+            "\u{FFFD}[2J\u{FFFD}\u{FFFD}x"
+        );
+        for kept in ["a\tb", "line\r\nnext", "emoji 😀", "plain"] {
+            assert_eq!(clean(kept), kept);
+        }
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_objects() {
+        let event = Event {
+            id: 7,
+            time: Time(1_765_015_200_123),
+            what: What::Chat {
+                nick: "ann".into(),
+                text: "hi \"you\"".into(),
+            },
+        };
+        let json: serde_json::Value = serde_json::from_slice(&to_json(&event, true)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "chat", "id": 7, "time": "2025-12-06T10:00:00.123Z",
+                "nick": "ann", "text": "hi \"you\"", "history": true})
+        );
+        let notice = Event::notice(Time(0), "slow down.");
+        let json: serde_json::Value = serde_json::from_slice(&to_json(&notice, false)).unwrap();
+        assert_eq!(json["type"], "notice");
+        assert!(json.get("id").is_none());
     }
 }

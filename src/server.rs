@@ -15,21 +15,23 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
+use crate::broadcaster::{self, Input, Peers};
 use crate::client::{self, Context};
+#[cfg(feature = "redis")]
 use crate::cluster::{self, Cluster, ClusterConfig};
 use crate::config::Config;
 use crate::http::origin::OriginPolicy;
 use crate::http::page::{self, PageServer};
 use crate::os;
 use crate::permit::Permits;
-use crate::room::{self, Event};
+use crate::room;
 use crate::startup;
 use crate::throttle::Throttle;
 use crate::throttled;
 use crate::Error;
 
-/// Room events waiting at most; a reader blocks (and so its TCP connection
-/// pushes back) when the room is this far behind.
+/// Inputs waiting for the broadcaster at most; a reader blocks (and so its
+/// TCP connection pushes back) when the broadcaster is this far behind.
 const EVENT_QUEUE: usize = 8192;
 /// Connections still in their handshake, beyond `--max-clients`, that get a
 /// thread (to be answered 503). Past that a connection is closed at once.
@@ -50,8 +52,8 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     /// The seats of `--max-clients`, shared with every reader.
     seats: Arc<Permits>,
-    /// The server's own line to the room, for `Shutdown`.
-    events: Option<Sender<Event>>,
+    /// The server's own line to the broadcaster, for `Shutdown`.
+    events: Option<Sender<Input>>,
     acceptor: Option<JoinHandle<Vec<ClientThread>>>,
     room: Option<JoinHandle<()>>,
     /// Dropped by the room thread as it ends; lets shutdown wait with a deadline.
@@ -59,6 +61,7 @@ pub struct Server {
     page: Option<PageServer>,
     close_timeout: Duration,
     /// With `--redis`: the cluster threads, stopped after the room is told.
+    #[cfg(feature = "redis")]
     cluster: Option<Cluster>,
 }
 
@@ -129,17 +132,24 @@ impl Server {
             }
         }
 
-        let room_settings = room::Settings::from_limits(&limits);
+        let room_settings = room::Settings {
+            history_lines: limits.history_lines,
+            max_rooms: limits.max_rooms.max(1),
+            resume_grace: limits.resume_grace,
+            outbox_lines: limits.outbox_lines.max(1),
+            shared: false,
+        };
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
         let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
         let spawn_err = |what| move |source| Error::Spawn { what, source };
         // With --redis: connect (or fail, before any listener serves) and
-        // hand the room its link; the cluster threads feed the room channel.
-        let (cluster, link) = match &config.redis {
+        // hand the broadcaster its link; the cluster threads feed its channel.
+        #[cfg(feature = "redis")]
+        let (cluster, peers) = match &config.redis {
             Some(url) => {
-                let to_room = events.clone();
+                let to_broadcaster = events.clone();
                 let deliver: cluster::Deliver = Arc::new(move |inbound| {
-                    let _ = to_room.send(Event::Cluster(inbound));
+                    let _ = to_broadcaster.send(Input::Cluster(inbound));
                 });
                 let settings = ClusterConfig {
                     url: url.clone(),
@@ -147,17 +157,19 @@ impl Server {
                     history: limits.history_lines,
                 };
                 let (cluster, link) = Cluster::start(&settings, deliver)?;
-                (Some(cluster), Some(link))
+                (Some(cluster), Peers::through(link))
             }
-            None => (None, None),
+            None => (None, Peers::default()),
         };
+        #[cfg(not(feature = "redis"))]
+        let peers = Peers::default();
         let room = thread::Builder::new()
-            .name("room".into())
+            .name("broadcaster".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                room::run(room_events, room_settings, link);
+                broadcaster::run(room_events, room_settings, peers);
             })
-            .map_err(spawn_err("room"))?;
+            .map_err(spawn_err("broadcaster"))?;
 
         let seats = Arc::new(Permits::new(limits.max_clients));
         let close_timeout = limits.close_timeout;
@@ -173,7 +185,7 @@ impl Server {
             limits,
             origins,
             trusted_proxies: config.trusted_proxies.clone(),
-            events: events.clone(),
+            inputs: events.clone(),
             seats: seats.clone(),
         });
         let stop = Arc::new(AtomicBool::new(false));
@@ -188,6 +200,7 @@ impl Server {
         let page = PageServer::start(page, html, &config.limits, events.clone())
             .map_err(spawn_err("page"))?;
         startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
+        #[cfg(feature = "redis")]
         if let Some(cluster) = &cluster {
             log::info!(
                 "redis at {}: instance {} sharing its rooms",
@@ -206,6 +219,7 @@ impl Server {
             room_done,
             page: Some(page),
             close_timeout,
+            #[cfg(feature = "redis")]
             cluster,
         })
     }
@@ -246,10 +260,11 @@ impl Server {
             page.stop();
         }
         if let Some(events) = self.events.take() {
-            let _ = events.send(Event::Shutdown);
+            let _ = events.send(Input::Shutdown);
         }
         // The cluster threads hold senders to the room too; once they end
         // the other instances are told our members left.
+        #[cfg(feature = "redis")]
         if let Some(cluster) = self.cluster.take() {
             cluster.stop();
         }
@@ -268,7 +283,7 @@ impl Server {
         }
         if let Some(room) = self.room.take() {
             if room.join().is_err() {
-                log::error!("room panicked");
+                log::error!("broadcaster panicked");
             }
         }
         log::info!("stopped");

@@ -25,11 +25,11 @@ use tiny_http::{Header, Method, Request, Response, StatusCode};
 use crossbeam_channel::Sender;
 
 use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
+use crate::broadcaster::Input;
 use crate::config::Limits;
 use crate::health;
 use crate::metrics;
 use crate::room::path::RoomName;
-use crate::room::Event;
 
 /// The page, with the placeholders its opening comment lists to fill in.
 const INDEX_HTML: &str = include_str!("../../web/index.html");
@@ -73,7 +73,7 @@ impl PageServer {
         listener: TcpListener,
         html: String,
         limits: &Limits,
-        room: Sender<Event>,
+        room: Sender<Input>,
     ) -> io::Result<PageServer> {
         let server = tiny_http::Server::from_listener_bounded(
             listener,
@@ -131,14 +131,14 @@ fn serve(server: &tiny_http::Server, page: &Page, stop: &AtomicBool) {
 struct Page {
     html: String,
     /// For `/healthz`'s ping; received by the room thread.
-    room: Sender<Event>,
+    room: Sender<Input>,
     /// The page's entity tag (RFC 9110 section 8.8.3), a hash of its bytes:
     /// a browser revalidating (`Cache-Control: no-cache`) gets 304.
     etag: String,
 }
 
 impl Page {
-    fn new(html: String, room: Sender<Event>) -> Page {
+    fn new(html: String, room: Sender<Input>) -> Page {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         html.hash(&mut hasher);

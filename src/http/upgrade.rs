@@ -36,6 +36,9 @@ pub struct Upgrade {
     pub head: Head,
     /// Bytes that came after the request head (frames sent early).
     pub rest: Vec<u8>,
+    /// The subprotocols the client offers (`Sec-WebSocket-Protocol`, every
+    /// field combined, in order; RFC 6455 section 4.1).
+    pub subprotocols: Vec<String>,
 }
 
 /// An HTTP answer that ends the connection. [`refuse`] adds the fields every
@@ -197,11 +200,19 @@ pub fn check(head: Head, rest: Vec<u8>, origins: &OriginPolicy) -> Result<Upgrad
             format!("origin {} is not allowed", origin.unwrap_or("")),
         ));
     }
+    let subprotocols = head
+        .values("Sec-WebSocket-Protocol")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect();
     Ok(Upgrade {
         key,
         target: head.target.clone(),
         head,
         rest,
+        subprotocols,
     })
 }
 
@@ -215,13 +226,22 @@ fn is_valid_key(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
 }
 
-/// Write `101 Switching Protocols`. The connection is a WebSocket after this.
-pub fn accept(mut stream: &TcpStream, upgrade: &Upgrade) -> io::Result<()> {
+/// Write `101 Switching Protocols`, with the `subprotocol` selected among
+/// those offered, if any (RFC 6455 section 4.2.2: one of the client's, or
+/// none). The connection is a WebSocket after this.
+pub fn accept(
+    mut stream: &TcpStream,
+    upgrade: &Upgrade,
+    subprotocol: Option<&str>,
+) -> io::Result<()> {
+    let selected = subprotocol
+        .map(|p| format!("Sec-WebSocket-Protocol: {p}\r\n"))
+        .unwrap_or_default();
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\n\
          Upgrade: websocket\r\n\
          Connection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
+         Sec-WebSocket-Accept: {}\r\n{selected}\r\n",
         derive_accept_key(upgrade.key.as_bytes())
     );
     stream.write_all(response.as_bytes())

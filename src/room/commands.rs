@@ -1,18 +1,16 @@
-//! Commands (issue 11): what a line starting with `/` asks for, and the
-//! nickname rule. Pure functions, run by the room thread on the lines it
-//! receives; they own nothing.
+//! Commands: what a line starting with `/` asks for ([`parse`], a pure
+//! function), and what the room does for each (`impl Room`).
 //!
 //! Only a line whose first byte is `/` comes here, so ordinary chat costs
 //! one byte comparison. `/` followed by a letter is a command; `//text` is
 //! the chat line `/text`; `/` followed by anything else is chat as typed.
 
-use super::chat::{Broadcast, Room};
-use super::cluster::Verdict;
+use super::room::Room;
 use super::ClientId;
+use crate::event::What;
+use crate::nickname;
 use crate::protocol;
 
-/// A nickname has at most this many characters (Unicode scalar values).
-pub const MAX_NICK_CHARS: usize = 20;
 /// An unknown command is echoed back cut to this many characters.
 const MAX_ECHO_CHARS: usize = 32;
 
@@ -80,36 +78,7 @@ fn echo(word: &str) -> String {
     }
 }
 
-/// Whether `nick` may be chosen with `/nick`: 1 to [`MAX_NICK_CHARS`]
-/// characters, each a Unicode letter or digit or `-` or `_`, and not
-/// `user-` followed by digits (those are the names the server gives),
-/// judged on its case fold, as uniqueness is.
-pub fn is_allowed_nick(nick: &str) -> bool {
-    let count = nick.chars().count();
-    (1..=MAX_NICK_CHARS).contains(&count)
-        && nick
-            .chars()
-            .all(|c| c.is_alphabetic() || c.is_numeric() || c == '-' || c == '_')
-        && !is_server_name(nick)
-}
-
-/// `user-` followed by one or more digits, in any case: whatever folds to
-/// a name the server could give (`USER-7`, `uſer-7`) would collide with
-/// it, and a `user-` with other digits (`user-٧`) would pass for one.
-fn is_server_name(nick: &str) -> bool {
-    fold(nick)
-        .strip_prefix("user-")
-        .is_some_and(|n| !n.is_empty() && n.chars().all(char::is_numeric))
-}
-
-/// The key under which a nickname is unique in a room: its case fold.
-/// Lower, upper, then lower again folds what one mapping alone does not
-/// (`ß`/`ẞ`/`SS`, final `ς`/`σ`): every pair Unicode's full case folding
-/// (`CaseFolding.txt`) makes equal comes out equal. The same key is claimed
-/// in Redis with `--redis`, so the rule lives there.
-pub use crate::cluster::name_key as fold;
-
-impl Room {
+impl<H: Clone> Room<H> {
     /// Carry out the command in `line` (which starts with `/`) for member
     /// `id`. Refusals and answers go to the sender alone.
     pub(super) fn command(&mut self, id: ClientId, line: &str) {
@@ -118,7 +87,7 @@ impl Room {
             Command::Nick(new) => self.nick(id, new),
             Command::Who => {
                 let presence = self.presence();
-                self.tell(id, &[&presence]);
+                self.send(id, vec![presence]);
             }
             Command::Me(action) => self.act(id, action),
             Command::Msg { to, text } => self.private(id, to, text),
@@ -128,52 +97,87 @@ impl Room {
         }
     }
 
-    /// `/nick NEW`. The room thread handles one event at a time, so of two
-    /// members asking for one name at once exactly one gets it.
+    /// `/nick NEW`. The core handles one input at a time, so of two
+    /// members asking for one name at once exactly one gets it (with
+    /// `--redis`, Redis decides between instances: `peers.rs`).
     fn nick(&mut self, id: ClientId, new: &str) {
-        if !is_allowed_nick(new) {
+        if !nickname::is_allowed(new) {
             return self.tell(id, &[protocol::NICK_RULE]);
         }
-        if self.members.get(id).is_some_and(|m| m.nickname == new) {
+        let Some(old) = self.nickname(id).map(str::to_owned) else {
+            return;
+        };
+        if old == new {
             return self.tell(id, &[&protocol::you_are(new)]);
         }
         let taken_here = self.members.by_nick(new).is_some_and(|holder| holder != id);
         if taken_here || self.held_elsewhere(new) {
             return self.tell(id, &[&protocol::is_taken(new)]);
         }
-        let Some(old) = self.nickname(id).map(str::to_owned) else {
-            return;
-        };
-        // With Redis the name is claimed there first (one round trip).
-        let verdict = self.rename_through_redis(id, &old, new);
-        if verdict == Verdict::Taken || self.members.rename(id, new).is_err() {
-            return self.tell(id, &[&protocol::is_taken(new)]);
+        if self.peers.is_some() {
+            return self.claim_rename(id, &old, new);
         }
-        log::info!("room {}: {old} is now {new}", self.name);
-        if verdict == Verdict::Local {
-            self.publish(Broadcast::Renamed { old: &old, new });
+        self.rename(id, new, true);
+    }
+
+    /// Give member `id` the name `new` and, if `announce`, tell the room.
+    pub(super) fn rename(&mut self, id: ClientId, new: &str, announce: bool) {
+        let Ok(old) = self.members.rename(id, new) else {
+            return self.tell(id, &[&protocol::is_taken(new)]);
+        };
+        self.log(
+            log::Level::Info,
+            format!("room {}: {old} is now {new}", self.name),
+        );
+        if announce {
+            self.publish(What::Rename {
+                from: old,
+                to: new.to_owned(),
+            });
         }
     }
 
     /// `/msg NICK TEXT`: to NICK and the sender only; not in the history.
-    /// An away member gets it when it comes back.
+    /// An away member gets it when it comes back. With `--redis`, NICK may
+    /// be on another instance: the line goes through the room's channel.
     fn private(&mut self, id: ClientId, to: &str, text: &str) {
         let Some(from) = self.nickname(id).map(str::to_owned) else {
             return;
         };
-        if self.private_through_redis(id, to, text) {
-            return;
+        let asked = to;
+        let here = self.members.by_nick(asked);
+        let to = match here {
+            Some(target) => self.nickname(target).map(str::to_owned),
+            None => self.peer_named(asked),
+        };
+        let Some(to) = to else {
+            return self.tell(id, &[&protocol::not_here(&echo(asked))]);
+        };
+        let what = What::Private {
+            from,
+            to,
+            text: text.to_owned(),
+        };
+        if self.peers.is_some() && here.is_none() {
+            let event = self.event(what);
+            return self.out.push(super::Output::Publish {
+                room: self.name.clone(),
+                event,
+            });
         }
-        let Some(target) = self.members.by_nick(to) else {
-            return self.tell(id, &[&protocol::not_here(&echo(to))]);
-        };
-        let Some(to) = self.nickname(target).map(str::to_owned) else {
+        self.deliver_private(what);
+    }
+
+    /// A private line to its sender and its addressee, if they are here.
+    pub(super) fn deliver_private(&mut self, what: What) {
+        let What::Private { from, to, .. } = &what else {
             return;
         };
-        let line = protocol::private_line(&from, &to, text);
-        self.tell(target, &[&line]);
-        if target != id {
-            self.tell(id, &[&line]);
+        let target = self.members.by_nick(to);
+        let sender = self.members.by_nick(from).filter(|&s| Some(s) != target);
+        let event = self.event(what);
+        for id in [target, sender].into_iter().flatten() {
+            self.send(id, vec![event.clone()]);
         }
     }
 }
@@ -214,46 +218,5 @@ mod tests {
             panic!("not unknown");
         };
         assert_eq!(echo, format!("{}…", "x".repeat(MAX_ECHO_CHARS)));
-    }
-
-    #[test]
-    fn nickname_rule() {
-        for ok in [
-            "bob",
-            "Zoë",
-            "日本語",
-            "a-b_c",
-            "x",
-            &"y".repeat(20),
-            "user-",
-            "user-x1",
-            "user1",
-        ] {
-            assert!(is_allowed_nick(ok), "{ok} refused");
-        }
-        for bad in [
-            "",
-            &"y".repeat(21),
-            "a b",
-            "a.b",
-            "a\u{301}",
-            "user-1",
-            "USER-42",
-            "uſer-7",
-            "user-٧",
-            "<b>",
-            "a\n",
-        ] {
-            assert!(!is_allowed_nick(bad), "{bad:?} allowed");
-        }
-    }
-
-    #[test]
-    fn folding_ignores_case() {
-        assert_eq!(fold("Bob"), fold("bOB"));
-        assert_eq!(fold("STRASSE"), fold("straße"));
-        assert_eq!(fold("STRAẞE"), fold("straße"));
-        assert_eq!(fold("ΣΊΣΥΦΟΣ"), fold("σίσυφος"));
-        assert_ne!(fold("bob"), fold("rob"));
     }
 }

@@ -1,6 +1,5 @@
 //! One room's member table: who is here, in order of arrival, under which
-//! nickname, and (for resume) under which session. Owned by one room, inside
-//! the room thread; no lock.
+//! nickname, and (for resume) under which session. Owned by one room.
 //!
 //! A member whose connection dropped stays in the table, away, until it
 //! comes back or its grace ends (see `resume.rs`): its name stays taken and
@@ -8,57 +7,43 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
-use std::time::Instant;
 
+use rand::rngs::SmallRng;
 use rand::RngExt;
-use tungstenite::Bytes;
 
-use super::batch::Mark;
-use super::commands::fold;
 use super::path::SessionId;
 use super::resume::Missed;
 use super::ClientId;
-use crate::outbox::{Outbox, Refused};
-use crate::protocol::{self, NICKNAME_SPACE};
+use crate::event::Time;
+use crate::nickname::fold;
+use crate::protocol::NICKNAME_SPACE;
 
 /// One member, as the room sees it.
-pub struct Member {
+pub struct Member<H> {
     pub nickname: String,
     /// N, while the nickname is the `user-N` the server gave.
     pub number: Option<u32>,
     pub peer: SocketAddr,
     /// Where its lines go; `None` while it is away (so an away member holds
-    /// no socket, and no file descriptor).
-    pub outbox: Option<Outbox>,
+    /// no connection).
+    pub handle: Option<H>,
     /// Where in the pending batch this member came in: it gets only the
-    /// lines from there on. Zero once a batch has been sent.
-    pub since: Mark,
+    /// events from there on. Zero once a batch has been taken.
+    pub since: usize,
     /// Its place in the order of arrival (kept across a resume).
     pub arrival: u64,
     /// The resume secret it gave, if any.
     pub session: Option<SessionId>,
-    /// Lines its connection did not take, kept for a resume (only for a
-    /// member with a session whose connection is ending or gone).
+    /// Lines it did not get, kept for a resume (only for a member with a
+    /// session whose connection is ending or gone).
     pub missed: Option<Missed>,
     /// Set while away: when its grace ends.
-    pub away_until: Option<Instant>,
-}
-
-impl Member {
-    /// Send encoded lines to this member (see [`Outbox::send_lines`]); an
-    /// away member refuses them as `Gone`.
-    pub fn send_lines(&self, bytes: &Bytes, lines: usize) -> Result<(), Refused> {
-        match &self.outbox {
-            Some(outbox) => outbox.send_lines(bytes, lines),
-            None => Err(Refused::Gone),
-        }
-    }
+    pub away_until: Option<Time>,
 }
 
 /// Every member of one room, with the indexes the commands need.
-#[derive(Default)]
-pub struct Members {
-    pub by_id: HashMap<ClientId, Member>,
+pub struct Members<H> {
+    by_id: HashMap<ClientId, Member<H>>,
     /// Case-folded nickname -> member: names are unique ignoring case.
     names: HashMap<String, ClientId>,
     /// The N of every `user-N` in use.
@@ -69,7 +54,20 @@ pub struct Members {
     next_arrival: u64,
 }
 
-impl Members {
+impl<H> Default for Members<H> {
+    fn default() -> Self {
+        Members {
+            by_id: HashMap::new(),
+            names: HashMap::new(),
+            numbers: HashSet::new(),
+            arrivals: BTreeMap::new(),
+            sessions: HashMap::new(),
+            next_arrival: 0,
+        }
+    }
+}
+
+impl<H> Members<H> {
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
@@ -78,12 +76,20 @@ impl Members {
         self.by_id.is_empty()
     }
 
-    pub fn get(&self, id: ClientId) -> Option<&Member> {
+    pub fn get(&self, id: ClientId) -> Option<&Member<H>> {
         self.by_id.get(&id)
     }
 
-    pub fn get_mut(&mut self, id: ClientId) -> Option<&mut Member> {
+    pub fn get_mut(&mut self, id: ClientId) -> Option<&mut Member<H>> {
         self.by_id.get_mut(&id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ClientId, &Member<H>)> {
+        self.by_id.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&ClientId, &mut Member<H>)> {
+        self.by_id.iter_mut()
     }
 
     /// The member holding `session`, if any.
@@ -103,7 +109,7 @@ impl Members {
     }
 
     /// Add a member (its nickname must be free; see [`Members::free_number`]).
-    pub fn insert(&mut self, id: ClientId, member: Member) {
+    pub fn insert(&mut self, id: ClientId, member: Member<H>) {
         self.names.insert(fold(&member.nickname), id);
         if let Some(n) = member.number {
             self.numbers.insert(n);
@@ -111,11 +117,12 @@ impl Members {
         if let Some(session) = &member.session {
             self.sessions.insert(session.clone(), id);
         }
+        self.next_arrival = self.next_arrival.max(member.arrival);
         self.arrivals.insert(member.arrival, id);
         self.by_id.insert(id, member);
     }
 
-    pub fn remove(&mut self, id: ClientId) -> Option<Member> {
+    pub fn remove(&mut self, id: ClientId) -> Option<Member<H>> {
         let member = self.by_id.remove(&id)?;
         self.names.remove(&fold(&member.nickname));
         if let Some(n) = member.number {
@@ -151,27 +158,15 @@ impl Members {
             .filter_map(|(&a, id)| Some((a, self.by_id.get(id)?.nickname.as_str())))
     }
 
-    /// The presence line: everyone, away members included, in order of
-    /// arrival.
-    pub fn presence(&self) -> String {
-        let names = self
-            .arrivals
-            .values()
-            .filter_map(|id| self.by_id.get(id))
-            .map(|m| m.nickname.as_str());
-        protocol::here_now(self.len(), names)
-    }
-
     /// A nickname number no member has: uniformly random (the seed's
     /// `(random 100000)`), re-rolled on collision. `None` when every
     /// number is in use.
-    pub fn free_number(&self) -> Option<u32> {
+    pub fn free_number(&self, rng: &mut SmallRng) -> Option<u32> {
         // (`user-N` cannot be chosen with /nick, so `numbers` is enough.)
         let taken = |n: u32| self.numbers.contains(&n);
         if self.numbers.len() >= NICKNAME_SPACE as usize {
             return None;
         }
-        let mut rng = rand::rng();
         // While the space is less than half full each roll succeeds with
         // probability over 1/2, so this loop almost never runs long.
         for _ in 0..64 {
@@ -186,7 +181,7 @@ impl Members {
     }
 
     /// Move member `old` to id `new` (a resume: same member, new connection).
-    pub fn rekey(&mut self, old: ClientId, new: ClientId) -> Option<&mut Member> {
+    pub fn rekey(&mut self, old: ClientId, new: ClientId) -> Option<&mut Member<H>> {
         let member = self.remove(old)?;
         self.insert(new, member);
         self.by_id.get_mut(&new)

@@ -29,6 +29,11 @@ pub const NOT_A_ROOM: &str = "no such room: a room is /NAME, NAME 1 to 32 of a-z
 pub struct RoomName(String);
 
 impl RoomName {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The main room.
     pub fn main() -> RoomName {
         RoomName(MAIN_ROOM.to_owned())
