@@ -11,7 +11,7 @@
 //! same order.
 
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tungstenite::Utf8Bytes;
@@ -115,9 +115,10 @@ impl Clock {
         self.start_time.plus(self.start.elapsed())
     }
 
-    /// The [`Instant`] of `time` (for waiting until it).
+    /// The [`Instant`] by which `time` has surely come (for waiting until
+    /// it): times are whole milliseconds, so the end of that millisecond.
     pub fn instant(&self, time: Time) -> Instant {
-        self.start + time.since(self.start_time)
+        self.start + time.since(self.start_time) + Duration::from_millis(1)
     }
 }
 

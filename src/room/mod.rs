@@ -395,6 +395,10 @@ impl<H: Clone> Core<H> {
                 entry.admitted -= 1;
             } else {
                 entry.room.at(now).leave(id, reason);
+                if entry.room.nickname(id).is_some() {
+                    // Away, for its resume: still reachable by its id.
+                    self.clients.insert(id, name.clone());
+                }
             }
         }
         self.collect(&name);
@@ -582,10 +586,16 @@ impl<H: Clone> Core<H> {
         }
     }
 
-    /// Move room `name`'s outputs into the core's queue, in order.
+    /// Move room `name`'s outputs into the core's queue, in order, and
+    /// forget the ids that are no longer in it.
     fn collect(&mut self, name: &RoomName) {
         if let Some(entry) = self.rooms.get_mut(name) {
             self.out.extend(entry.room.out.drain(..));
+            for id in entry.room.gone.drain(..) {
+                if self.clients.get(&id) == Some(name) && !self.admitted.contains_key(&id) {
+                    self.clients.remove(&id);
+                }
+            }
         }
     }
 

@@ -133,6 +133,7 @@ impl<H: Clone> Room<H> {
         let Some(member) = self.members.rekey(old, id) else {
             return false;
         };
+        self.gone.push(old);
         member.away_until = None;
         member.handle = Some(handle.clone());
         member.since = since;

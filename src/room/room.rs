@@ -48,6 +48,9 @@ pub struct Room<H> {
     pub(super) now: Time,
     /// What this room asks the broadcaster to do, in order.
     pub(super) out: Vec<Output<H>>,
+    /// Ids no longer in this room (removed, or taken over by a resume),
+    /// for the core's directory.
+    pub(super) gone: Vec<ClientId>,
     pub(super) rng: SmallRng,
 }
 
@@ -65,6 +68,7 @@ impl<H: Clone> Room<H> {
             last_id: 0,
             now,
             out: Vec::new(),
+            gone: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
         }
     }
@@ -309,6 +313,7 @@ impl<H: Clone> Room<H> {
     /// the server is stopping). Returns the member, if it was here.
     pub(super) fn remove_and_announce(&mut self, id: ClientId, why: &str) -> Option<Member<H>> {
         let member = self.members.remove(id)?;
+        self.gone.push(id);
         if let Some(until) = member.away_until {
             self.away.remove(&(until, id));
         }
@@ -405,10 +410,19 @@ impl<H: Clone> Room<H> {
         self.send(id, events);
     }
 
-    /// Events for member `id` alone, after what the room already said.
+    /// Events for member `id` alone, after what the room already said. An
+    /// away member gets them when it comes back.
     pub(super) fn send(&mut self, id: ClientId, events: Vec<Event>) {
         self.deliver_now();
-        let Some(handle) = self.members.get(id).and_then(|m| m.handle.clone()) else {
+        let limit = self.settings.outbox_lines;
+        let Some(member) = self.members.get_mut(id) else {
+            return;
+        };
+        let Some(handle) = member.handle.clone() else {
+            let events: Vec<Arc<Event>> = events.into_iter().map(Arc::new).collect();
+            if member.session.is_some() && !member.keep_events(&events, limit) {
+                self.let_go(id, "missed too many lines");
+            }
             return;
         };
         self.out.push(Output::Send {

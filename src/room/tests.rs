@@ -51,3 +51,34 @@ fn a_newcomer_is_greeted_and_the_others_hear_of_it() {
         "the newcomer does not hear its own join"
     );
 }
+
+#[test]
+fn a_dropped_member_with_a_session_is_kept_for_the_grace() {
+    let mut core = core();
+    let place = Place::from_target("/?session=aaaaaaaaaaaaaaaaaaaa").expect("place");
+    core.admit(1, place, Time(1000));
+    core.join(1, peer(), "ann", Time(1000));
+    join(&mut core, 2, "bob", Time(1000));
+    drain(&mut core);
+    core.take_batch(&RoomName::main());
+    core.leave(1, &LeaveReason::Aborted, Time(2000));
+    let out = drain(&mut core);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Detach { id: 1, .. })),
+        "{out:?}"
+    );
+    assert!(
+        core.take_batch(&RoomName::main()).is_none(),
+        "the others heard nothing"
+    );
+    assert_eq!(core.next_deadline(), Some(Time(32_000)));
+    core.tick(Time(31_999));
+    assert!(
+        core.take_batch(&RoomName::main()).is_none(),
+        "let go too early"
+    );
+    core.tick(Time(32_000));
+    let batch = core.take_batch(&RoomName::main()).expect("the leave");
+    assert!(matches!(&batch.events[0].what, What::Leave { .. }));
+}
