@@ -70,14 +70,17 @@
 //! ```
 
 mod client;
+#[cfg(feature = "redis")]
 mod cluster;
 mod config;
 mod error;
+mod event;
 mod frame;
 mod health;
 mod http;
 mod id;
 mod metrics;
+mod nickname;
 mod os;
 mod outbox;
 mod permit;
