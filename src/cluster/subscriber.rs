@@ -57,7 +57,14 @@ pub(super) fn run(
                 }
                 Ok(())
             };
-            listen(&mut con, &mut on_subscribed, endpoint, health, deliver, stop)
+            listen(
+                &mut con,
+                &mut on_subscribed,
+                endpoint,
+                health,
+                deliver,
+                stop,
+            )
         });
         let Err(e) = attempt else {
             break; // stopped

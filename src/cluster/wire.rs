@@ -262,10 +262,13 @@ mod tests {
                 },
             ),
             at(u64::MAX, What::Notice { text: s("") }),
-            at(0, What::Chat {
-                nick: s("x"),
-                text: s(""),
-            }),
+            at(
+                0,
+                What::Chat {
+                    nick: s("x"),
+                    text: s(""),
+                },
+            ),
         ]
     }
 
@@ -274,7 +277,10 @@ mod tests {
         for event in samples() {
             let payload = format!("42\tabc\t{}", encode(&event).unwrap());
             let env = decode("chat:room:main", &payload, "abc").unwrap();
-            let want = Event { id: 42, ..event };
+            let want = Event {
+                id: 42,
+                ..event.clone()
+            };
             assert_eq!(
                 env,
                 Envelope {
@@ -305,8 +311,12 @@ mod tests {
             welcome,
             presence,
             What::Join { nick: "".into() },
-            What::Join { nick: "a\tb".into() },
-            What::Leave { nick: "a\nb".into() },
+            What::Join {
+                nick: "a\tb".into(),
+            },
+            What::Leave {
+                nick: "a\nb".into(),
+            },
             What::Chat {
                 nick: "a\tb".into(),
                 text: "x".into(),
@@ -360,7 +370,9 @@ mod tests {
             let full = format!("7\tme\t{}", encode(&event).unwrap());
             inputs.extend(full.char_indices().map(|(i, _)| full[..i].to_owned()));
         }
-        let alphabet = ['1', '0', '\t', 'C', 'J', 'N', 'P', 'A', 'L', 'S', 'x', 'é', '\n', '-'];
+        let alphabet = [
+            '1', '0', '\t', 'C', 'J', 'N', 'P', 'A', 'L', 'S', 'x', 'é', '\n', '-',
+        ];
         for _ in 0..2000 {
             let len = (state % 24) as usize;
             let s: String = (0..len)
