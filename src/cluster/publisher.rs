@@ -101,11 +101,6 @@ impl Link {
         self.health.is_up()
     }
 
-    /// This instance's id (for logs: envelopes say `mine` already).
-    pub fn instance(&self) -> &str {
-        &self.health.instance
-    }
-
     /// Queue `event` of `room` for every instance: a chat or `/me` line
     /// (kept in the room's history), a private line, a room-wide notice,
     /// or a leave (which frees the name in Redis). It comes back, with
@@ -310,7 +305,7 @@ pub(super) fn run(
             Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Acquire) => break,
             Err(RecvTimeoutError::Timeout) => {
                 if failing() {
-                    match redis.run(false, |c| probe(c)) {
+                    match redis.run(false, probe) {
                         Ok(()) => health.ok(Part::Publisher),
                         Err(e) => health.lost(Part::Publisher, &e, deliver),
                     }

@@ -2,10 +2,12 @@
 //! loopback port with persistence off (skipped, with a line saying so,
 //! when the program is missing outside CI).
 
-use std::time::{Duration, Instant};
+// `next`'s picker hands back, whole, what it does not take.
+#![allow(clippy::result_large_err)]
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
