@@ -378,7 +378,8 @@ impl Cluster {
     }
 
     /// Stop: the threads end (within a quarter second; the publisher once
-    /// what is queued is sent), then our lease is dropped and our remaining
+    /// what is queued is sent, which may take a stalled Redis
+    /// `COMMAND_TIMEOUT` plus `publisher::LATE_WAIT`, 6 s), then our lease is dropped and our remaining
     /// members' leaves are announced to the other instances at once.
     /// Blocks until then (each Redis step bounded by its timeout). A
     /// [`Link`] still held afterwards answers as if Redis were away.

@@ -19,6 +19,8 @@
 //! [`LATE_WAIT`]) rather than hand its lines back (they would be shown
 //! twice). A successful round trip brings Redis back up.
 
+use std::cell::Cell;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -298,14 +300,18 @@ pub(super) fn run(
     history: usize,
 ) {
     let mut redis = Reconnecting::new(endpoint, conn);
-    let failing = || health.failing.load(Ordering::Acquire) & Part::Publisher as u8 != 0;
+    let publisher = Part::Publisher as u8;
+    let failing = || health.failing.load(Ordering::Acquire);
     loop {
         let first = match queue.recv_timeout(IDLE_POLL) {
             Ok(op) => op,
             Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Acquire) => break,
             Err(RecvTimeoutError::Timeout) => {
-                if failing() {
-                    match redis.run(false, probe) {
+                let failing = failing();
+                if failing & publisher != 0 {
+                    // Only we are failing: the others reach Redis, so try
+                    // now rather than wait out the backoff.
+                    match redis.run(failing == publisher, probe) {
                         Ok(()) => health.ok(Part::Publisher),
                         Err(e) => health.lost(Part::Publisher, &e, deliver),
                     }
@@ -318,11 +324,22 @@ pub(super) fn run(
         batch.extend(queue.try_iter().take(MAX_PIPELINE - 1));
         let started = Instant::now();
         let mut sent = false;
+        let stalled = Cell::new(false);
         let late = || {
+            stalled.set(true);
             let slow = format!("no answer within {} ms", COMMAND_TIMEOUT.as_millis());
             health.lost(Part::Publisher, &slow, deliver);
         };
         let result = redis.run(health.is_up(), |c| {
+            if stalled.get() {
+                // The connection broke while we waited for a late answer:
+                // Redis may have run the batch, so it is never sent again.
+                let gone = io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "connection lost while waiting for a late answer",
+                );
+                return Err(gone.into());
+            }
             exchange(c, &batch, &health.instance, history, &mut sent, &late)
         });
         match result {
