@@ -44,7 +44,7 @@ pub(super) fn run(
     while !stop.load(Ordering::Acquire) {
         let attempt = endpoint.connect_subscriber(POLL).and_then(|mut con| {
             // Subscribed first, then the snapshot: whatever is published
-            // between the two is in both, and the room drops what it
+            // between the two is in both, and the core drops what it
             // already has by sequence number. Nothing falls in a gap.
             let mut on_subscribed = || -> RedisResult<()> {
                 health.take_want_up();

@@ -34,12 +34,14 @@ pub fn room_channel(room: &str) -> String {
 pub struct RoomKeys {
     /// Counter: the sequence number of the room's last published event.
     pub seq: String,
-    /// Hash: lowercase nickname -> `INSTANCE\tNickname` (who holds it).
+    /// Hash: folded nickname (`nickname::fold`) -> `INSTANCE\tNickname`
+    /// (who holds it).
     pub names: String,
     /// Sorted set: lowercase nickname, scored by the sequence number of
     /// its join, so presence lists members in order of arrival.
     pub here: String,
-    /// List: the room's last chat lines, oldest first.
+    /// List: the room's last chat and `/me` lines, oldest first, as
+    /// `SEQ\tTIME_MS\tKIND\tFIELDS`.
     pub history: String,
 }
 
