@@ -249,6 +249,12 @@ impl Config {
                 "--http-port and --ws-port are both {}: the page and the chat need a port each",
                 c.http_port
             )),
+            // Without the redis feature the flag is still known (so it is
+            // not "unexpected"), but cannot be honoured.
+            #[cfg(not(feature = "redis"))]
+            Ok(c) if c.redis.is_some() => {
+                Err("--redis: this chat-server was built without the redis feature".into())
+            }
             Ok(config) => Ok(Command::Run(Box::new(config))),
             Err(e) => {
                 use clap::error::ErrorKind;
@@ -401,5 +407,15 @@ mod tests {
         ] {
             assert!(help.contains(flag), "{flag} missing from --help");
         }
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn redis_needs_the_feature() {
+        let err = parse(&["--redis", "redis://127.0.0.1:6379/"]).unwrap_err();
+        assert_eq!(
+            err,
+            "--redis: this chat-server was built without the redis feature"
+        );
     }
 }

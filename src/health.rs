@@ -1,9 +1,11 @@
-//! `/healthz` and `/metrics` (issue 13, point 10): the page port's answers
-//! for operators. Run on a page server thread per request.
+//! `/healthz` and `/metrics`: the page port's answers for operators. Run on
+//! a page server thread per request.
 //!
-//! Healthy means the room thread answers: a ping event goes through the
-//! room's own queue, behind every waiting event, so a room that is stuck
-//! or too far behind to answer within [`HEALTH_TIMEOUT`] is reported 503.
+//! Healthy means the broadcaster answers, and (with `--redis`) this
+//! instance is in step with its peers: a ping goes through the
+//! broadcaster's own queue, behind every waiting input, so a broadcaster
+//! that is stuck or too far behind to answer within [`HEALTH_TIMEOUT`] is
+//! reported 503, and so is an instance cut off from Redis (with the cause).
 
 use std::time::{Duration, Instant};
 
@@ -28,10 +30,11 @@ pub struct Answer {
 pub fn answer(path: &str, room: &Sender<Input>) -> Option<Answer> {
     match path {
         "/healthz" => Some(match room_answers(room, HEALTH_TIMEOUT) {
-            Ok(took) => text(
+            Ok((took, None)) => text(
                 200,
                 format!("ok: the room answered in {} ms\n", took.as_millis()),
             ),
+            Ok((_, Some(cut_off))) => text(503, format!("unhealthy: redis: {cut_off}\n")),
             Err(why) => text(503, format!("unhealthy: {why}\n")),
         }),
         "/metrics" => Some(Answer {
@@ -51,12 +54,16 @@ fn text(status: u16, body: String) -> Answer {
     }
 }
 
-/// Ping the room thread; how long it took to answer.
+/// Ping the broadcaster; how long it took to answer, and why this
+/// instance is cut off from its peers, if it is.
 ///
 /// # Errors
 /// Why it is not healthy: its queue stayed full, it is gone, or it did not
 /// answer within `timeout`.
-pub fn room_answers(room: &Sender<Input>, timeout: Duration) -> Result<Duration, &'static str> {
+pub fn room_answers(
+    room: &Sender<Input>,
+    timeout: Duration,
+) -> Result<(Duration, Option<String>), &'static str> {
     let start = Instant::now();
     let deadline = start + timeout;
     let (reply, answered) = crossbeam_channel::bounded(1);
@@ -70,7 +77,7 @@ pub fn room_answers(room: &Sender<Input>, timeout: Duration) -> Result<Duration,
         }
     }
     match answered.recv_deadline(deadline) {
-        Ok(()) => Ok(start.elapsed()),
+        Ok(cut_off) => Ok((start.elapsed(), cut_off)),
         Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err("the room did not answer in time"),
         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
             Err("the room thread has stopped")

@@ -15,13 +15,17 @@
 //! plain data structures and a text encoder.
 
 use std::fmt::Write;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
+#[cfg(feature = "redis")]
+use std::sync::OnceLock;
+#[cfg(feature = "redis")]
 use std::time::Duration;
 
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+#[cfg(feature = "redis")]
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -108,9 +112,10 @@ impl Metrics {
     }
 }
 
-/// The Redis link's metrics (issue 15, point 6): a registry of their own,
+/// The Redis link's metrics (with `--redis`): a registry of their own,
 /// made when an instance starts with `--redis`, so an instance without it
 /// shows none of them.
+#[cfg(feature = "redis")]
 struct Redis {
     registry: Registry,
     published: Counter,
@@ -118,8 +123,10 @@ struct Redis {
     round_trip: Histogram,
 }
 
+#[cfg(feature = "redis")]
 static REDIS: OnceLock<Redis> = OnceLock::new();
 
+#[cfg(feature = "redis")]
 impl Redis {
     fn new() -> Redis {
         let published = Counter::default();
@@ -153,6 +160,7 @@ impl Redis {
     }
 }
 
+#[cfg(feature = "redis")]
 fn redis() -> &'static Redis {
     REDIS.get_or_init(Redis::new)
 }
@@ -160,23 +168,27 @@ fn redis() -> &'static Redis {
 /// This instance is joined to others over Redis (`--redis`): `/metrics`
 /// shows the Redis metrics from now on, at zero until something moves.
 /// Called once by the cluster as it starts.
+#[cfg(feature = "redis")]
 pub fn redis_enabled() {
     redis();
 }
 
 /// `n` room events were published to Redis. Fed from `cluster::Stats`.
+#[cfg(feature = "redis")]
 pub fn redis_published(n: u64) {
     redis().published.inc_by(n);
 }
 
 /// One room event was received from the Redis subscription. Fed from
 /// `cluster::Stats`.
+#[cfg(feature = "redis")]
 pub fn redis_received() {
     redis().received.inc();
 }
 
 /// One publish pipeline's round trip to Redis took `took`. Fed from
 /// `cluster::Stats`.
+#[cfg(feature = "redis")]
 pub fn redis_round_trip(took: Duration) {
     redis().round_trip.observe(took.as_secs_f64());
 }
@@ -246,6 +258,7 @@ pub fn encode() -> String {
         // Writing to a String cannot fail; say so rather than panic.
         let _ = writeln!(text, "# encoding failed: {e}");
     }
+    #[cfg(feature = "redis")]
     if let Some(redis) = REDIS.get() {
         if let Err(e) = prometheus_text::encode(&mut text, &redis.registry) {
             let _ = writeln!(text, "# encoding failed: {e}");

@@ -55,8 +55,9 @@ pub enum Input {
     Leave { id: ClientId, reason: LeaveReason },
     /// The server is stopping: close every client with 1001.
     Shutdown,
-    /// `/healthz` asks whether the broadcaster answers: it sends `()` back.
-    Ping(Sender<()>),
+    /// `/healthz` asks whether the broadcaster answers: it sends back why
+    /// this instance is cut off from its peers (`--redis`), or `None`.
+    Ping(Sender<Option<String>>),
     /// With `--redis`: from the cluster threads.
     #[cfg(feature = "redis")]
     Cluster(crate::cluster::Inbound),
@@ -200,7 +201,7 @@ impl Broadcaster {
             }
             Input::Shutdown => self.core.shutdown(now),
             Input::Ping(reply) => {
-                let _ = reply.send(());
+                let _ = reply.send(self.peers.cut_off());
             }
             #[cfg(feature = "redis")]
             Input::Cluster(inbound) => self.from_cluster(inbound, now),

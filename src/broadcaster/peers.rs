@@ -17,13 +17,24 @@ use crate::room::{ClaimOp, RoomName};
 pub struct Peers {
     #[cfg(feature = "redis")]
     link: Option<crate::cluster::Link>,
+    /// Why this instance is cut off from its peers, while it is.
+    cut_off: Option<String>,
 }
 
 impl Peers {
     /// Rooms shared through `link` (`--redis`).
     #[cfg(feature = "redis")]
     pub fn through(link: crate::cluster::Link) -> Peers {
-        Peers { link: Some(link) }
+        Peers {
+            link: Some(link),
+            cut_off: None,
+        }
+    }
+
+    /// Why this instance is cut off from its peers, while it is (for
+    /// `/healthz`).
+    pub fn cut_off(&self) -> Option<String> {
+        self.cut_off.clone()
     }
 
     /// Whether rooms are shared with other instances.
@@ -135,8 +146,15 @@ impl Broadcaster {
                 claims,
             } => self.core.reclaimed(&room, ticket, claims, now),
             Inbound::Opened(state) => self.core.opened(state, now),
-            Inbound::Down { .. } => self.core.peers_lost(now),
-            Inbound::Up(states) => self.core.peers_back(Some(states), now),
+            // (The cluster logged the cause, once.)
+            Inbound::Down { cause } => {
+                self.peers.cut_off = Some(cause);
+                self.core.peers_lost(now);
+            }
+            Inbound::Up(states) => {
+                self.peers.cut_off = None;
+                self.core.peers_back(Some(states), now);
+            }
             Inbound::Resync => self.core.peers_back(None, now),
         }
     }

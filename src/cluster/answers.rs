@@ -1,52 +1,89 @@
 //! Reading Redis's answers to a pipeline the publisher thread (`redis-pub`)
-//! sent: each operation gets its own answer, and what never reached Redis
-//! goes back to the room. Runs on the publisher thread only.
+//! sent, and handing each operation its outcome through [`Deliver`]: every
+//! claim and room read queued on the [`Link`](super::Link) gets exactly one
+//! answer, whatever happens. Runs on the publisher thread only.
 
 use redis::Value;
 
-use super::publisher::{Claim, Op};
-use super::{Deliver, Health, Inbound, RoomState};
+use super::publisher::Op;
+use super::{parse_states, Deliver, Health, Inbound};
+use crate::event::{Claim, RoomState};
+
+/// Whether a claim published a join or a rename.
+fn is_published(claim: &Claim) -> bool {
+    matches!(claim, Claim::Granted(_) | Claim::Restored(..))
+}
 
 /// Hand each operation its answer.
 pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, deliver: &Deliver) {
     let mut values = values.into_iter();
     let mut next = || values.next().unwrap_or(Value::Nil);
     let published = |n: usize| health.stats.published(n as u64);
-    // (A reply the room stopped waiting for, after a timeout, is dropped.)
     for op in batch {
         match op {
-            Op::State { room, reply } => {
-                let state = RoomState::parse(next()).ok().and_then(|mut s| s.pop());
+            Op::Open { room } => {
+                let state = parse_states(next(), &health.instance)
+                    .ok()
+                    .and_then(|mut s| s.pop())
+                    .filter(|s| s.room == room);
                 if state.is_none() {
                     log::warn!("redis-pub: could not read room {room}");
                 }
-                let _ = reply.try_send(state);
+                deliver(Inbound::Opened(state.unwrap_or_else(|| empty(room))));
             }
-            Op::Join { nick, reply, .. } => {
+            Op::Join {
+                room, ticket, nick, ..
+            } => {
                 let claim = join_claim(next(), &nick);
-                published(usize::from(claim.is_published()));
-                let _ = reply.try_send(claim);
+                published(usize::from(is_published(&claim)));
+                deliver(Inbound::Claimed {
+                    room,
+                    ticket,
+                    claim,
+                });
             }
-            Op::Reclaim { nicks, reply, .. } => {
+            Op::Reclaim {
+                room,
+                ticket,
+                nicks,
+                ..
+            } => {
                 let claims: Vec<Claim> =
                     nicks.iter().map(|nick| join_claim(next(), nick)).collect();
-                published(claims.iter().filter(|c| c.is_published()).count());
-                let _ = reply.try_send(claims);
+                published(claims.iter().filter(|c| is_published(c)).count());
+                deliver(Inbound::Reclaimed {
+                    room,
+                    ticket,
+                    claims,
+                });
             }
-            Op::Rename { room, reply, .. } => {
+            Op::Rename { room, ticket, .. } => {
                 let claim = match number(&next(), &room) {
                     Some(0) => Claim::Taken,
-                    Some(seq) if seq > 0 => Claim::Granted(seq as u64),
+                    Some(seq) if seq > 0 => Claim::Granted(seq.unsigned_abs()),
                     _ => Claim::Offline,
                 };
-                published(usize::from(claim.is_published()));
-                let _ = reply.try_send(claim);
+                published(usize::from(is_published(&claim)));
+                deliver(Inbound::Claimed {
+                    room,
+                    ticket,
+                    claim,
+                });
             }
-            op @ Op::Publish { .. } => match number(&next(), op.room()) {
+            Op::Publish { room, event, .. } => match number(&next(), &room) {
                 Some(_) => published(1),
-                None => give_back(vec![op], deliver),
+                // Refused by Redis (the script did not run): never sent.
+                None => deliver(Inbound::Unsent { room, event }),
             },
         }
+    }
+}
+
+/// An empty room (Redis has nothing, or the read failed).
+fn empty(room: String) -> RoomState {
+    RoomState {
+        room,
+        ..RoomState::default()
     }
 }
 
@@ -73,9 +110,10 @@ fn join_claim(value: Value, nick: &str) -> Claim {
         Ok([Value::Int(0)]) => Claim::Taken,
         Ok([Value::Int(-1)]) => Claim::Held,
         Ok([Value::Int(seq), got]) if *seq > 0 => {
+            let seq = seq.unsigned_abs();
             match redis::from_redis_value::<String>(got.clone()) {
-                Ok(got) if got != nick => Claim::Restored(*seq as u64, got),
-                Ok(_) => Claim::Granted(*seq as u64),
+                Ok(got) if got != nick => Claim::Restored(seq, got),
+                Ok(_) => Claim::Granted(seq),
                 Err(_) => Claim::Offline,
             }
         }
@@ -86,21 +124,57 @@ fn join_claim(value: Value, nick: &str) -> Claim {
     }
 }
 
-/// Operations that did not reach Redis: claims are answered `Offline`,
-/// records go back to the room to be delivered locally.
+/// Operations that never reached Redis: claims are answered `Offline`,
+/// reads with an empty room, events go back to be delivered locally.
 pub(super) fn give_back(batch: Vec<Op>, deliver: &Deliver) {
     for op in batch {
         match op {
-            Op::Join { reply, .. } | Op::Rename { reply, .. } => {
-                let _ = reply.try_send(Claim::Offline);
-            }
-            Op::State { reply, .. } => {
-                let _ = reply.try_send(None);
-            }
-            Op::Reclaim { nicks, reply, .. } => {
-                let _ = reply.try_send(vec![Claim::Offline; nicks.len()]);
-            }
-            Op::Publish { room, record } => deliver(Inbound::Unsent { room, record }),
+            Op::Publish { room, event, .. } => deliver(Inbound::Unsent { room, event }),
+            other => unanswered(other, deliver),
         }
+    }
+}
+
+/// Operations sent that Redis may have run, but whose answer never came:
+/// claims are answered `Offline`, reads with an empty room; events are
+/// taken as published (if Redis ran them they come back through the
+/// subscription; handing them back too would show them twice).
+pub(super) fn lost(batch: Vec<Op>, deliver: &Deliver) {
+    let mut dropped = 0;
+    for op in batch {
+        match op {
+            Op::Publish { .. } => dropped += 1,
+            other => unanswered(other, deliver),
+        }
+    }
+    if dropped > 0 {
+        log::warn!(
+            "redis-pub: {dropped} event(s) sent without an answer; shown only if Redis ran them"
+        );
+    }
+}
+
+/// The answer to a claim or read that got none from Redis.
+fn unanswered(op: Op, deliver: &Deliver) {
+    match op {
+        Op::Join { room, ticket, .. } | Op::Rename { room, ticket, .. } => {
+            deliver(Inbound::Claimed {
+                room,
+                ticket,
+                claim: Claim::Offline,
+            });
+        }
+        Op::Reclaim {
+            room,
+            ticket,
+            nicks,
+            ..
+        } => deliver(Inbound::Reclaimed {
+            room,
+            ticket,
+            claims: vec![Claim::Offline; nicks.len()],
+        }),
+        Op::Open { room } => deliver(Inbound::Opened(empty(room))),
+        Op::Publish { room, event, .. } => deliver(Inbound::Unsent { room, event }),
     }
 }

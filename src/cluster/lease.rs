@@ -11,14 +11,15 @@
 //! leave once, within the lease plus a second of the death.
 
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use redis::{RedisResult, Value};
 
 use super::conn::{sleep_unless, Conn, Endpoint, Reconnecting};
 use super::scripts::Script;
 use super::wire;
-use super::{Deliver, Health, Inbound};
+use super::{Deliver, Health, Inbound, Part};
+use crate::event::Time;
 
 /// The shortest pause between two rounds of renewing and reaping.
 const REAP_POLL_MIN: Duration = Duration::from_millis(100);
@@ -44,8 +45,9 @@ pub(super) fn run(
         let ticked = redis.run(health.is_up(), |c| {
             tick(c, health, deliver, lease, &mut renewed, &mut first)
         });
-        if let Err(e) = ticked {
-            health.lost("lease", &e, deliver);
+        match ticked {
+            Ok(()) => health.ok(Part::Lease),
+            Err(e) => health.lost(Part::Lease, &e, deliver),
         }
         if !sleep_unless(stop, reap_every) {
             break;
@@ -54,7 +56,7 @@ pub(super) fn run(
     log::debug!("redis-lease: stopping");
 }
 
-/// One round: renew if due (telling the room if our lease had lapsed),
+/// One round: renew if due (telling the core if our lease had lapsed),
 /// then reap whoever is dead.
 fn tick(
     c: &mut Conn,
@@ -114,10 +116,11 @@ fn reap_others(conn: &mut Conn, me: &str) -> RedisResult<()> {
 pub(super) fn reap(conn: &mut Conn, instance: &str) -> RedisResult<Option<i64>> {
     let lease = wire::lease_key(instance);
     let holdings = wire::holdings_key(instance);
+    let now = Time::from_system(SystemTime::now()).0.to_string();
     let n: i64 = redis::from_redis_value(conn.run(
         Script::Reap,
         &[wire::INSTANCES, &lease, &holdings],
-        &[instance, wire::PREFIX],
+        &[instance, wire::PREFIX, &now],
     )?)?;
     Ok((n >= 0).then_some(n))
 }

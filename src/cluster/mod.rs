@@ -1,27 +1,34 @@
-//! Several instances sharing their rooms over Redis (issue 15), started
-//! only with `--redis`: without it no thread here runs and no connection
-//! is made.
+//! Several instances sharing their rooms over Redis, started only with
+//! `--redis` (and built only with the `redis` feature): without it no
+//! thread here runs and no connection is made. Owns the Redis
+//! connections; never the rooms (the room core never calls in here: the
+//! broadcaster does, and nothing here waits).
 //!
 //! # Threads (one each per instance)
 //! - `redis-sub` ([`subscriber`]): the subscription to every room's
-//!   channel; turns each message into an [`Inbound`] on the room thread's
-//!   channel.
-//! - `redis-pub` ([`publisher`]): takes what the room thread queues on its
-//!   [`Link`] and sends it to Redis, one pipeline (one round trip) a batch.
+//!   channel; turns each message into an [`Inbound::Event`] for the
+//!   broadcaster.
+//! - `redis-pub` ([`publisher`]): takes what the broadcaster queues on its
+//!   [`Link`] and sends it to Redis, one pipeline (one round trip) a batch;
+//!   claims and room reads are answered through [`Deliver`] too
+//!   ([`Inbound::Claimed`], [`Inbound::Reclaimed`], [`Inbound::Opened`]).
 //! - `redis-lease` ([`lease`]): renews this instance's lease and reaps
 //!   instances whose lease ran out.
 //!
 //! ```text
-//!  room thread --Link (queue)--> redis-pub --EVALSHA/PUBLISH--> Redis
-//!      ^                                                          |
-//!      +---- Inbound::Event <------ redis-sub <--- pattern sub ----+
+//!  broadcaster --Link (queue, never waits)--> redis-pub --EVALSHA--> Redis
+//!      ^   ^                                      |                  |
+//!      |   +---- Claimed/Reclaimed/Opened --------+                  |
+//!      +-------- Inbound::Event <------ redis-sub <-- pattern sub ---+
 //! ```
 //!
 //! A room's events reach its members only after the round trip through
-//! Redis, on every instance alike: one order per room everywhere.
-//! Nicknames are claimed in Redis by atomic scripts ([`scripts`]); each
-//! room's members and history live there too, so an instance that starts
-//! or comes back reads them ([`Inbound::Up`]).
+//! Redis, on every instance alike: one order per room everywhere. Events
+//! travel typed (`wire.rs`), so each instance renders them for its own
+//! clients. Nicknames are claimed in Redis by atomic scripts ([`scripts`]),
+//! under their fold (`nickname::fold`); each room's members and history
+//! live there too, so an instance that starts or comes back reads them
+//! ([`Inbound::Up`]).
 
 mod answers;
 mod conn;
@@ -32,82 +39,85 @@ mod subscriber;
 pub mod wire;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use conn::Endpoint;
-pub use publisher::{Claim, Link, Unsent};
-pub use wire::{name_key, Envelope, Record};
+pub use publisher::Link;
 
+use crate::event::{Claim, Envelope, Event, Holder, RoomState};
 use crate::Error;
 
-/// What the cluster threads tell the room thread.
+/// What the cluster threads hand the broadcaster (through [`Deliver`]),
+/// which passes it to the room core as an input.
 #[derive(Debug)]
 pub enum Inbound {
-    /// An event published by some instance (this one included), in the
-    /// room's order. The room delivers it to its members here.
+    /// A room event some instance (this one included) published, in the
+    /// room's order; `event.id == seq`.
     Event(Envelope),
-    /// A record this instance could not publish (Redis away or behind):
-    /// deliver it to the members here, as if it had come back.
-    Unsent { room: String, record: Record },
-    /// Redis is unreachable. Sent once per outage.
-    Down,
+    /// An event queued on [`Link::publish`] that never reached Redis (the
+    /// connection broke before it was sent): deliver it to the members
+    /// here, as if it had come back.
+    Unsent { room: String, event: Event },
+    /// The answer to [`Link::join`] or [`Link::rename`] that returned
+    /// `None`: exactly one per such call, with its ticket.
+    Claimed {
+        room: String,
+        ticket: u64,
+        claim: Claim,
+    },
+    /// The answer to [`Link::reclaim`] that returned `None`: one claim per
+    /// name, in order.
+    Reclaimed {
+        room: String,
+        ticket: u64,
+        claims: Vec<Claim>,
+    },
+    /// The answer to [`Link::open`] that returned true: the room's state
+    /// (empty, `seq` 0, if Redis has nothing or the read failed).
+    Opened(RoomState),
+    /// Redis is unreachable (or too slow to answer): once per outage, with
+    /// the cause in words, for `/healthz` and the log.
+    Down { cause: String },
     /// Connected (at start, or back after an outage): every room's state
-    /// in Redis, consistent with the events that follow.
+    /// in Redis, consistent with the events that follow (drop those whose
+    /// seq is not above a room's).
     Up(Vec<RoomState>),
     /// Our lease had lapsed and our members' names were freed: claim them
     /// again.
     Resync,
 }
 
-/// One room as Redis holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomState {
-    pub room: String,
-    /// The sequence number of the room's last event: the room's members
-    /// and history are as of it.
-    pub seq: u64,
-    /// Who is in the room, on every instance, in order of arrival.
-    pub here: Vec<Holder>,
-    /// The room's last chat lines, oldest first.
-    pub history: Vec<String>,
-}
-
-impl RoomState {
-    /// Read the snapshot script's answer.
-    fn parse(value: redis::Value) -> redis::RedisResult<Vec<RoomState>> {
-        let rooms: Vec<(String, u64, Vec<String>, Vec<String>)> = redis::from_redis_value(value)?;
-        Ok(rooms
-            .into_iter()
-            .map(|(room, seq, here, history)| RoomState {
-                room,
-                seq,
-                here: here
-                    .iter()
-                    .filter_map(|held| {
-                        let (instance, nick) = held.split_once('\t')?;
-                        Some(Holder {
-                            instance: instance.to_owned(),
-                            nick: nick.to_owned(),
-                        })
+/// Read the snapshot script's answer, as the instance `me` sees it.
+fn parse_states(value: redis::Value, me: &str) -> redis::RedisResult<Vec<RoomState>> {
+    let rooms: Vec<(String, u64, Vec<String>, Vec<String>)> = redis::from_redis_value(value)?;
+    Ok(rooms
+        .into_iter()
+        .map(|(room, seq, here, history)| RoomState {
+            room,
+            seq,
+            here: here
+                .iter()
+                .filter_map(|held| {
+                    let (instance, nick) = held.split_once('\t')?;
+                    Some(Holder {
+                        mine: instance == me,
+                        nick: nick.to_owned(),
                     })
-                    .collect(),
-                history,
-            })
-            .collect())
-    }
+                })
+                .collect(),
+            history: history
+                .iter()
+                .filter_map(|entry| wire::decode_history(entry))
+                .collect(),
+        })
+        .collect())
 }
 
-/// A member, and the instance holding it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub instance: String,
-    pub nick: String,
-}
-
-/// How the cluster threads hand an [`Inbound`] to the room thread.
+/// How the cluster threads hand an [`Inbound`] to the broadcaster: called
+/// on the cluster threads, so it must not block for long (a channel send).
 pub type Deliver = Arc<dyn Fn(Inbound) + Send + Sync>;
 
 /// What `--redis` asked for.
@@ -116,8 +126,7 @@ pub struct ClusterConfig {
     /// `redis://HOST:PORT/DB` or `rediss://` (TLS, with the system's roots).
     pub url: String,
     /// How long the instance's lease lasts unless renewed (renewed every
-    /// third of it): `--redis-lease`, default 15 s (issue 15: renew every
-    /// 5 s, expire after 15 s).
+    /// third of it): `--redis-lease`, default 15 s (renewed every 5 s).
     pub lease: Duration,
     /// History lines kept per room (`--history`).
     pub history: usize,
@@ -126,9 +135,9 @@ pub struct ClusterConfig {
 /// Counters for `/metrics`, shared by the cluster threads.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Records published (chat lines, joins, leaves, renames, private lines).
+    /// Events published (chat lines, joins, leaves, renames, private lines).
     pub published: AtomicU64,
-    /// Records received from the subscription.
+    /// Events received from the subscription.
     pub received: AtomicU64,
     /// Publisher round trips measured...
     pub round_trips: AtomicU64,
@@ -138,7 +147,7 @@ pub struct Stats {
     pub round_trip_max_micros: AtomicU64,
 }
 
-/// Each count also feeds `/metrics` (`chat_redis_*`, issue 15 point 6).
+/// Each count also feeds `/metrics` (`chat_redis_*`).
 impl Stats {
     fn published(&self, n: u64) {
         self.published.fetch_add(n, Ordering::Relaxed);
@@ -160,39 +169,101 @@ impl Stats {
     }
 }
 
-/// Whether Redis is reachable, shared by the cluster threads and the room's
-/// [`Link`]; and the counters.
+/// A cluster thread, as far as reaching Redis goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Subscriber = 1,
+    Publisher = 2,
+    Lease = 4,
+}
+
+impl Part {
+    const ALL: u8 = Part::Subscriber as u8 | Part::Publisher as u8 | Part::Lease as u8;
+
+    fn name(self) -> &'static str {
+        match self {
+            Part::Subscriber => "subscriber",
+            Part::Publisher => "publisher",
+            Part::Lease => "lease",
+        }
+    }
+}
+
+/// Whether Redis is reachable, shared by the cluster threads and the
+/// broadcaster's [`Link`]; and the counters.
+///
+/// Each thread says for itself whether its last round trip worked; Redis
+/// is up while none is failing. The first thread to fail tells the core
+/// ([`Inbound::Down`], once per outage). Whichever thread's success ends
+/// the outage, the core hears [`Inbound::Up`] with fresh states: the
+/// subscriber sends it (after its own resubscription, or when another
+/// thread asks through `want_up`), so it is ordered with the events.
 pub struct Health {
     instance: String,
-    up: AtomicBool,
+    /// [`Part`] bits of the threads whose last round trip failed.
+    failing: AtomicU8,
+    /// The subscriber owes the core an [`Inbound::Up`].
+    want_up: AtomicBool,
     pub stats: Stats,
 }
 
 impl Health {
-    fn is_up(&self) -> bool {
-        self.up.load(Ordering::Acquire)
+    fn new(instance: String) -> Health {
+        Health {
+            instance,
+            // Not subscribed yet; the publisher and lease threads start
+            // with a connection that just worked (or will say otherwise).
+            failing: AtomicU8::new(Part::Subscriber as u8),
+            want_up: AtomicBool::new(false),
+            stats: Stats::default(),
+        }
     }
 
-    fn up(&self) {
-        if !self.up.swap(true, Ordering::AcqRel) {
+    fn is_up(&self) -> bool {
+        self.failing.load(Ordering::Acquire) == 0
+    }
+
+    /// `part`'s round trip worked. If that ends an outage and `part` is not
+    /// the subscriber (which sends its own), an [`Inbound::Up`] is owed.
+    fn ok(&self, part: Part) {
+        let bit = part as u8;
+        let before = self.failing.fetch_and(!bit, Ordering::AcqRel);
+        if before == bit {
             log::info!(
                 "redis: connected; instance {} in step with its peers",
                 self.instance
             );
+            if part != Part::Subscriber {
+                self.want_up.store(true, Ordering::Release);
+            }
         }
     }
 
-    /// A thread lost Redis. The first to notice logs a warning and tells
-    /// the room, once per outage; the others say it at debug level.
-    fn lost(&self, thread: &str, err: &dyn fmt::Display, deliver: &Deliver) {
-        if self.up.swap(false, Ordering::AcqRel) {
+    /// `part` lost Redis. The first thread to notice logs a warning and
+    /// tells the core, once per outage; the others say it at debug level.
+    fn lost(&self, part: Part, err: &dyn fmt::Display, deliver: &Deliver) {
+        let before = self.failing.fetch_or(part as u8, Ordering::AcqRel);
+        let thread = part.name();
+        if before == 0 {
             log::warn!(
                 "redis: lost ({thread}: {err}); serving this instance's clients alone, reconnecting"
             );
-            deliver(Inbound::Down);
+            deliver(Inbound::Down {
+                cause: format!("{thread}: {err}"),
+            });
         } else {
             log::debug!("redis: {thread}: still unreachable: {err}");
         }
+    }
+
+    /// Stopping: every [`Link`] answers as if Redis were away.
+    fn stopped(&self) {
+        self.failing.store(Part::ALL, Ordering::Release);
+    }
+
+    /// Whether an [`Inbound::Up`] is owed (and now no longer).
+    fn take_want_up(&self) -> bool {
+        self.want_up.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -210,7 +281,8 @@ pub struct Cluster {
 impl Cluster {
     /// Connect, subscribe, read every room's state (handed to `deliver`
     /// as [`Inbound::Up`] before this returns) and start the threads.
-    /// Returns the room thread's [`Link`]. Blocks for a few round trips.
+    /// Returns the broadcaster's [`Link`]. Blocks for a few round trips
+    /// (called once, at start-up, before any room runs).
     ///
     /// # Errors
     /// [`Error::Redis`] if the URL is bad or Redis is unreachable (each
@@ -228,11 +300,7 @@ impl Cluster {
         let first = endpoint.connect().map_err(|e| unreachable(e.to_string()))?;
         let instance = format!("{:016x}", rand::random::<u64>());
         crate::metrics::redis_enabled();
-        let health = Arc::new(Health {
-            instance,
-            up: AtomicBool::new(false),
-            stats: Stats::default(),
-        });
+        let health = Arc::new(Health::new(instance));
         let stop = Arc::new(AtomicBool::new(false));
         let spawn = |name: &'static str, body: Box<dyn FnOnce() + Send>| {
             thread::Builder::new()
@@ -310,7 +378,8 @@ impl Cluster {
     }
 
     /// Stop: the threads end (within a quarter second; the publisher once
-    /// what is queued is sent), then our lease is dropped and our remaining
+    /// what is queued is sent, which may take a stalled Redis
+    /// `COMMAND_TIMEOUT` plus `publisher::LATE_WAIT`, 6 s), then our lease is dropped and our remaining
     /// members' leaves are announced to the other instances at once.
     /// Blocks until then (each Redis step bounded by its timeout). A
     /// [`Link`] still held afterwards answers as if Redis were away.
@@ -320,7 +389,7 @@ impl Cluster {
 
     fn stop_threads(&mut self) {
         self.stop.store(true, Ordering::Release);
-        self.health.up.store(false, Ordering::Release);
+        self.health.stopped();
         for thread in self.listeners.drain(..).chain(self.publisher.take()) {
             let name = thread.thread().name().unwrap_or("redis").to_owned();
             if thread.join().is_err() {

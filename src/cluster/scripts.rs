@@ -25,7 +25,7 @@ pub const ALL: [&str; 6] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT];
 /// Claim a nickname in a room and announce the join.
 /// KEYS: names, here, seq, rooms, holdings. ARGV: room, lowercase nick,
 /// nick, instance, channel, session digest (empty: none), its lifetime in
-/// ms. With a session whose earlier name is free again (its instance died
+/// ms, the join's time (ms since the epoch). With a session whose earlier name is free again (its instance died
 /// and was reaped), that name is claimed instead of the one proposed; one
 /// still held (the lease has not lapsed yet) stays remembered for later.
 /// Also used to claim again, after an outage, the names of our members: a
@@ -58,7 +58,7 @@ redis.call('ZADD', KEYS[2], seq, lower)
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[1] .. '\t' .. lower)
 if remember then redis.call('SET', skey, lower .. '\t' .. nick, 'PX', ARGV[7]) end
-redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\tJ\t' .. nick)
+redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\t' .. ARGV[8] .. '\tJ\t' .. nick)
 return {seq, nick}
 ";
 
@@ -66,7 +66,7 @@ return {seq, nick}
 /// arrival order, and announce it.
 /// KEYS: names, here, seq, holdings. ARGV: room, old lowercase, new
 /// lowercase, old nick, new nick, instance, channel, session digest
-/// (empty: none), its lifetime in ms.
+/// (empty: none), its lifetime in ms, the rename's time (ms).
 /// Returns the rename's sequence number, or 0 (the new name is held by
 /// someone else).
 const RENAME: &str = r"
@@ -82,7 +82,7 @@ redis.call('SADD', KEYS[4], ARGV[1] .. '\t' .. ARGV[3])
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[1] .. ':session:' .. ARGV[8], ARGV[3] .. '\t' .. ARGV[5], 'PX', ARGV[9])
 end
-redis.call('PUBLISH', ARGV[7], seq .. '\t' .. ARGV[6] .. '\tN\t' .. ARGV[4] .. '\t' .. ARGV[5])
+redis.call('PUBLISH', ARGV[7], seq .. '\t' .. ARGV[6] .. '\t' .. ARGV[10] .. '\tN\t' .. ARGV[4] .. '\t' .. ARGV[5])
 return seq
 ";
 
@@ -90,28 +90,30 @@ return seq
 /// instance no longer holds it (its lease ran out and a reaper already
 /// announced the leave), nothing is published: one leave line per member.
 /// KEYS: names, here, seq, holdings. ARGV: room, lowercase nick, nick,
-/// instance, channel. Returns 1 (left) or 0 (not ours any more).
+/// instance, channel, the leave's time (ms). Returns 1 (left) or 0 (not ours any more).
 const LEAVE: &str = r"
 redis.call('SREM', KEYS[4], ARGV[1] .. '\t' .. ARGV[2])
 if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[4] .. '\t' .. ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 local seq = redis.call('INCR', KEYS[3])
-redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\tL\t' .. ARGV[3])
+redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\t' .. ARGV[6] .. '\tL\t' .. ARGV[3])
 return 1
 ";
 
-/// Publish a line (`C`) or a private line (`P`); a `C` line also goes into
-/// the room's capped history.
-/// KEYS: seq, history, rooms. ARGV: room, instance, encoded record,
-/// channel, history cap (0: keep none), line text.
+/// Publish an event that claims no name: a chat or `/me` line (kept, with
+/// its sequence number, in the room's capped history), a private line, a
+/// notice.
+/// KEYS: seq, history, rooms. ARGV: room, instance, the event as it
+/// travels (`TIME_MS\tKIND\tFIELDS`, see `wire.rs`), channel, history cap
+/// (0: keep none), whether to keep it (`1`) or not (`0`).
 /// Returns the sequence number.
 const PUBLISH: &str = r"
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[4], seq .. '\t' .. ARGV[2] .. '\t' .. ARGV[3])
 local cap = tonumber(ARGV[5])
-if cap > 0 and string.sub(ARGV[3], 1, 2) == 'C\t' then
-  redis.call('RPUSH', KEYS[2], ARGV[6])
+if cap > 0 and ARGV[6] == '1' then
+  redis.call('RPUSH', KEYS[2], seq .. '\t' .. ARGV[3])
   redis.call('LTRIM', KEYS[2], -cap, -1)
   redis.call('SADD', KEYS[3], ARGV[1])
 end
@@ -122,7 +124,8 @@ return seq
 /// it off the list (the `SREM` is the claim: exactly one reaper gets 1),
 /// free every nickname it held and publish each one's leave, as the dead
 /// instance would have.
-/// KEYS: instances, its lease, its holdings. ARGV: instance, key prefix.
+/// KEYS: instances, its lease, its holdings. ARGV: instance, key prefix,
+/// the reaper's time (ms), given to each leave.
 /// Returns how many members were reaped, or -1 if not reaped by us.
 const REAP: &str = r"
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -140,7 +143,7 @@ for _, held in ipairs(redis.call('SMEMBERS', KEYS[3])) do
       redis.call('HDEL', base .. ':names', lower)
       redis.call('ZREM', base .. ':here', lower)
       local seq = redis.call('INCR', base .. ':seq')
-      redis.call('PUBLISH', base, seq .. '\t' .. ARGV[1] .. '\tL\t' .. nick)
+      redis.call('PUBLISH', base, seq .. '\t' .. ARGV[1] .. '\t' .. ARGV[3] .. '\tL\t' .. nick)
       n = n + 1
     end
   end
@@ -150,7 +153,7 @@ return n
 ";
 
 /// Rooms' state at one instant: for each room `{name, seq, {holder\tnick,
-/// ...} in arrival order, {history lines}}`.
+/// ...} in arrival order, {history entries, `SEQ\tTIME_MS\tKIND\tFIELDS`}}`.
 /// KEYS: rooms. ARGV: key prefix, then the rooms wanted (none: every room
 /// in the set).
 const SNAPSHOT: &str = r"

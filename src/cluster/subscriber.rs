@@ -1,10 +1,12 @@
 //! The subscriber thread (`redis-sub`), one per instance: the only reader
 //! of this instance's subscription. It listens to every room's channel and
-//! turns each message into an [`Inbound::Event`] on the room thread's
-//! channel, in the order Redis delivers them (one order per room for every
-//! instance). When the connection breaks it says so once
-//! ([`Inbound::Down`]), reconnects with backoff, and on success sends the
-//! state of every room ([`Inbound::Up`]) so the room can resynchronize.
+//! hands each message to the broadcaster as an [`Inbound::Event`], in the
+//! order Redis delivers them (one order per room for every instance). When
+//! the connection breaks it says so once ([`Inbound::Down`]), reconnects
+//! with backoff, and on success sends the state of every room
+//! ([`Inbound::Up`]) so the core can resynchronize. It also sends the
+//! [`Inbound::Up`] another thread's recovery owes (see `Health`), so every
+//! `Up` is ordered with the events around it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,8 +15,9 @@ use redis::{Connection, RedisResult};
 
 use super::conn::{Backoff, Endpoint};
 use super::scripts::Script;
-use super::wire::{self, Envelope};
-use super::{Deliver, Health, Inbound, RoomState};
+use super::wire;
+use super::{parse_states, Deliver, Health, Inbound, Part};
+use crate::event::RoomState;
 use crate::throttle::Throttle;
 use crate::throttled;
 
@@ -41,11 +44,12 @@ pub(super) fn run(
     while !stop.load(Ordering::Acquire) {
         let attempt = endpoint.connect_subscriber(POLL).and_then(|mut con| {
             // Subscribed first, then the snapshot: whatever is published
-            // between the two is in both, and the room drops what it
+            // between the two is in both, and the core drops what it
             // already has by sequence number. Nothing falls in a gap.
             let mut on_subscribed = || -> RedisResult<()> {
-                let rooms = snapshot(endpoint)?;
-                health.up();
+                health.take_want_up();
+                let rooms = snapshot(endpoint, &health.instance)?;
+                health.ok(Part::Subscriber);
                 deliver(Inbound::Up(rooms));
                 backoff.succeeded();
                 if let Some(started) = started.take() {
@@ -53,7 +57,14 @@ pub(super) fn run(
                 }
                 Ok(())
             };
-            listen(&mut con, &mut on_subscribed, health, deliver, stop)
+            listen(
+                &mut con,
+                &mut on_subscribed,
+                endpoint,
+                health,
+                deliver,
+                stop,
+            )
         });
         let Err(e) = attempt else {
             break; // stopped
@@ -62,7 +73,7 @@ pub(super) fn run(
             let _ = started.send(Err(e.to_string()));
             return;
         }
-        health.lost("subscriber", &e, deliver);
+        health.lost(Part::Subscriber, &e, deliver);
         backoff.failed();
         if !backoff.wait(stop) {
             break;
@@ -71,11 +82,13 @@ pub(super) fn run(
     log::debug!("redis-sub: stopping");
 }
 
-/// Subscribe, call `on_subscribed`, then forward messages until `stop`
-/// (`Ok`) or the connection fails (`Err`).
+/// Subscribe, call `on_subscribed`, then forward messages (and the
+/// [`Inbound::Up`] another thread's recovery owes) until `stop` (`Ok`) or
+/// the connection fails (`Err`).
 fn listen(
     con: &mut Connection,
     on_subscribed: &mut dyn FnMut() -> RedisResult<()>,
+    endpoint: &Endpoint,
     health: &Health,
     deliver: &Deliver,
     stop: &AtomicBool,
@@ -85,12 +98,17 @@ fn listen(
     on_subscribed()?;
     let mut heard = Instant::now();
     loop {
+        if health.take_want_up() {
+            // Read after the events delivered so far: the core drops what
+            // follows up to each room's seq.
+            deliver(Inbound::Up(snapshot(endpoint, &health.instance)?));
+        }
         match pubsub.get_message() {
             Ok(msg) => {
                 heard = Instant::now();
                 let channel = msg.get_channel_name();
                 let payload = String::from_utf8_lossy(msg.get_payload_bytes());
-                match Envelope::decode(channel, &payload) {
+                match wire::decode(channel, &payload, &health.instance) {
                     Some(envelope) => {
                         health.stats.received();
                         deliver(Inbound::Event(envelope));
@@ -116,12 +134,14 @@ fn listen(
     }
 }
 
-/// Every room's state at one instant (one script, so one consistent view).
+/// Every room's state at one instant (one script, so one consistent
+/// view), as the instance `me` sees it. Opens a connection of its own:
+/// blocks for a few round trips.
 ///
 /// # Errors
 /// The connection or the script failed.
-pub(super) fn snapshot(endpoint: &Endpoint) -> RedisResult<Vec<RoomState>> {
+pub(super) fn snapshot(endpoint: &Endpoint, me: &str) -> RedisResult<Vec<RoomState>> {
     let mut conn = endpoint.connect()?;
     let value = conn.run(Script::Snapshot, &[wire::ROOMS], &[wire::PREFIX])?;
-    RoomState::parse(value)
+    parse_states(value, me)
 }

@@ -1,12 +1,20 @@
 //! What instances tell each other through Redis: the key names, and the
 //! text of one published room event. Pure functions; no thread, no I/O.
 //!
-//! A published message is `SEQ\tINSTANCE\tKIND\tFIELDS`, on the channel
-//! `chat:room:ROOM`. `SEQ` is the room's counter, given by Redis inside the
-//! script that publishes (so a room's sequence numbers and its delivery
-//! order agree); `INSTANCE` is the publisher's id. Nicknames and room names
-//! never hold a tab (issue 11's rules), so only the last field, free text,
-//! may; it is split off last.
+//! A published message is `SEQ\tINSTANCE\tTIME_MS\tKIND\tFIELDS`, on the
+//! channel `chat:room:ROOM`: a typed [`Event`], so every instance renders
+//! it in whatever wire format its clients speak. `SEQ` is the room's
+//! counter, given by Redis inside the script that publishes (so a room's
+//! sequence numbers and its delivery order agree); `INSTANCE` is the
+//! publisher's id; `TIME_MS` the event's time in ms since the Unix epoch.
+//! `KIND` is one letter: `C` chat (`NICK\tTEXT`), `A` action (`/me`:
+//! `NICK\tTEXT`), `P` private (`FROM\tTO\tTEXT`), `J` join (`NICK`), `L`
+//! leave (`NICK`), `N` rename (`FROM\tTO`), `S` notice (`TEXT`).
+//! Nicknames and room names never hold a tab (the nickname rules), so only
+//! the last field, free text, may; it is split off last. A room's history
+//! list in Redis keeps its chat and action lines as `SEQ\tTIME_MS\tKIND\tFIELDS`.
+
+use crate::event::{Envelope, Event, Time, What};
 
 /// Every key and channel starts with this, so one Redis can hold other data.
 pub const PREFIX: &str = "chat:";
@@ -26,12 +34,14 @@ pub fn room_channel(room: &str) -> String {
 pub struct RoomKeys {
     /// Counter: the sequence number of the room's last published event.
     pub seq: String,
-    /// Hash: lowercase nickname -> `INSTANCE\tNickname` (who holds it).
+    /// Hash: folded nickname (`nickname::fold`) -> `INSTANCE\tNickname`
+    /// (who holds it).
     pub names: String,
     /// Sorted set: lowercase nickname, scored by the sequence number of
     /// its join, so presence lists members in order of arrival.
     pub here: String,
-    /// List: the room's last chat lines, oldest first.
+    /// List: the room's last chat and `/me` lines, oldest first, as
+    /// `SEQ\tTIME_MS\tKIND\tFIELDS`.
     pub history: String,
 }
 
@@ -57,17 +67,8 @@ pub fn holdings_key(instance: &str) -> String {
     format!("{PREFIX}instance:{instance}:members")
 }
 
-/// The key under which a nickname is unique in a room (issue 11: unique
-/// ignoring case): lower, upper, then lower again, which folds what one
-/// mapping alone does not (`ß`/`ẞ`/`SS`, final `ς`/`σ`), so every pair
-/// Unicode's full case folding makes equal comes out equal. The room uses
-/// it for its own members too.
-pub fn name_key(nick: &str) -> String {
-    nick.to_lowercase().to_uppercase().to_lowercase()
-}
-
 /// How long Redis remembers which name a session last had, for a resume
-/// after its instance died (issue 15, point 4).
+/// after its instance died.
 pub const SESSION_MEMORY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// What Redis keeps of a session ID (a secret, never stored or logged as
@@ -79,157 +80,317 @@ pub fn session_digest(session: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// What happened in a room, as one instance tells the others.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Record {
-    /// A member arrived on the publishing instance.
-    Joined { nick: String },
-    /// A member left (or its instance was reaped).
-    Left { nick: String },
-    /// A member took a new nickname.
-    Renamed { old: String, new: String },
-    /// A line for everyone, kept in the history: `nick: text` or
-    /// `* nick action`, exactly as members see it.
-    Line { text: String },
-    /// A private line: only `from` and `to` see `text`.
-    Private {
-        from: String,
-        to: String,
-        text: String,
-    },
-}
+/// The kinds of event that travel, as their letter on the wire.
+const CHAT: &str = "C";
+const ACTION: &str = "A";
+const PRIVATE: &str = "P";
+const JOIN: &str = "J";
+const LEAVE: &str = "L";
+const RENAME: &str = "N";
+const NOTICE: &str = "S";
 
-impl Record {
-    /// `KIND\tFIELDS`, as the publish script sends it after `SEQ\tINSTANCE\t`.
-    pub fn encode(&self) -> String {
-        match self {
-            Record::Joined { nick } => format!("J\t{nick}"),
-            Record::Left { nick } => format!("L\t{nick}"),
-            Record::Renamed { old, new } => format!("N\t{old}\t{new}"),
-            Record::Line { text } => format!("C\t{text}"),
-            Record::Private { from, to, text } => format!("P\t{from}\t{to}\t{text}"),
+/// An event as it travels, `TIME_MS\tKIND\tFIELDS`: what follows
+/// `SEQ\tINSTANCE\t` in a published message, and `SEQ\t` in a history
+/// entry. Its `id` is not sent (Redis gives the sequence number).
+///
+/// `None` for what never travels (a welcome, a presence line: they are for
+/// one member) and for a nickname that would not come back as it went
+/// (empty, or holding a tab or a control character; the nickname rules
+/// allow none of these).
+pub fn encode(event: &Event) -> Option<String> {
+    let time = event.time.0;
+    let fields = match &event.what {
+        What::Chat { nick, text } => format!("{CHAT}\t{}\t{text}", name(nick)?),
+        What::Action { nick, text } => format!("{ACTION}\t{}\t{text}", name(nick)?),
+        What::Private { from, to, text } => {
+            format!("{PRIVATE}\t{}\t{}\t{text}", name(from)?, name(to)?)
         }
-    }
-
-    fn decode(kind_and_fields: &str) -> Option<Record> {
-        let (kind, rest) = kind_and_fields.split_once('\t')?;
-        let no_tab = |s: &str| (!s.is_empty() && !s.contains('\t')).then(|| s.to_owned());
-        Some(match kind {
-            "J" => Record::Joined {
-                nick: no_tab(rest)?,
-            },
-            "L" => Record::Left {
-                nick: no_tab(rest)?,
-            },
-            "N" => {
-                let (old, new) = rest.split_once('\t')?;
-                Record::Renamed {
-                    old: no_tab(old)?,
-                    new: no_tab(new)?,
-                }
-            }
-            "C" => Record::Line {
-                text: rest.to_owned(),
-            },
-            "P" => {
-                let (from, rest) = rest.split_once('\t')?;
-                let (to, text) = rest.split_once('\t')?;
-                Record::Private {
-                    from: no_tab(from)?,
-                    to: no_tab(to)?,
-                    text: text.to_owned(),
-                }
-            }
-            _ => return None,
-        })
-    }
+        What::Join { nick } => format!("{JOIN}\t{}", name(nick)?),
+        What::Leave { nick } => format!("{LEAVE}\t{}", name(nick)?),
+        What::Rename { from, to } => format!("{RENAME}\t{}\t{}", name(from)?, name(to)?),
+        What::Notice { text } => format!("{NOTICE}\t{text}"),
+        What::Welcome { .. } | What::Presence { .. } => return None,
+    };
+    Some(format!("{time}\t{fields}"))
 }
 
-/// One published event as a subscriber receives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    pub room: String,
-    /// The room's sequence number for this event (1, 2, ...; gapless per
-    /// room while Redis keeps its data).
-    pub seq: u64,
-    /// The id of the instance that published it (for a reaped member's
-    /// leave, the dead instance's id).
-    pub instance: String,
-    pub record: Record,
+/// A nickname or room name as it may travel: not empty, no tab, no
+/// control character.
+fn name(s: &str) -> Option<&str> {
+    (!s.is_empty() && !s.chars().any(char::is_control)).then_some(s)
 }
 
-impl Envelope {
-    /// Parse a message from `channel`; `None` if it is not ours or is
-    /// malformed (logged by the caller, never trusted).
-    pub fn decode(channel: &str, payload: &str) -> Option<Envelope> {
-        let room = channel.strip_prefix(PREFIX)?.strip_prefix("room:")?;
-        if room.is_empty() || room.contains(':') {
-            return None;
+/// Read `TIME_MS\tKIND\tFIELDS` back into an event with id `seq`. `None`
+/// if it is malformed; never panics, whatever the bytes.
+pub fn decode_body(seq: u64, body: &str) -> Option<Event> {
+    let (time, rest) = body.split_once('\t')?;
+    let (kind, fields) = rest.split_once('\t')?;
+    let owned = |s: &str| name(s).map(str::to_owned);
+    // Two names, the last field a name too.
+    let two = |fields: &str| -> Option<(String, String)> {
+        let (a, b) = fields.split_once('\t')?;
+        Some((owned(a)?, owned(b)?))
+    };
+    // A name, then free text (which may hold tabs).
+    let said = |fields: &str| -> Option<(String, String)> {
+        let (nick, text) = fields.split_once('\t')?;
+        Some((owned(nick)?, text.to_owned()))
+    };
+    let what = match kind {
+        CHAT => {
+            let (nick, text) = said(fields)?;
+            What::Chat { nick, text }
         }
-        let (seq, rest) = payload.split_once('\t')?;
-        let (instance, rest) = rest.split_once('\t')?;
-        Some(Envelope {
-            room: room.to_owned(),
-            seq: seq.parse().ok()?,
-            instance: instance.to_owned(),
-            record: Record::decode(rest)?,
-        })
+        ACTION => {
+            let (nick, text) = said(fields)?;
+            What::Action { nick, text }
+        }
+        PRIVATE => {
+            let (from, rest) = fields.split_once('\t')?;
+            let (to, text) = rest.split_once('\t')?;
+            What::Private {
+                from: owned(from)?,
+                to: owned(to)?,
+                text: text.to_owned(),
+            }
+        }
+        JOIN => What::Join {
+            nick: owned(fields)?,
+        },
+        LEAVE => What::Leave {
+            nick: owned(fields)?,
+        },
+        RENAME => {
+            let (from, to) = two(fields)?;
+            What::Rename { from, to }
+        }
+        NOTICE => What::Notice {
+            text: fields.to_owned(),
+        },
+        _ => return None,
+    };
+    Some(Event {
+        id: seq,
+        time: Time(number(time)?),
+        what,
+    })
+}
+
+/// A decimal number, digits only (no sign, no space).
+fn number(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    s.parse().ok()
+}
+
+/// A sequence number: as [`number`], and never zero (Redis counts from 1).
+fn seq(s: &str) -> Option<u64> {
+    number(s).filter(|&n| n > 0)
+}
+
+/// Parse a message from `channel`, as the instance `me` received it;
+/// `None` if it is not ours or is malformed (logged by the caller, never
+/// trusted).
+pub fn decode(channel: &str, payload: &str, me: &str) -> Option<Envelope> {
+    let room = channel.strip_prefix(PREFIX)?.strip_prefix("room:")?;
+    if name(room).is_none() || room.contains(':') {
+        return None;
+    }
+    let (number, rest) = payload.split_once('\t')?;
+    let (instance, body) = rest.split_once('\t')?;
+    let seq = seq(number)?;
+    Some(Envelope {
+        room: room.to_owned(),
+        seq,
+        mine: instance == me,
+        event: decode_body(seq, body)?,
+    })
+}
+
+/// Read a history entry, `SEQ\tTIME_MS\tKIND\tFIELDS`; `None` if malformed
+/// (or written by an older instance, as plain text).
+pub fn decode_history(entry: &str) -> Option<Event> {
+    let (number, body) = entry.split_once('\t')?;
+    decode_body(seq(number)?, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn round_trip(record: Record) {
-        let payload = format!("42\tabc\t{}", record.encode());
-        let env = Envelope::decode("chat:room:main", &payload).unwrap();
-        assert_eq!(
-            env,
-            Envelope {
-                room: "main".into(),
-                seq: 42,
-                instance: "abc".into(),
-                record
-            }
-        );
+    fn at(ms: u64, what: What) -> Event {
+        Event {
+            id: 0,
+            time: Time(ms),
+            what,
+        }
+    }
+
+    /// Every kind that travels, with awkward text.
+    fn samples() -> Vec<Event> {
+        let s = |x: &str| x.to_owned();
+        vec![
+            at(1, What::Join { nick: s("Zoë") }),
+            at(2, What::Leave { nick: s("bob") }),
+            at(
+                3,
+                What::Rename {
+                    from: s("user-1"),
+                    to: s("ann"),
+                },
+            ),
+            // Free text keeps its tabs, colons, newlines and emoji.
+            at(
+                4,
+                What::Chat {
+                    nick: s("ann"),
+                    text: s("a\tb: c\n\td 🎉"),
+                },
+            ),
+            at(
+                5,
+                What::Action {
+                    nick: s("日本語"),
+                    text: s("waves\t\t"),
+                },
+            ),
+            at(
+                6,
+                What::Private {
+                    from: s("ann"),
+                    to: s("bob"),
+                    text: s("\thi\r\n"),
+                },
+            ),
+            at(u64::MAX, What::Notice { text: s("") }),
+            at(
+                0,
+                What::Chat {
+                    nick: s("x"),
+                    text: s(""),
+                },
+            ),
+        ]
     }
 
     #[test]
-    fn every_record_survives_the_trip() {
-        round_trip(Record::Joined {
-            nick: "Zoë".into()
-        });
-        round_trip(Record::Left { nick: "bob".into() });
-        round_trip(Record::Renamed {
-            old: "user-1".into(),
-            new: "ann".into(),
-        });
-        // Free text keeps its tabs and colons.
-        round_trip(Record::Line {
-            text: "ann: a\tb: c".into(),
-        });
-        round_trip(Record::Private {
-            from: "ann".into(),
-            to: "bob".into(),
-            text: "ann -> bob: \thi".into(),
-        });
+    fn every_kind_survives_the_trip() {
+        for event in samples() {
+            let payload = format!("42\tabc\t{}", encode(&event).unwrap());
+            let env = decode("chat:room:main", &payload, "abc").unwrap();
+            let want = Event {
+                id: 42,
+                ..event.clone()
+            };
+            assert_eq!(
+                env,
+                Envelope {
+                    room: "main".into(),
+                    seq: 42,
+                    mine: true,
+                    event: want.clone(),
+                }
+            );
+            let theirs = decode("chat:room:main", &payload, "other").unwrap();
+            assert!(!theirs.mine);
+            let entry = format!("42\t{}", encode(&event).unwrap());
+            assert_eq!(decode_history(&entry), Some(want));
+        }
+    }
+
+    #[test]
+    fn what_is_for_one_member_or_badly_named_does_not_travel() {
+        let welcome = What::Welcome {
+            nick: "a".into(),
+            room: "r".into(),
+        };
+        let presence = What::Presence {
+            members: Vec::new(),
+            count: 0,
+        };
+        for what in [
+            welcome,
+            presence,
+            What::Join { nick: "".into() },
+            What::Join {
+                nick: "a\tb".into(),
+            },
+            What::Leave {
+                nick: "a\nb".into(),
+            },
+            What::Chat {
+                nick: "a\tb".into(),
+                text: "x".into(),
+            },
+        ] {
+            assert_eq!(encode(&at(1, what.clone())), None, "{what:?}");
+        }
     }
 
     #[test]
     fn foreign_or_broken_messages_are_refused() {
         for (channel, payload) in [
-            ("other:room:main", "1\ta\tJ\tx"),
-            ("chat:room:main:seq", "1\ta\tJ\tx"),
-            ("chat:room:", "1\ta\tJ\tx"),
-            ("chat:room:main", "x\ta\tJ\tx"),
-            ("chat:room:main", "1\ta\tQ\tx"),
-            ("chat:room:main", "1\ta\tJ\t"),
-            ("chat:room:main", "1\ta\tJ\tx\ty"),
-            ("chat:room:main", "1\ta\tN\tx"),
+            ("other:room:main", "1\ta\t5\tJ\tx"),
+            ("chat:room:main:seq", "1\ta\t5\tJ\tx"),
+            ("chat:room:", "1\ta\t5\tJ\tx"),
+            ("chat:room:main", "x\ta\t5\tJ\tx"),
+            ("chat:room:main", "0\ta\t5\tJ\tx"),
+            ("chat:room:main", "-1\ta\t5\tJ\tx"),
+            ("chat:room:main", "+1\ta\t5\tJ\tx"),
+            ("chat:room:main", "99999999999999999999999\ta\t5\tJ\tx"),
+            ("chat:room:main", "1\ta\t-5\tJ\tx"),
+            ("chat:room:main", "1\ta\t\tJ\tx"),
+            ("chat:room:main", "1\ta\t5\tQ\tx"),
+            ("chat:room:main", "1\ta\t5\tJ\t"),
+            ("chat:room:main", "1\ta\t5\tJ\tx\ty"),
+            ("chat:room:main", "1\ta\t5\tN\tx"),
+            ("chat:room:main", "1\ta\t5\tC\tx"),
+            ("chat:room:main", "1\ta\t5\tC\t\tx"),
+            ("chat:room:main", "1\ta\t5\tP\tx\ty"),
+            ("chat:room:main", "1\ta\t5\tJ"),
+            ("chat:room:main", "1\ta\t5"),
             ("chat:room:main", "1\ta"),
+            ("chat:room:main", ""),
+            ("chat:room:main", "\t\t\t\t"),
+            ("chat:room:main", "1\ta\t5\tJ\tx\u{7}"),
         ] {
-            assert_eq!(Envelope::decode(channel, payload), None, "{payload}");
+            assert_eq!(decode(channel, payload, "a"), None, "{payload:?}");
+        }
+        // An older instance's plain-text history line is skipped.
+        assert_eq!(decode_history("ann: hello"), None);
+        assert_eq!(decode_history(""), None);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        // A cheap deterministic fuzz: every prefix of a few messages, and
+        // bytes from a tiny generator, through both decoders.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut inputs: Vec<String> = Vec::new();
+        for event in samples() {
+            let full = format!("7\tme\t{}", encode(&event).unwrap());
+            inputs.extend(full.char_indices().map(|(i, _)| full[..i].to_owned()));
+        }
+        let alphabet = [
+            '1', '0', '\t', 'C', 'J', 'N', 'P', 'A', 'L', 'S', 'x', 'é', '\n', '-',
+        ];
+        for _ in 0..2000 {
+            let len = (state % 24) as usize;
+            let s: String = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            inputs.push(s);
+        }
+        for input in &inputs {
+            let _ = decode("chat:room:main", input, "me");
+            let _ = decode(input, input, "me");
+            let _ = decode_history(input);
         }
     }
 

@@ -68,10 +68,6 @@ impl<H> Default for Members<H> {
 }
 
 impl<H> Members<H> {
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

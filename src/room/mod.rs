@@ -237,7 +237,6 @@ pub enum Refused {
 /// A room's pending events and the members to send them to, lent to the
 /// broadcaster by [`Core::take_batch`].
 pub struct Batch<'a, H> {
-    pub room: &'a RoomName,
     pub events: Vec<Arc<Event>>,
     /// Each connected member, and from which event on the batch is for it
     /// (a newcomer gets only what came after its arrival).
@@ -551,6 +550,7 @@ impl<H: Clone> Core<H> {
     }
 
     /// The nickname of member `id`, if it is in a room.
+    #[cfg(test)]
     pub fn nickname(&self, id: ClientId) -> Option<&str> {
         let name = self.clients.get(&id)?;
         self.rooms.get(name)?.room.nickname(id)

@@ -393,11 +393,7 @@ impl<H: Clone> Room<H> {
                 (from < events.len()).then_some(Target { id, handle, from })
             })
             .collect();
-        Some(Batch {
-            room: &self.name,
-            events,
-            targets,
-        })
+        Some(Batch { events, targets })
     }
 
     /// Notices for member `id` alone (refusals, answers), after what the
