@@ -333,6 +333,16 @@ fn transcript_formats() {
     assert_eq!(objects[0]["text"], "");
     assert_eq!(objects[3]["kind"], "action");
 
+    store.write(chat("r", 7, Time(u64::MAX), "al", "far future"));
+    store.stop();
+    let (store, _) = open(dir.path(), MONTH, 10, T0);
+    let db = store.path();
+    let text = text_of(db, "r", Format::Text);
+    assert!(
+        text.ends_with("9999-12-31T23:59:59.999Z al: far future\n"),
+        "{text}"
+    );
+
     let mut out = Vec::new();
     assert_eq!(transcript(db, "nobody", Format::Csv, &mut out), Ok(false));
     assert!(out.is_empty());

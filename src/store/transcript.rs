@@ -52,6 +52,10 @@ impl Format {
     }
 }
 
+/// The last moment RFC 3339 can write, in ms since the epoch:
+/// 9999-12-31T23:59:59.999Z. A later time is shown as this one.
+pub const LATEST: u64 = 253_402_300_799_999;
+
 /// One line of a transcript.
 struct Line {
     time: Time,
@@ -68,7 +72,8 @@ struct Line {
 /// leave). Deleted and cleared lines are not in it.
 ///
 /// Returns `Ok(false)` if the room has no record at all (a 404), having
-/// written nothing.
+/// written nothing. A room the store knows only by its settings, or whose
+/// lines all expired, has an empty transcript (CSV: the header alone).
 ///
 /// # Errors
 /// The file cannot be read (naming it), or writing to `out` fails.
@@ -137,7 +142,8 @@ fn each_line(
             continue;
         };
         let line = Line {
-            time: Time(from_sql(row.get(0).map_err(read_fail)?)),
+            // RFC 3339 ends with the year 9999.
+            time: Time(from_sql(row.get(0).map_err(read_fail)?).min(LATEST)),
             kind,
             nick: row.get(2).map_err(read_fail)?,
             text: row.get(3).map_err(read_fail)?,
