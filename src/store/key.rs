@@ -24,7 +24,7 @@ pub const KEY_MIN: usize = 16;
 /// operating system, as 22 characters of base64url without padding, in a
 /// file of mode 0600 (and `dir` made, mode 0700, if missing). So it is the
 /// same on every call and across restarts until the file is deleted. A
-/// teacher may write a key of their own in the file (at least [`KEY_MIN`]
+/// teacher may write a key of their own in the file (at least 16
 /// characters, no spaces). A key file others can read is logged.
 ///
 /// # Errors

@@ -6,7 +6,7 @@
 //! which never waits for the disk: the writes go through a bounded queue to
 //! the store thread (`store`, see `thread`), which owns the only write
 //! connection. The page threads read transcripts through their own
-//! read-only connections ([`transcript`]); in WAL mode readers and the
+//! read-only connections ([`transcript()`]); in WAL mode readers and the
 //! writer do not block each other.
 //!
 //! The other files, one job each:
@@ -274,7 +274,7 @@ impl Store {
         }
     }
 
-    /// The database file (`DIR/chat.sqlite3`), for [`transcript`].
+    /// The database file (`DIR/chat.sqlite3`), for [`transcript()`].
     pub fn path(&self) -> &Path {
         &self.path
     }
