@@ -26,6 +26,9 @@
 //! - `health`: `/healthz` and `/metrics` on the page port, for operators.
 //! - `metrics`: the counters and gauges `/metrics` shows.
 //! - `proxy`: the same-origin rule and the client address behind a proxy.
+//! - `event`: the one event model (room, broadcaster, cluster and store).
+//! - `store`: the embedded SQLite store (its own `store` thread): history,
+//!   settings and transcripts kept across restarts (not wired yet).
 //! - `cluster`: with `--redis`, several instances sharing their rooms
 //!   through Redis (its own threads; none without the flag).
 //! - `error`: why the server could not start ([`Error`]).
@@ -90,6 +93,7 @@ mod proxy;
 mod room;
 mod server;
 mod startup;
+pub mod store;
 #[cfg(test)]
 mod test_support;
 mod throttle;
