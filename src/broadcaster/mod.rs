@@ -240,7 +240,16 @@ impl Broadcaster {
                     ticket,
                     claim,
                 } => self.claim(&room, ticket, claim, now),
-                Output::Open(room) => self.peers.open(&room),
+                Output::Open(room) => {
+                    if !self.peers.open(&room) {
+                        // No state will come: start from nothing.
+                        let state = crate::event::RoomState {
+                            room: room.to_string(),
+                            ..Default::default()
+                        };
+                        self.core.opened(state, now);
+                    }
+                }
                 Output::DroppedTooSlow => crate::metrics::dropped_too_slow(),
                 Output::Log(level, line) => log::log!(level, "{line}"),
             }

@@ -61,13 +61,14 @@ impl Peers {
         Err(event)
     }
 
-    /// Ask for the room's state (the answer comes back as an input).
-    pub fn open(&self, room: &RoomName) {
+    /// Ask for the room's state; true if it will come back as an input.
+    pub fn open(&self, room: &RoomName) -> bool {
         #[cfg(feature = "redis")]
         if let Some(link) = &self.link {
-            link.open(room.as_str());
+            return link.open(room.as_str());
         }
         let _ = room;
+        false
     }
 }
 

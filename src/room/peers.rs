@@ -42,6 +42,11 @@ pub struct Newcomer<H> {
 
 /// A room's view of the other instances, and its claims in flight.
 pub struct Peers<H> {
+    /// Whether the room's state has come (see [`Room::reseed`]): until it
+    /// has, events that come back wait in `early`, so no newcomer is
+    /// greeted without the history.
+    opened: bool,
+    early: Vec<Envelope>,
     /// The sequence number of the last event received: anything at or
     /// below it is already here.
     seq: u64,
@@ -66,6 +71,8 @@ pub struct Peers<H> {
 impl<H> Default for Peers<H> {
     fn default() -> Self {
         Peers {
+            opened: false,
+            early: Vec::new(),
             seq: 0,
             names: HashMap::new(),
             arrivals: BTreeMap::new(),
@@ -330,6 +337,9 @@ impl<H: Clone> Room<H> {
         let Some(peers) = self.peers.as_mut() else {
             return;
         };
+        if !peers.opened {
+            return peers.early.push(envelope);
+        }
         if envelope.seq <= peers.seq {
             return; // already in the state this room started from
         }
@@ -403,7 +413,9 @@ impl<H: Clone> Room<H> {
         let Some(peers) = self.peers.as_mut() else {
             return;
         };
-        peers.seq = peers.seq.max(state.seq);
+        peers.seq = state.seq;
+        let early = std::mem::take(&mut peers.early);
+        let first = !std::mem::replace(&mut peers.opened, true);
         peers.names.clear();
         peers.arrivals.clear();
         // Arrival order is the list's order; their sequence numbers are
@@ -420,6 +432,17 @@ impl<H: Clone> Room<H> {
                 self.history.push(Arc::new(line.clone()));
             }
         }
+        if first {
+            // What came back before the state, after it.
+            for envelope in early {
+                self.receive(envelope);
+            }
+        }
+    }
+
+    /// Whether the room waits for its state.
+    fn opening(&self) -> bool {
+        self.peers.as_ref().is_some_and(|p| !p.opened)
     }
 
     /// Redis went away: let the newcomers whose join was granted in, and
@@ -431,6 +454,9 @@ impl<H: Clone> Room<H> {
         };
         let mut waiting: Vec<_> = peers.joining.drain().collect();
         waiting.sort_by_key(|&(seq, _)| seq);
+        if self.opening() {
+            self.reseed(&RoomState::default());
+        }
         if !self.members.is_empty() {
             self.announce(
                 0,
