@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::*;
+use super::publisher::Unsent;
 use crate::event::{Time, What};
 
 #[path = "../../tests/common/redis.rs"]
