@@ -72,6 +72,19 @@ pub struct Config {
     /// leaves and frees their names
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = seconds)]
     pub redis_lease: Duration,
+    /// Keep history, moderation and transcripts in DIR/chat.sqlite3
+    /// (created with mode 0700 if missing); unusable at start: exit 1
+    #[arg(long, value_name = "DIR", default_value = "chat-data")]
+    pub data_dir: std::path::PathBuf,
+    /// Keep everything in memory and write nothing anywhere (a restart
+    /// forgets every room's history). `Config::default()` is memory-only:
+    /// a program embedding the server chooses where its data goes
+    #[arg(long)]
+    pub memory_only: bool,
+    /// Delete lines and events older than this from the store (at start,
+    /// then every tenth of it, at most hourly): 30d, 12h, 90m, 10s
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = duration)]
+    pub retain: Duration,
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -175,9 +188,26 @@ impl Default for Limits {
 }
 
 impl Default for Config {
-    /// The defaults written in the `#[arg]` attributes above.
+    /// The defaults written in the `#[arg]` attributes above, but
+    /// memory-only (`--memory-only`): a program embedding the server, and
+    /// every test, chooses where data is kept (set `memory_only: false`
+    /// and `data_dir`).
     fn default() -> Config {
-        Config::try_parse_from(["chat-server"]).expect("the default config parses")
+        let config = Config::try_parse_from(["chat-server"]).expect("the default config parses");
+        Config {
+            memory_only: true,
+            ..config
+        }
+    }
+}
+
+/// A duration such as `30d`, `12h`, `90m` or `10s` (humantime's forms).
+fn duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a duration such as 30d, 12h, 90m or 10s"
+        )),
     }
 }
 

@@ -20,12 +20,14 @@ use crate::client::{self, Context};
 #[cfg(feature = "redis")]
 use crate::cluster::{self, Cluster, ClusterConfig};
 use crate::config::Config;
+use crate::event::Time;
 use crate::http::origin::OriginPolicy;
 use crate::http::page::{self, PageServer};
 use crate::os;
 use crate::permit::Permits;
 use crate::room;
 use crate::startup;
+use crate::store::{Health as StoreHealth, Restored, Store};
 use crate::throttle::Throttle;
 use crate::throttled;
 use crate::Error;
@@ -163,11 +165,12 @@ impl Server {
         };
         #[cfg(not(feature = "redis"))]
         let peers = Peers::default();
+        let store = open_store(config, limits.history_lines)?;
         let room = thread::Builder::new()
             .name("broadcaster".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                broadcaster::run(room_events, room_settings, peers);
+                broadcaster::run(room_events, room_settings, peers, store);
             })
             .map_err(spawn_err("broadcaster"))?;
 
@@ -294,6 +297,31 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop_all();
     }
+}
+
+/// The store in `--data-dir`, and what it kept of every room; `None` with
+/// `--memory-only`. Says which in the log.
+///
+/// # Errors
+/// [`Error::Config`], one line naming `--data-dir`, if the directory
+/// cannot be created or written or the file is not a chat-server database.
+fn open_store(config: &Config, history: usize) -> Result<Option<(Store, Vec<Restored>)>, Error> {
+    if config.memory_only {
+        log::info!("history kept in memory only (--memory-only; --data-dir DIR to keep it)");
+        return Ok(None);
+    }
+    let now = Time::from_system(std::time::SystemTime::now());
+    let health = Box::new(|health: StoreHealth| match health {
+        StoreHealth::Failing(why) => log::warn!("store: history is not being saved: {why}"),
+        StoreHealth::Recovered => log::info!("store: history is being saved again"),
+    });
+    let (store, rooms) = Store::open(&config.data_dir, config.retain, history, now, health)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    log::info!(
+        "history kept in {} (--data-dir, --memory-only)",
+        store.path().display()
+    );
+    Ok(Some((store, rooms)))
 }
 
 /// Connect to our own listener so a blocked `accept` returns and sees the

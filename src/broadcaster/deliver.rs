@@ -16,6 +16,7 @@ use crate::id::ClientId;
 use crate::outbox;
 use crate::protocol::{self, Format};
 use crate::room::{Refused, Target};
+use crate::store::Write;
 
 /// From this many members on, a batch is sent from two threads (see
 /// [`deliver_on_two_threads`]).
@@ -71,6 +72,15 @@ impl Broadcaster {
             return;
         };
         let events = batch.events;
+        if let Some(store) = &self.store {
+            // Room events are kept (the store takes those it keeps).
+            for event in events.iter().filter(|e| e.id > 0) {
+                store.write(Write::Event {
+                    room: name.to_string(),
+                    event: Event::clone(event),
+                });
+            }
+        }
         let needs = |f: Format| batch.targets.iter().any(|t| t.handle.format == f);
         let text = needs(Format::Text).then(|| Rendered::new(&events, Format::Text));
         let json = needs(Format::Json).then(|| Rendered::new(&events, Format::Json));

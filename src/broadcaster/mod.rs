@@ -21,6 +21,7 @@ use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::protocol::Format;
 use crate::room::{self, Admission, Core, LeaveReason, Output, Place, Settings};
+use crate::store::{Restored, Store};
 
 mod deliver;
 mod peers;
@@ -123,10 +124,13 @@ impl Clock {
     }
 }
 
-/// The broadcaster's state: the core and the way to the other instances.
+/// The broadcaster's state: the core, the way to the other instances and
+/// the store.
 struct Broadcaster {
     core: Core<Handle>,
     peers: Peers,
+    /// Where room events are kept (none with `--memory-only`).
+    store: Option<Store>,
     clock: Clock,
 }
 
@@ -134,14 +138,27 @@ struct Broadcaster {
 /// waking also when an away member's grace ends. Blocks on the channel.
 /// Returns once the acceptor, the server handle, every client thread (and
 /// with `--redis`, the cluster threads) have dropped their senders.
-pub fn run(inputs: Receiver<Input>, settings: Settings, peers: Peers) {
+pub fn run(
+    inputs: Receiver<Input>,
+    settings: Settings,
+    peers: Peers,
+    store: Option<(Store, Vec<Restored>)>,
+) {
     let settings = Settings {
         shared: peers.is_shared(),
         ..settings
     };
+    let mut core = Core::new(settings, rand::random());
+    let store = store.map(|(store, rooms)| {
+        for room in rooms {
+            core.restore(&room.room, room.last_id, room.history);
+        }
+        store
+    });
     let mut b = Broadcaster {
-        core: Core::new(settings, rand::random()),
+        core,
         peers,
+        store,
         clock: Clock::start(),
     };
     loop {
@@ -173,6 +190,9 @@ pub fn run(inputs: Receiver<Input>, settings: Settings, peers: Peers) {
         crate::metrics::room_sizes(held, clients);
     }
     log::debug!("broadcaster: all senders gone, stopping");
+    if let Some(store) = b.store.take() {
+        store.stop();
+    }
 }
 
 impl Broadcaster {

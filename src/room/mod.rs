@@ -276,6 +276,9 @@ pub struct Core<H> {
     out: VecDeque<Output<H>>,
     /// Seeds each new room's random nicknames.
     rng: SmallRng,
+    /// What the store kept of rooms not open yet: their last id and
+    /// history, taken when the room opens.
+    kept: HashMap<RoomName, (u64, Vec<Event>)>,
 }
 
 impl<H: Clone> Core<H> {
@@ -291,6 +294,15 @@ impl<H: Clone> Core<H> {
             closing: false,
             out: VecDeque::new(),
             rng: SmallRng::seed_from_u64(seed),
+            kept: HashMap::new(),
+        }
+    }
+
+    /// What the store kept of room `name` from an earlier run: its ids go
+    /// on after `last_id`, and a newcomer gets `history` (oldest first).
+    pub fn restore(&mut self, name: &str, last_id: u64, history: Vec<Event>) {
+        if let Some(name) = RoomName::parse(name) {
+            self.kept.insert(name, (last_id, history));
         }
     }
 
@@ -319,6 +331,9 @@ impl<H: Clone> Core<H> {
             self.log(log::Level::Info, format!("room {}: created", place.room));
             let seed = self.rng.random();
             let mut room = Room::new(place.room.clone(), self.settings, seed, now);
+            if let Some((last_id, history)) = self.kept.remove(&place.room) {
+                room.restore(last_id, history);
+            }
             if self.settings.shared {
                 room.open();
             }

@@ -73,6 +73,14 @@ impl<H: Clone> Room<H> {
         }
     }
 
+    /// Start from what an earlier run kept: ids go on after `last_id`.
+    pub fn restore(&mut self, last_id: u64, history: Vec<Event>) {
+        self.last_id = self.last_id.max(last_id);
+        for line in history {
+            self.history.push(Arc::new(line));
+        }
+    }
+
     /// This room, for an input that arrives at `now`.
     pub fn at(&mut self, now: Time) -> &mut Room<H> {
         self.now = self.now.max(now);

@@ -586,7 +586,9 @@ pub fn start_binary(fd_limit: Option<u64>, args: &[&str]) -> ChildServer {
         .arg("-c")
         .arg(script)
         .arg(bin)
-        .args(["--http-port", "0", "--ws-port", "0"])
+        // Tests keep nothing on disk unless they ask (after `args`, so a
+        // test's own `--data-dir` wins over nothing: it omits this flag).
+        .args(["--http-port", "0", "--ws-port", "0", "--memory-only"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
