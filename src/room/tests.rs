@@ -191,6 +191,11 @@ fn shared_join(core: &mut Core<H>, id: ClientId, tag: H) -> Vec<Output<H>> {
     drain(core)
 }
 
+/// An event back from Redis (the core's input for it).
+fn back_from_redis(core: &mut Core<H>, envelope: Envelope) {
+    core.from_peers(envelope, T0);
+}
+
 /// A join line as Redis hands it back.
 fn join_envelope(seq: u64, nick: &str, mine: bool) -> Envelope {
     Envelope {
@@ -599,7 +604,7 @@ fn shared_a_newcomer_enters_when_granted_then_its_join_is_back() {
     core.claimed(main().as_str(), ticket, Claim::Granted(5), T0);
     assert_eq!(core.nickname(1), None, "in before its join came back");
     assert!(sent_to(&drain(&mut core), "ann").is_empty());
-    core.from_peers(join_envelope(5, &nick, true), T0);
+    back_from_redis(&mut core, join_envelope(5, &nick, true));
     assert_eq!(core.nickname(1), Some(nick.as_str()));
     let greeting = sent_to(&drain(&mut core), "ann");
     assert_eq!(greeting[0], format!(" .... you are {nick}."));
@@ -611,7 +616,7 @@ fn shared_a_newcomer_enters_when_granted_then_its_join_is_back() {
 fn shared_a_newcomer_enters_when_its_join_is_back_before_the_answer() {
     let mut core = core_with(shared());
     let (ticket, nick) = join_claim(&shared_join(&mut core, 1, "ann"));
-    core.from_peers(join_envelope(5, &nick, true), T0);
+    back_from_redis(&mut core, join_envelope(5, &nick, true));
     assert_eq!(core.nickname(1), Some(nick.as_str()));
     assert_eq!(sent_to(&drain(&mut core), "ann").len(), 2, "greeted");
     core.claimed(main().as_str(), ticket, Claim::Granted(5), T0);
@@ -661,14 +666,14 @@ fn shared_a_chat_line_is_announced_when_it_comes_back() {
         batch_texts(&mut core, &main()).is_empty(),
         "announced early"
     );
-    core.from_peers(
+    back_from_redis(
+        &mut core,
         Envelope {
             room: main().to_string(),
             seq: 9,
             mine: true,
             event,
         },
-        T0,
     );
     let batch = core.take_batch(&main()).expect("announced");
     assert_eq!(batch.events.len(), 1);
