@@ -18,8 +18,9 @@ seed:
 # What `make test` captured from cargo test, and its exit code, for the summary.
 TEST_LOG := $(or $(CARGO_TARGET_DIR),target)/make-test.log
 
-## Everything CI checks: formatting and lints, then every test binary of the
-## workspace, ignored ones included, each once: unit, end to end, the seed
+## Everything CI checks: formatting and lints (with and without the redis
+## feature), the unit tests built without the redis feature, then every
+## test binary of the workspace, ignored ones included, each once: unit, end to end, the seed
 ## example as a child process, the browser (without chromium those pass
 ## without running and the summary says so, except in CI where they fail;
 ## `make test-browser` installs it). Ends with one line, `N passed, N failed`,
@@ -29,14 +30,16 @@ test:
 	for c in chromium chromium-browser google-chrome-stable google-chrome; do \
 		command -v $$c >/dev/null 2>&1 && chromium=1; done; \
 	$(MAKE) --no-print-directory lint || lint=1; \
-	{ $(CARGO) test --workspace --no-fail-fast -- --include-ignored; \
-		echo $$? > $(TEST_LOG).rc; } 2>&1 | tee $(TEST_LOG); \
+	{ $(CARGO) test -p chat-server --no-default-features --lib; nd=$$?; \
+		$(CARGO) test --workspace --no-fail-fast -- --include-ignored; rc=$$?; \
+		[ $$nd -eq 0 ] || rc=1; echo $$rc > $(TEST_LOG).rc; } 2>&1 | tee $(TEST_LOG); \
 	awk -v rc="$$(cat $(TEST_LOG).rc)" -v lint=$$lint -v chromium=$${chromium:-0} -v ci="$$CI" \
 		-f scripts/test-summary.awk $(TEST_LOG)
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p chat-server --no-default-features --all-targets -- -D warnings
 
 unit:
 	$(CARGO) test

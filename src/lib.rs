@@ -2,37 +2,48 @@
 //! Cookbook's WebSocket chat, one OS thread per connection, no async runtime.
 //!
 //! # Layout
-//! In the order a message flows, socket to socket:
+//! In the order a chat line flows, socket to socket:
 //! - `server`: starts and stops everything; the acceptor thread.
 //! - `http`: HTTP on both ports: the bounded request-head reader, the
 //!   WebSocket upgrade (101, every refusal, the origin policy), the page.
-//! - `client`: one client's session, run by its reader thread.
-//! - `room`: the broadcaster thread, sole owner of every room's table
-//!   (members, nicknames, history, away members waiting for a resume).
+//! - `client`: one client's session, run by its reader thread: frames in,
+//!   inputs for the broadcaster out.
+//! - `broadcaster`: the one thread that owns the room core, feeds it one
+//!   input at a time with the time, and carries out its outputs (deliver,
+//!   publish, count, log): the only place the core meets the world.
+//! - `room`: the core: every room's members, nicknames, commands, history
+//!   and resumes, as plain logic (inputs in, outputs out).
+//! - `protocol`: every line's wording, rendered as plain text or JSON.
 //! - `outbox`: how lines reach a client's socket: sent at once if it takes
 //!   them, else queued for its private child `outbox::writer`, the writer
 //!   thread a client has only while it is behind.
 //! - `frame`: server frames, encoded once for every client.
-//! - `startup`: binding, and the start-up lines for a classroom.
-//! - `os`: the operating-system edge: the non-blocking send and the
-//!   fd/thread/memory-map limits.
+//! - `cluster` (feature `redis`) and `store`: threads that take the
+//!   broadcaster's outputs and give back inputs.
 //!
 //! And what they share:
+//! - `event`: the one event model (core, broadcaster, cluster and store).
+//! - `nickname`: the nickname rules (core and cluster).
 //! - `config`: every flag and limit, each spelled once ([`Config`], [`Limits`]).
-//! - `protocol`: the wire wording and close codes.
-//! - `id`: [`ClientId`], the one type room, reader and outbox all name.
+//! - `id`: [`ClientId`], the one type the core, reader and outbox all name.
 //! - `permit`: counted permits (client seats, writer threads).
 //! - `throttle`: rate limits (a client's flood limit, the log's).
 //! - `health`: `/healthz` and `/metrics` on the page port, for operators.
 //! - `metrics`: the counters and gauges `/metrics` shows.
 //! - `proxy`: the same-origin rule and the client address behind a proxy.
-//! - `event`: the one event model (room, broadcaster, cluster and store).
-//! - `store`: the embedded SQLite store (its own `store` thread): history,
-//!   settings and transcripts kept across restarts (not wired yet).
-//! - `cluster`: with `--redis`, several instances sharing their rooms
-//!   through Redis (its own threads; none without the flag).
+//! - `startup`: binding, and the start-up lines for a classroom.
+//! - `os`: the operating-system edge: the non-blocking send and the
+//!   fd/thread/memory-map limits.
 //! - `error`: why the server could not start ([`Error`]).
 //!
+//! # Rules
+//! - `room` does no I/O: no socket, thread, channel, clock read, `redis`,
+//!   `outbox`, `cluster`, `metrics` or global; the time is an argument.
+//! - `cluster` never imports `room`, and `room` never imports `cluster`:
+//!   they meet only in `broadcaster`, through `event`'s types.
+//! - `metrics` takes labels, never domain types.
+//! - Nothing on the broadcaster thread waits for Redis or the disk.
+
 //! # How a connection ends
 //! One verb each, in code, logs and docs: a connection is **closed** by the
 //! close handshake (RFC 6455 section 7: a close frame each way, then TCP
@@ -41,7 +52,7 @@
 //! the room dropped a slow client after a parting close frame 1008).
 //!
 //! # Threads
-//! One `room`, one `acceptor`, one `page` (plus tiny_http's accept thread
+//! One `broadcaster`, one `acceptor`, one `page` (plus tiny_http's accept thread
 //! and one `page-conn` per page connection, at most `--page-connections`), and one
 //! per client (`client-N`, its reader). A client that falls behind also gets
 //! a writer (`client-N-w`) until it catches up. So N clients keeping up cost
@@ -51,9 +62,9 @@
 //! ```text
 //! browser --HTTP--> page (tiny_http) -- web/index.html
 //! browser ==WS====> acceptor --spawn--> client-N reader (1 per socket)
-//!                                         | Event::Join/Message/Leave
+//!                                         | Input::Join/Message/Leave
 //!                                         v
-//!                                       room (owns every room)
+//!                                       broadcaster (owns the core)
 //!                                         | outbox per client: send now,
 //!                                         | without blocking...
 //!                                         v
@@ -78,6 +89,9 @@ mod client;
 mod cluster;
 mod config;
 mod error;
+// The core's and the event model's inputs from other instances are part
+// of their API in every build; without the redis feature nothing feeds them.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 mod event;
 mod frame;
 mod health;
@@ -90,6 +104,7 @@ mod outbox;
 mod permit;
 mod protocol;
 mod proxy;
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 mod room;
 mod server;
 mod startup;

@@ -64,6 +64,7 @@ pub fn you_are(nick: &str) -> String {
 pub const SLOW_DOWN: &str = "slow down.";
 
 /// To the room, once, when this instance loses its peers (`--redis`).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub const RECONNECTING: &str = "the server is reconnecting to its peers.";
 
 /// The nickname asked for belongs to someone else.

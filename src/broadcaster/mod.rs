@@ -204,7 +204,7 @@ impl Broadcaster {
                 let _ = reply.send(self.peers.cut_off());
             }
             #[cfg(feature = "redis")]
-            Input::Cluster(inbound) => self.from_cluster(inbound, now),
+            Input::Cluster(inbound) => self.on_cluster(inbound, now),
         }
         self.carry_out();
     }

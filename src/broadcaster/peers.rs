@@ -131,10 +131,10 @@ impl Broadcaster {
 
     /// What the cluster threads report, as the core's inputs.
     #[cfg(feature = "redis")]
-    pub(super) fn from_cluster(&mut self, inbound: crate::cluster::Inbound, now: Time) {
+    pub(super) fn on_cluster(&mut self, inbound: crate::cluster::Inbound, now: Time) {
         use crate::cluster::Inbound;
         match inbound {
-            Inbound::Event(envelope) => self.core.from_peers(envelope, now),
+            Inbound::Event(envelope) => self.core.peer_event(envelope, now),
             Inbound::Unsent { room, event } => self.core.unsent(&room, event, now),
             Inbound::Claimed {
                 room,

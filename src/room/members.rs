@@ -183,11 +183,6 @@ impl<H> Members<H> {
         self.by_id.get_mut(&new)
     }
 
-    /// For tests: mark numbers as taken.
-    #[cfg(test)]
-    pub fn take_numbers(&mut self, numbers: impl IntoIterator<Item = u32>) {
-        self.numbers.extend(numbers);
-    }
 }
 
 /// The nickname asked for belongs to another member.

@@ -63,7 +63,7 @@ pub struct Settings {
     pub outbox_lines: usize,
     /// Rooms are shared with other instances (`--redis`): what the whole
     /// room hears goes out as [`Output::Publish`] and comes back as
-    /// [`Core::from_peers`].
+    /// [`Core::peer_event`].
     pub shared: bool,
 }
 
@@ -459,7 +459,7 @@ impl<H: Clone> Core<H> {
     // ---- inputs from the other instances (`--redis`) ---------------------
 
     /// A room event that came back from Redis, in the room's order.
-    pub fn from_peers(&mut self, envelope: Envelope, now: Time) {
+    pub fn peer_event(&mut self, envelope: Envelope, now: Time) {
         self.on_room(&envelope.room.clone(), now, |room| room.receive(envelope));
     }
 
