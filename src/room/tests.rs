@@ -193,7 +193,7 @@ fn shared_join(core: &mut Core<H>, id: ClientId, tag: H) -> Vec<Output<H>> {
 
 /// An event back from Redis (the core's input for it).
 fn back_from_redis(core: &mut Core<H>, envelope: Envelope) {
-    core.from_peers(envelope, T0);
+    core.peer_event(envelope, T0);
 }
 
 /// A join line as Redis hands it back.
