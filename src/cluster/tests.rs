@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::*;
 use super::publisher::Unsent;
+use super::*;
 use crate::event::{Time, What};
 
 #[path = "../../tests/common/redis.rs"]

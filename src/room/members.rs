@@ -182,7 +182,6 @@ impl<H> Members<H> {
         self.insert(new, member);
         self.by_id.get_mut(&new)
     }
-
 }
 
 /// The nickname asked for belongs to another member.
