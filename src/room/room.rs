@@ -423,8 +423,13 @@ impl<H: Clone> Room<H> {
             return;
         };
         let Some(handle) = member.handle.clone() else {
-            let events: Vec<Arc<Event>> = events.into_iter().map(Arc::new).collect();
-            if member.session.is_some() && !member.keep_events(&events, limit) {
+            // Away: what the room said before these, still pending, is
+            // kept first (and not again when the batch is taken), so the
+            // member gets both in the order they were said.
+            let from = std::mem::replace(&mut member.since, self.pending.len());
+            let mut kept = self.pending[from.min(self.pending.len())..].to_vec();
+            kept.extend(events.into_iter().map(Arc::new));
+            if member.session.is_some() && !member.keep_events(&kept, limit) {
                 self.let_go(id, "missed too many lines");
             }
             return;
