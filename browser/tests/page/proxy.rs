@@ -22,7 +22,7 @@ fn through_a_proxy_the_page_connects_to_ws_on_its_own_origin() {
     // Allowed by name, so this test does not depend on the origin policy
     // (the same-host rule of issue 13 point 3 allows it without a flag).
     config.allowed_origins = vec![proxy_origin.clone()];
-    let server = start_server_with(&config);
+    let server = start_server_with(config);
     let proxy = Relay::serve(
         listener,
         Route::Proxy {

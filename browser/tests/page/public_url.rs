@@ -17,7 +17,7 @@ fn the_public_url_overrides_the_guess() {
     let public = format!("http://{}/", listener.local_addr().expect("address"));
     let mut config = test_config();
     config.public_url = Some(public.clone());
-    let server = start_server_with(&config);
+    let server = start_server_with(config);
     let proxy = Relay::serve(
         listener,
         Route::Proxy {
