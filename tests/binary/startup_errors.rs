@@ -1,4 +1,4 @@
-//! Start-up errors a person can act on (issue 13, point 8): the real binary,
+//! Start-up errors a person can act on: the real binary,
 //! started with a mistake, exits 1 with one line on stderr that says what to
 //! change; `--bind localhost` resolves and serves.
 

@@ -1,4 +1,4 @@
-//! Each command and its refusals (issue 11 "Commands"): `/nick`, `/who`,
+//! Each command and its refusals: `/nick`, `/who`,
 //! `/me`, `/msg`, `/help`, unknown commands, `//` and other lines that only
 //! look like commands. Answers marked "sender only" reach no one else.
 
@@ -49,7 +49,7 @@ fn nick_renames_for_everyone_and_refuses_what_breaks_the_rule() {
         b.send(bad);
         assert_eq!(b.recv_text(), rule, "{bad}");
     }
-    // No NEW at all is 0 characters: the rule too (issue 11: "Not
+    // No NEW at all is 0 characters: the rule too ("Not
     // allowed: sender only, one ` .... ` line saying the rule").
     for empty in ["/nick", "/nick ", "/nick \t  "] {
         b.send(empty);

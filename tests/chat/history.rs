@@ -1,4 +1,4 @@
-//! History (issue 11 "History"): a newcomer gets the room's last
+//! History: a newcomer gets the room's last
 //! `--history` chat and action lines, oldest first and unchanged, before its
 //! ` .... you are` line; private and system lines are not kept; `--history 0`
 //! keeps nothing.

@@ -1,4 +1,4 @@
-//! `--max-rooms` (issue 11 "Rooms"): a join that would create one room too
+//! `--max-rooms`: a join that would create one room too
 //! many gets 503 at the handshake; a room whose last member left keeps its
 //! history until its slot is needed, and then the least recently used empty
 //! room goes first.

@@ -1,4 +1,4 @@
-//! `/nick` judges a name by its full Unicode case fold (issue 11: "unique
+//! `/nick` judges a name by its full Unicode case fold ("unique
 //! in the room ignoring case"; "`user-` followed by digits is reserved"):
 //! `ẞ`, `ß` and `SS` are one name, and nothing that folds to `user-N`, or
 //! is `user-` with digits of another script, can be chosen.

@@ -1,4 +1,4 @@
-//! `/nick` race (issue 11 "Commands"): two clients asking for the same name
+//! `/nick` race: two clients asking for the same name
 //! at the same moment: exactly one gets it, the other is told it is taken,
 //! and everyone sees one rename.
 

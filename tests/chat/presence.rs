@@ -1,4 +1,4 @@
-//! The presence line (issue 11 "On joining"): a newcomer gets
+//! The presence line: a newcomer gets
 //! ` .... here now (N): A, B, C.` after its ` .... you are` line, everyone in
 //! order of arrival, itself included; past 50 names, the first 50 then
 //! `, and K more.`; `/who` gives the same line.

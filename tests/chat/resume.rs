@@ -1,4 +1,4 @@
-//! Coming back as yourself (issue 11): a member that gave `?session=ID` and
+//! Coming back as yourself: a member that gave `?session=ID` and
 //! dropped without a close frame is kept for `--resume-grace`; coming back
 //! with the ID in time gives the same name and the missed lines, and the
 //! others see neither a leave nor a join. After the grace, the others see

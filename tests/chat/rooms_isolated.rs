@@ -1,4 +1,4 @@
-//! Rooms are separate (issue 11 "Rooms"): the request path picks the room,
+//! Rooms are separate: the request path picks the room,
 //! lines never cross rooms, nicknames are unique within a room only, the
 //! proxy paths `/ws/NAME` reach the same room as `/NAME`, and any other path
 //! gets 404 at the handshake.

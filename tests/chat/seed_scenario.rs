@@ -45,7 +45,7 @@ fn a_clients_close_is_answered_and_the_connection_ends() {
 
 #[test]
 fn the_main_rooms_paths_are_accepted() {
-    // (Issue 11: other paths name other rooms, or get 404; see rooms.rs.)
+    // (Other paths name other rooms, or get 404; see chat::rooms_isolated.)
     let server = start_server();
     for path in ["/", "/chat", "/ws", "/ws/", "/?x=1"] {
         let mut client = TestClient::connect_to(server.chat_addr(), path);

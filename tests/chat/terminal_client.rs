@@ -1,4 +1,4 @@
-//! A terminal-style client (issue 11): what a person typing into `wscat` or
+//! A terminal-style client: what a person typing into `wscat` or
 //! `websocat` does, over plain masked text frames with no session ID, using
 //! every feature by typing: rooms by path, history, presence, `/help`,
 //! `/nick`, `/who`, `/me`, `/msg`, `//`, an unknown command, and quitting

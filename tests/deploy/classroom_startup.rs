@@ -1,4 +1,4 @@
-//! The classroom start-up (issue 13, point 7): with `--bind 0.0.0.0` or
+//! The classroom start-up: with `--bind 0.0.0.0` or
 //! `--bind ::` the real binary prints one `students: open http://ADDR:PORT/`
 //! line per non-loopback interface address, each of which serves the page
 //! while its chat port takes a client, and says both ports must be reachable;

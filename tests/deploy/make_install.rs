@@ -1,4 +1,4 @@
-//! `make install` (issue 13, point 9) puts a working binary in
+//! `make install` puts a working binary in
 //! `$(PREFIX)/bin`, `/usr/local/bin` unless told otherwise. The release build
 //! it depends on is skipped here (`make -o build`): the test installs the
 //! binary cargo built for the tests.

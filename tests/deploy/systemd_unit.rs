@@ -1,4 +1,4 @@
-//! `contrib/chat-server.service` (issue 13, point 9) passes
+//! `contrib/chat-server.service` passes
 //! `systemd-analyze verify` without a warning, has the hardening the README
 //! promises, and the flags in `contrib/chat-server.env` start the server.
 

@@ -58,7 +58,7 @@ fn default_policy_is_the_page_only() {
     );
     // The request's own origin (same host and port as its Host): what a
     // browser sends through a proxy serving page and chat on one origin
-    // (issue 13; tests/origin_behind_proxy.rs).
+    // (handshake::origin_behind_proxy).
     let chat = format!("http://127.0.0.1:{}", server.chat_addr().port());
     assert_eq!(try_origin(&server, Some(&chat)), 101, "{chat}");
     // Same host, a port that is neither the page's nor the Host's.

@@ -1,4 +1,4 @@
-//! The Origin check behind a proxy (issue 13, point 3): a browser's
+//! The Origin check behind a proxy: a browser's
 //! `Origin` whose host and port equal the request's `Host` is accepted
 //! without a flag (what a proxy that passes `Host` on delivers), and so is
 //! the `--public-url` origin; any other origin still gets 403.

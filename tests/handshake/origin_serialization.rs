@@ -1,5 +1,4 @@
-//! Origins compare as RFC 6454 section 6.2 serializes them (issue 9, point
-//! 7): scheme and host lowercased, the scheme's default port dropped, no
+//! Origins compare as RFC 6454 section 6.2 serializes them: scheme and host lowercased, the scheme's default port dropped, no
 //! path or trailing slash, for the configured ones and the received one;
 //! a configured value that is not an origin stops the server at start.
 

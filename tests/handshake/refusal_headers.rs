@@ -1,5 +1,5 @@
 //! Every refusal, on both ports, carries the header fields HTTP requires
-//! for its status (issue 9, point 6; RFC 9110 section 15): a body length
+//! for its status (RFC 9110 section 15): a body length
 //! and type, `Connection: close` when we close, `Allow` on 405, `Upgrade`
 //! on 426, `Sec-WebSocket-Version` on a version refusal, `Retry-After` on
 //! 503.

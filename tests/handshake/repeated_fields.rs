@@ -1,4 +1,4 @@
-//! Repeated header field lines in an upgrade (issue 9, point 5): list fields
+//! Repeated header field lines in an upgrade: list fields
 //! split over several lines combine into one list (RFC 9110 section 5.3);
 //! fields that may appear only once (RFC 9112 section 3.2 for Host, RFC
 //! 6455 section 11.3 for the key and version, RFC 6454 section 7.3 for

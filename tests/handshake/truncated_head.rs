@@ -1,6 +1,6 @@
 //! A request head cut short by the client's end of stream (a half-close,
 //! `shutdown(SHUT_WR)`) gets `400` on both ports, not a silent close
-//! (issue 9, point 3: every request gets a status line). A client that
+//! (every request gets a status line). A client that
 //! sent nothing at all is closed without a word.
 
 use testkit::*;

@@ -1,4 +1,4 @@
-//! `--trust-proxy ADDR` (issue 13, point 4): a connection from a trusted
+//! `--trust-proxy ADDR`: a connection from a trusted
 //! proxy is logged, and seen by the room, as the address in
 //! `X-Forwarded-For` (the rightmost one not itself a trusted proxy) or, with
 //! none, in `Forwarded`; from any other peer those headers are ignored.

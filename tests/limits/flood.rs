@@ -112,7 +112,7 @@ fn a_flood_is_cut_to_the_burst_and_the_sender_told_once() {
     }
 
     // A second burst of excess, within 10 seconds of the first notice: no
-    // second notice (at most one per 10 s, issue 9 point 8), and again only
+    // second notice (at most one per 10 s), and again only
     // a bounded prefix is broadcast.
     let again: Vec<String> = (0..30).map(|i| format!("again {i}")).collect();
     send_all(&mut flooder, &again);

@@ -1,4 +1,4 @@
-//! Each leave is logged with its real cause (issue 9, point 9): a message
+//! Each leave is logged with its real cause: a message
 //! over the size limit is "message too big", not a protocol error.
 
 use testkit::*;

@@ -1,5 +1,5 @@
 //! A sender over the rate limit is told ` .... slow down.` at most once per
-//! 10 seconds (issue 9, point 8), not once each time a line is dropped
+//! 10 seconds, not once each time a line is dropped
 //! after one got through.
 
 use testkit::*;

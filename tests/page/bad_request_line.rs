@@ -1,6 +1,6 @@
 //! A page request line that cannot be HTTP/1.x (an HTTP/0.9 `GET /`, a TLS
 //! hello, bytes that are not a method) gets 400 as soon as it is seen, as
-//! on the chat port, not 408 at the page timeout (issue 9, point 3).
+//! on the chat port, not 408 at the page timeout.
 
 use testkit::*;
 

@@ -1,4 +1,4 @@
-//! The page port bounds the request head (issue 9, point 1): a request line
+//! The page port bounds the request head: a request line
 //! over 8 KiB gets 414, a head over 8 KiB gets 431, and the connection is
 //! closed at once: the server stops reading, so 16 MiB sent without a line
 //! end costs it no more than the limit.

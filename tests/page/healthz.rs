@@ -1,4 +1,4 @@
-//! `/healthz` on the page port (issue 13, point 10): 200 and one line while
+//! `/healthz` on the page port: 200 and one line while
 //! the room thread answers, through a real server; `healthz` and `metrics`
 //! are not room names. (A room that does not answer gets 503: unit-tested
 //! in `src/health.rs` with a room that never reads its queue, since a live

@@ -1,4 +1,4 @@
-//! `/metrics` on the page port (issue 13, point 10): the real binary's
+//! `/metrics` on the page port: the real binary's
 //! counters and gauges, in the Prometheus text format, follow what clients
 //! do: connected clients and rooms, lines and bytes broadcast, a dropped
 //! client by reason, a refused handshake and page requests by status.

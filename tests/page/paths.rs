@@ -43,7 +43,7 @@ fn the_page_is_served_at_root() {
 
 #[test]
 fn the_page_is_under_60_kib_as_served() {
-    // Issue 12: small enough for a slow classroom network, uncompressed.
+    // Small enough for a slow classroom network, uncompressed.
     let server = start_server();
     let (status, _, body) = http(server.page_addr(), "GET", "/");
     assert_eq!(status, 200);

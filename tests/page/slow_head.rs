@@ -1,4 +1,4 @@
-//! The page port's head deadline and connection cap (issue 9, point 2): a
+//! The page port's head deadline and connection cap: a
 //! head trickled one line at a time is cut at the page timeout however
 //! often a byte arrives, and no number of slow clients gets more page
 //! threads than the cap; past it a new connection gets 503 at once.

@@ -34,7 +34,7 @@ fn half_sent_page_requests_do_not_block_the_page() {
         limits: Limits {
             page_timeout: PAGE_TIMEOUT,
             // Room for all of them: this test is about the deadline; past
-            // the cap a connection gets 503 (tests/page_slow_head.rs).
+            // the cap a connection gets 503 (tests/page/slow_head.rs).
             page_connections: LORIS + 16,
             rate_per_second: 0.0,
             ..Limits::default()

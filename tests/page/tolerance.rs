@@ -1,5 +1,4 @@
-//! Any request head the chat port parses, the page port parses too (issue 9,
-//! point 3), and whatever the page port cannot serve gets a status line,
+//! Any request head the chat port parses, the page port parses too, and whatever the page port cannot serve gets a status line,
 //! never a silent close.
 
 use testkit::*;

@@ -1,6 +1,6 @@
 //! A room's history lives in Redis: it survives the restart of the
 //! instance it was said on, and a newcomer on any instance gets it, oldest
-//! first, before its greeting (issue 15, point 3).
+//! first, before its greeting.
 
 use std::time::Duration;
 

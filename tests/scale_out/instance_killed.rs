@@ -1,7 +1,7 @@
 //! An instance killed with SIGKILL: once its lease lapses, one surviving
 //! instance announces its members' leaves; every client elsewhere sees
 //! each leave exactly once, within the lease (and a reap round) of the
-//! death, and the names are free again (issue 15, point 4).
+//! death, and the names are free again.
 
 use std::time::{Duration, Instant};
 

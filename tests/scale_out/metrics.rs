@@ -1,4 +1,4 @@
-//! `/metrics` of an instance started with `--redis` (issue 15, point 6):
+//! `/metrics` of an instance started with `--redis`:
 //! `chat_redis_published_total`, `chat_redis_received_total` and the
 //! `chat_redis_round_trip_seconds` histogram are there at start and move
 //! with the lines its clients send; an instance without `--redis` shows

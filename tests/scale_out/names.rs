@@ -1,6 +1,6 @@
 //! Nicknames are unique across instances: two clients on two instances
 //! asking for one name at the same moment, exactly one gets it; a name
-//! freed by a leave can be taken from the other instance (issue 15, 3).
+//! freed by a leave can be taken from the other instance.
 
 use testkit::redis::RedisServer;
 use testkit::{two_instances, TestClient};

@@ -1,6 +1,5 @@
 //! Two instances sharing Redis: clients on either chat as on one server,
-//! and every client of the room sees the same lines in the same order
-//! (issue 15, points 1 and 2).
+//! and every client of the room sees the same lines in the same order.
 
 use std::time::Duration;
 

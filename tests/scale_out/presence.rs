@@ -1,7 +1,6 @@
 //! Presence and private lines across instances: the presence line and
 //! `/who` list the room's members on every instance in order of arrival,
-//! and `/msg` reaches a member on another instance and no one else
-//! (issue 15, point 3).
+//! and `/msg` reaches a member on another instance and no one else.
 
 use std::time::Duration;
 

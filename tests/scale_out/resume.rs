@@ -1,5 +1,4 @@
-//! A resume (`?session=`) after the client's instance died (issue 15,
-//! point 4): the client reconnects to a live instance. Before the dead
+//! A resume (`?session=`) after the client's instance died: the client reconnects to a live instance. Before the dead
 //! instance's lease lapses its name is still held, so it comes in under a
 //! fresh name; once the lease lapses and its leave is announced, a resume
 //! with the same session gets its name back (the others see it join).

@@ -1,4 +1,4 @@
-//! Starting with and without `--redis` (issue 15, points 5 and 6): with
+//! Starting with and without `--redis`: with
 //! Redis unreachable, one line on stderr and exit 1; with it, the start-up
 //! log names the Redis address and the instance id; without the flag, no
 //! Redis thread runs.

@@ -1,7 +1,7 @@
 //! `--redis rediss://`: the instances reach Redis over TLS (the redis
 //! crate's rustls, no async runtime), verifying Redis's certificate
-//! against the system's roots, here a test CA given by `SSL_CERT_FILE`
-//! (issue 15, point 1). Redis and its certificates are made by the test:
+//! against the system's roots, here a test CA given by `SSL_CERT_FILE`.
+//! Redis and its certificates are made by the test:
 //! `redis-server --tls-port`, certificates from `openssl`.
 
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! tells its clients once that it is reconnecting, keeps serving them
 //! locally meanwhile, and when Redis is back claims its members' names
 //! again, so chat, presence and name rules span the instances once more,
-//! with no thread left over (issue 15, point 5).
+//! with no thread left over.
 
 use std::time::{Duration, Instant};
 

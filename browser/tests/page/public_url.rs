@@ -1,4 +1,4 @@
-//! `--public-url` overrides the page's guess (issue 13, point 2): a page
+//! `--public-url` overrides the page's guess: a page
 //! opened on the page port itself, with the public URL naming a proxy's
 //! origin, connects to `/ws/ROOM` there, as given.
 
