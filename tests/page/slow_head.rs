@@ -1,7 +1,7 @@
-//! The page port's head deadline and connection cap: a
-//! head trickled one line at a time is cut at the page timeout however
-//! often a byte arrives, and no number of slow clients gets more page
-//! threads than the cap; past it a new connection gets 503 at once.
+//! The page port's head deadline: a head trickled one line at a time is
+//! cut at the page timeout however often a byte arrives, and an idle
+//! keep-alive connection is closed after it. (The page's connection cap
+//! counts threads, so it is `threads::page_connection_cap`.)
 
 use testkit::*;
 

@@ -1,7 +1,8 @@
 //! Starting with and without `--redis`: with
 //! Redis unreachable, one line on stderr and exit 1; with it, the start-up
-//! log names the Redis address and the instance id; without the flag, no
-//! Redis thread runs.
+//! log names the Redis address and the instance id. (Without the flag no
+//! Redis thread runs: that counts threads, so it is
+//! `threads::no_redis_thread`.)
 
 use testkit::redis::RedisServer;
 use testkit::{start_binary, WAIT};
