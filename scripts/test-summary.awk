@@ -31,7 +31,9 @@ END {
 	if (lint) print "make lint failed (cargo fmt --check or clippy; see above)"
 	if (rc != 0 && failed == 0)
 		print "cargo test failed (exit code " rc ") before its tests ran; see above"
-	if (chromium == "0" && ci != "true") # in CI they fail instead
+	# In CI (CI set, not empty, not 0 or false: testkit's in_ci) they fail instead.
+	in_ci = ci != "" && ci != "0" && tolower(ci) != "false"
+	if (chromium == "0" && !in_ci)
 		print "chromium not found: the browser tests passed without running (make test-browser installs it)"
 	if (ignored > 0) print ignored " ignored"
 	printf "%d passed, %d failed\n", passed, failed

@@ -1,5 +1,5 @@
-//! `docs/bench/chart.svg`: ours and the peers side by side, from one run
-//! (issue 14, point 4). Four panels: fan-out deliveries per second, the
+//! `docs/bench/chart.svg`: ours and the peers side by side, from one run.
+//! Four panels: fan-out deliveries per second, the
 //! server's CPU per delivery, the paced latency distribution, and memory
 //! per idle client. plotters with its SVG backend only: no system fonts or
 //! image libraries.

@@ -65,10 +65,10 @@ pub struct Summary {
     pub ratios: Vec<String>,
     /// What the throughput table's columns ran.
     pub sizes: String,
-    /// Ours with rooms and history (issue 11), one sentence each; empty
+    /// Ours with rooms and history, one sentence each; empty
     /// when the server has none.
     pub rooms: Vec<String>,
-    /// The scale-out row (issue 15): one instance against two over Redis,
+    /// The scale-out row: one instance against two over Redis,
     /// one sentence each; empty when not run.
     pub scale_out: Vec<String>,
 }

@@ -1,4 +1,4 @@
-//! What a full run writes for readers (issue 14, point 5): the figures of
+//! What a full run writes for readers: the figures of
 //! this one run as markdown (`docs/bench/latest.md`), the chart
 //! (`docs/bench/chart.svg`), and the README's performance table between
 //! `<!-- bench:begin -->` and `<!-- bench:end -->`, each with the command,
@@ -170,7 +170,7 @@ pub fn write_all(
         String::new()
     } else {
         format!(
-            "\nOurs with rooms (issue 11):\n\n{}\n",
+            "\nOurs with rooms:\n\n{}\n",
             side.rooms
                 .iter()
                 .map(|r| format!("- {r}"))
@@ -182,7 +182,7 @@ pub fn write_all(
         String::new()
     } else {
         format!(
-            "\nOne machine, one room of {} clients, one instance against two over Redis (issue 15; overhead, not scale):\n\n{}\n",
+            "\nOne machine, one room of {} clients, one instance against two over Redis (overhead, not scale):\n\n{}\n",
             cfg.scale_out.0,
             side.scale_out
                 .iter()

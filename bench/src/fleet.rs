@@ -298,7 +298,7 @@ impl Fleet {
         }
     }
 
-    /// Spread the clients over several instances of one cluster (issue 15):
+    /// Spread the clients over several instances of one cluster:
     /// client `i` connects to `servers[i % servers.len()]`; before the first
     /// [`Fleet::connect`]. Without it, every client connects to the `addr`
     /// given to [`Fleet::new`].
@@ -1066,14 +1066,14 @@ fn on_line(conn: &mut Conn, text: &[u8], now_ns: u64, cx: &mut Cx<'_>) {
         } else if notice == b"slow down." {
             stats.slow_downs += 1;
         } else if notice.starts_with(b"here now (") {
-            // The presence line after the greeting (issue 11).
+            // The presence line after the greeting.
         } else {
             stats.unexpected += 1;
         }
         return;
     }
     if cx.dialect.greets() && !conn.joined {
-        // Before the greeting: the room's history (issue 11), not live lines.
+        // Before the greeting: the room's history, not live lines.
         stats.history_lines += 1;
         return;
     }

@@ -16,10 +16,10 @@
 //!    they are connected. Ours and the peers.
 //! 4. `capacity`: idle clients added in steps while 4 clients broadcast.
 //! 5. `startup`: binary size and time from spawn to first connection.
-//! 6. `rooms` (once the server has rooms, issue 11): 200 clients in 10
+//! 6. `rooms` (once the server has rooms): 200 clients in 10
 //!    rooms, closed loop; and the cost of joining a room with 100 lines of
 //!    history against an empty one.
-//! 7. `scaleout` (issue 15): 200 clients in one room split 100/100 over two
+//! 7. `scaleout`: 200 clients in one room split 100/100 over two
 //!    instances joined through a `redis-server` started here, next to one
 //!    instance without Redis: closed-loop deliveries/s and paced latency.
 //!    Without `redis-server`, the row is a note saying so.
@@ -171,7 +171,7 @@ fn main() {
             });
         } else {
             let mut run = Run::default();
-            run.note("this server has no rooms yet (issue 11): no rooms rows");
+            run.note("this server has no rooms yet: no rooms rows");
             all.push(Scenario {
                 key: "rooms",
                 server: ours.name.clone(),

@@ -1,5 +1,5 @@
 //! Machine-wide memory the kernel spends on a server's clients, outside
-//! the server's resident set (issue 14, point 2): thread kernel stacks
+//! the server's resident set: thread kernel stacks
 //! (`KernelStack` in `/proc/meminfo`) and TCP socket buffers (`mem` on the
 //! `TCP:` line of `/proc/net/sockstat`, in pages). Both are counters for
 //! the whole machine, read by the coordinator before and after a step. Other

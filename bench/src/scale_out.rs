@@ -1,4 +1,4 @@
-//! Scenario 7, scale-out (issue 15): the same 200 clients in one room, on
+//! Scenario 7, scale-out: the same 200 clients in one room, on
 //! one instance without Redis, then split evenly over two release
 //! instances joined through a `redis-server` this module starts on a free
 //! loopback port (persistence off). Closed-loop deliveries per second and

@@ -52,7 +52,7 @@ pub struct Config {
     pub joins: usize,
     /// The rooms scenario's fan-out: clients, rooms, messages each.
     pub rooms: (usize, u32, u32),
-    /// The scale-out row (issue 15): clients (split evenly over two
+    /// The scale-out row: clients (split evenly over two
     /// instances), closed-loop messages each, paced messages/s each (for
     /// `paced`'s seconds). `BENCH_SCALE_OUT=200:500`.
     pub scale_out: (usize, u32, u32),
@@ -374,8 +374,7 @@ pub fn fanout(cfg: &Config, what: &Launch, n: usize, count: u32) -> Run {
     fanout_in_rooms(cfg, what, n, count, 1, &format!("fanout_n{n}"))
 }
 
-/// Scenario 1 with the `n` clients spread over `rooms` rooms (issue 11;
-/// `n` a multiple of `rooms`); its figures are keyed `prefix.*`.
+/// Scenario 1 with the `n` clients spread over `rooms` rooms (`n` a multiple of `rooms`); its figures are keyed `prefix.*`.
 pub fn fanout_in_rooms(
     cfg: &Config,
     what: &Launch,
@@ -805,7 +804,7 @@ fn thread_room(clients: usize) -> Result<(), String> {
 }
 
 /// Scenario 3: idle clients, against ours or a peer: the whole memory each
-/// client costs (resident, kernel stack, TCP buffers; issue 14, point 2),
+/// client costs (resident, kernel stack, TCP buffers),
 /// threads, and a pair's round trip with them connected.
 pub fn idle(cfg: &Config, what: &Launch) -> Run {
     let mut run = Run::default();
@@ -1248,7 +1247,7 @@ fn one_start(cfg: &Config) -> Result<(f64, f64), String> {
     result
 }
 
-/// The server has rooms and history (issue 11): its `--help` lists
+/// The server has rooms and history: its `--help` lists
 /// `--max-rooms`. Before they landed, every path was the one room.
 pub fn has_rooms(bin: &std::path::Path) -> bool {
     Command::new(bin)
@@ -1287,7 +1286,7 @@ fn join_room(addr: SocketAddr, path: &str) -> Result<(WebSocket<TcpStream>, u32)
     Err(format!("join {path}: no greeting after 10,000 lines"))
 }
 
-/// Scenario 6a: join cost with history on (issue 11). `HISTORY` lines are
+/// Scenario 6a: join cost with history on. `HISTORY` lines are
 /// said in one room; then `cfg.joins` clients join it one after another,
 /// and as many join an empty room on the same server: the time from
 /// connect to greeting, the history lines each got, the server's CPU per

@@ -201,7 +201,7 @@ impl ServerProc {
     }
 
     /// [`ServerProc::start`] with more arguments (`--redis URL`: one
-    /// instance of a cluster, issue 15).
+    /// instance of a cluster).
     pub fn start_with(
         bin: &Path,
         max_clients: usize,

@@ -158,7 +158,7 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, String> {
 }
 
 /// How a server under test talks. Ours has a greeting and notices; the
-/// peers run their libraries' broadcast examples unchanged (issue 14), which
+/// peers run their libraries' broadcast examples unchanged, which
 /// relay each text message as it came and greet nobody.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -183,7 +183,7 @@ impl Dialect {
 }
 
 /// The room of client `index` when clients are spread over `rooms` rooms
-/// (issue 11: the request path picks the room); `/` with one room.
+/// (the request path picks the room); `/` with one room.
 pub fn room_path(index: u32, rooms: u32) -> String {
     if rooms <= 1 {
         "/".into()

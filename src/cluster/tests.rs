@@ -15,9 +15,7 @@ use super::publisher::Unsent;
 use super::*;
 use crate::event::{Time, What};
 
-#[path = "../../tests/common/redis.rs"]
-mod redis_server;
-use redis_server::RedisServer;
+use testkit::redis::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(5);
 /// The default lease (`--redis-lease`).

@@ -12,7 +12,7 @@ fn a_late_tab_shows_history_as_earlier() {
         return;
     };
     let server = start_server();
-    let mut ann = TestClient::connect(server.chat_addr(), "/hist");
+    let mut ann = TestClient::connect_to(server.chat_addr(), "/hist");
     ann.send("/nick ann");
     ann.send("first");
     ann.send("/me waves");

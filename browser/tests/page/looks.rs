@@ -9,7 +9,9 @@ use std::fs;
 
 use crate::support::shots::{assert_contrast, check_png, review_shot, screenshot, screenshot_dir};
 use crate::support::tab::*;
-use crate::support::{chromium_or_skip, start_server, wait_for, TestClient, DESKTOP, PHONE, WAIT};
+use crate::support::{
+    chromium_or_skip, start_server, wait_for, TestClient, DESKTOP, PAGE_WAIT, PHONE,
+};
 
 #[test]
 fn screenshots_and_contrast_of_every_element() {
@@ -18,9 +20,9 @@ fn screenshots_and_contrast_of_every_element() {
     };
     let server = start_server();
     let chat = server.chat_addr();
-    let mut ben = TestClient::connect(chat, "/physics");
+    let mut ben = TestClient::connect_to(chat, "/physics");
     ben.send("/nick Ben");
-    let mut chloe = TestClient::connect(chat, "/physics");
+    let mut chloe = TestClient::connect_to(chat, "/physics");
     chloe.send("/nick Chloé");
     ben.send("has everyone got the lab sheet? https://example.org/lab-3");
     chloe.recv_until("Ben: has everyone got the lab sheet? https://example.org/lab-3");
@@ -30,7 +32,7 @@ fn screenshots_and_contrast_of_every_element() {
     let ada = open_person(&browser, &server.page_url("physics"));
     wait_nick(&ada);
     say(&ada, "/nick Ada");
-    wait_for("the name Ada", WAIT, || {
+    wait_for("the name Ada", PAGE_WAIT, || {
         (text(&ada, "#nick") == "Ada").then_some(())
     });
     say(&ada, "hi all, I'm in");
@@ -38,7 +40,7 @@ fn screenshots_and_contrast_of_every_element() {
     chloe.send("/msg Ada can you share your notes after?");
     say(&ada, "sure, https://example.org/notes");
     wait_line(&ada, "Ada: sure, https://example.org/notes");
-    let mut dee = TestClient::connect(chat, "/physics");
+    let mut dee = TestClient::connect_to(chat, "/physics");
     dee.send("/nick Dee");
     wait_line(&ada, &format!(" .... {} is now Dee.", dee.nick));
     dee.send("sorry I'm late!");

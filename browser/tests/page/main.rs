@@ -1,6 +1,7 @@
 //! The chat page as students see it, in headless Chromium against a real
 //! chat server on loopback: one behaviour per file in this folder, one test
-//! binary (so headless_chrome is linked once).
+//! binary (so headless_chrome is linked once). What they share is this
+//! package's library (`src/`, imported here as `support`) and testkit.
 //!
 //! Each test starts its own Chromium (a fresh profile, so nothing a page
 //! stores in the browser outlives its test) and its own server on port 0.
@@ -13,8 +14,7 @@
 //! `CARGO_TARGET_DIR` (review screenshots go to its `browser/` folder, else
 //! to `target/browser/`).
 
-#[path = "../support/mod.rs"]
-mod support;
+use chat_server_browser as support;
 
 mod history;
 mod keyboard;

@@ -22,7 +22,7 @@ fn member_list_follows_joins_leaves_and_a_rename() {
     wait_members(&b, 2, &[&nick_a, &format!("{nick_b} (you)")]);
 
     // A terminal client joins, renames itself, and leaves.
-    let mut carol = TestClient::connect(server.chat_addr(), "/lab");
+    let mut carol = TestClient::connect_to(server.chat_addr(), "/lab");
     wait_members(&a, 3, &[&me_a, &nick_b, &carol.nick]);
     carol.send("/nick carol");
     carol.recv_until(&format!(" .... {} is now carol.", carol.nick));
@@ -33,7 +33,7 @@ fn member_list_follows_joins_leaves_and_a_rename() {
     wait_members(&a, 2, &[&me_a, &nick_b]);
 
     // Someone in another room does not count here.
-    let elsewhere = TestClient::connect(server.chat_addr(), "/other");
+    let mut elsewhere = TestClient::connect_to(server.chat_addr(), "/other");
     say(&b, "still two");
     wait_line(&a, &format!("{nick_b}: still two"));
     wait_members(&a, 2, &[&me_a, &nick_b]);

@@ -4,7 +4,7 @@
 //! after a reload.
 
 use crate::support::tab::*;
-use crate::support::{chromium_or_skip, start_server, wait_for, WAIT};
+use crate::support::{chromium_or_skip, start_server, wait_for, PAGE_WAIT};
 
 #[test]
 fn click_the_name_to_change_it_and_a_reload_keeps_it() {
@@ -40,7 +40,7 @@ fn click_the_name_to_change_it_and_a_reload_keeps_it() {
     // next to B's input, and B keeps its name.
     say(&b, "/nick ada");
     wait_line(&b, " .... ada is taken.");
-    wait_for("the refusal next to the input", WAIT, || {
+    wait_for("the refusal next to the input", PAGE_WAIT, || {
         (text(&b, "#hint") == "ada is taken.").then_some(())
     });
     assert!(js_bool(
@@ -78,7 +78,7 @@ fn click_the_name_to_change_it_and_a_reload_keeps_it() {
     a.reload(false, None)
         .and_then(|tab| tab.wait_until_navigated())
         .expect("reload");
-    wait_for("the reloaded tab to be Ada again", WAIT, || {
+    wait_for("the reloaded tab to be Ada again", PAGE_WAIT, || {
         (text(&a, "#nick") == "Ada" && state(&a) == "connected").then_some(())
     });
     let back = lines(&b);

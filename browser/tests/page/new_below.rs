@@ -14,7 +14,7 @@ fn new_messages_below_appears_when_scrolled_up_and_works() {
     let server = start_server();
     let a = open_person(&browser, &server.page_url("long"));
     wait_nick(&a);
-    let mut bob = TestClient::connect(server.chat_addr(), "/long");
+    let mut bob = TestClient::connect_to(server.chat_addr(), "/long");
     for i in 0..60 {
         bob.send(&format!("line {i}"));
     }

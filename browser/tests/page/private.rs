@@ -4,7 +4,7 @@
 //! to the input.
 
 use crate::support::tab::*;
-use crate::support::{chromium_or_skip, start_server, wait_for, WAIT};
+use crate::support::{chromium_or_skip, start_server, wait_for, PAGE_WAIT};
 
 #[test]
 fn a_private_message_reaches_only_its_target() {
@@ -64,7 +64,7 @@ fn a_private_message_reaches_only_its_target() {
     // /msg to someone not here: the server's answer shows next to the input.
     say(&a, "/msg nobody hello?");
     wait_line(&a, " .... no nobody here.");
-    wait_for("the refusal next to the input", WAIT, || {
+    wait_for("the refusal next to the input", PAGE_WAIT, || {
         (text(&a, "#hint") == "no nobody here.").then_some(())
     });
 }

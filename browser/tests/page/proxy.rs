@@ -1,4 +1,4 @@
-//! The page finds the chat (issue 13, point 2): opened on the page port it
+//! The page finds the chat: opened on the page port it
 //! connects to the chat port; opened through a one-origin reverse proxy
 //! (its own port is not the page port) it connects to /ws/ROOM on its own
 //! origin, and tabs of both kinds share the room.
@@ -20,9 +20,9 @@ fn through_a_proxy_the_page_connects_to_ws_on_its_own_origin() {
     let proxy_origin = format!("http://{}", listener.local_addr().expect("address"));
     let mut config = test_config();
     // Allowed by name, so this test does not depend on the origin policy
-    // (the same-host rule of issue 13 point 3 allows it without a flag).
+    // (the rule that an `Origin` with the request's own host and port is accepted allows it without a flag).
     config.allowed_origins = vec![proxy_origin.clone()];
-    let server = start_server_with(&config);
+    let server = start_server_with(config);
     let proxy = Relay::serve(
         listener,
         Route::Proxy {

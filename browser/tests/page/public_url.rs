@@ -1,4 +1,4 @@
-//! `--public-url` overrides the page's guess (issue 13, point 2): a page
+//! `--public-url` overrides the page's guess: a page
 //! opened on the page port itself, with the public URL naming a proxy's
 //! origin, connects to `/ws/ROOM` there, as given.
 
@@ -17,7 +17,7 @@ fn the_public_url_overrides_the_guess() {
     let public = format!("http://{}/", listener.local_addr().expect("address"));
     let mut config = test_config();
     config.public_url = Some(public.clone());
-    let server = start_server_with(&config);
+    let server = start_server_with(config);
     let proxy = Relay::serve(
         listener,
         Route::Proxy {

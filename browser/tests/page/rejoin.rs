@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::support::relay::in_front_of;
 use crate::support::tab::*;
 use crate::support::{
-    chromium_or_skip, start_server_with, test_config, wait_for, TestClient, RECONNECT_WAIT, WAIT,
+    chromium_or_skip, start_server_with, test_config, wait_for, TestClient, PAGE_WAIT,
+    RECONNECT_WAIT,
 };
 
 #[test]
@@ -18,16 +19,16 @@ fn back_after_the_grace_the_page_asks_for_its_name_again() {
     };
     let mut config = test_config();
     config.limits.resume_grace = Duration::from_millis(500);
-    let server = start_server_with(&config);
+    let server = start_server_with(config);
     let chat = server.chat_addr();
     let (chat_relay, page_relay) = in_front_of(&server);
     let a = open_person(&browser, &format!("http://{}/late", page_relay.addr()));
     wait_nick(&a);
     say(&a, "/nick Kim");
-    wait_for("the name Kim", WAIT, || {
+    wait_for("the name Kim", PAGE_WAIT, || {
         (text(&a, "#nick") == "Kim").then_some(())
     });
-    let mut bob = TestClient::connect(chat, "/late");
+    let mut bob = TestClient::connect_to(chat, "/late");
     let bob_nick = bob.nick.clone();
     say(&a, "one");
     bob.recv_until("Kim: one");

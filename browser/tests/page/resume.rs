@@ -6,7 +6,9 @@
 
 use crate::support::relay::in_front_of;
 use crate::support::tab::*;
-use crate::support::{chromium_or_skip, start_server, wait_for, TestClient, RECONNECT_WAIT, WAIT};
+use crate::support::{
+    chromium_or_skip, start_server, wait_for, TestClient, PAGE_WAIT, RECONNECT_WAIT,
+};
 
 #[test]
 fn a_cut_connection_comes_back_with_the_same_name_and_the_missed_lines() {
@@ -21,10 +23,10 @@ fn a_cut_connection_comes_back_with_the_same_name_and_the_missed_lines() {
     let a = open_person(&browser, &format!("http://{}/blip", page_relay.addr()));
     wait_nick(&a);
     say(&a, "/nick Kim");
-    wait_for("the name Kim", WAIT, || {
+    wait_for("the name Kim", PAGE_WAIT, || {
         (text(&a, "#nick") == "Kim").then_some(())
     });
-    let mut bob = TestClient::connect(chat, "/blip");
+    let mut bob = TestClient::connect_to(chat, "/blip");
     let bob_nick = bob.nick.clone();
     say(&a, "before the blip");
     bob.recv_until("Kim: before the blip");
@@ -34,7 +36,7 @@ fn a_cut_connection_comes_back_with_the_same_name_and_the_missed_lines() {
     // The network goes: no close frame either way, and no way back for now.
     chat_relay.refuse(true);
     assert_eq!(chat_relay.cut(), 1, "one connection through the relay");
-    wait_for("the tab to notice", WAIT, || {
+    wait_for("the tab to notice", PAGE_WAIT, || {
         (state(&a) == "reconnecting").then_some(())
     });
     bob.send("while away 1");

@@ -13,8 +13,8 @@ use chat_server::Server;
 use crate::support::shots::{assert_contrast, review_shot};
 use crate::support::tab::*;
 use crate::support::{
-    chromium_or_skip, start_on, start_server, test_config, wait_for, TestClient, PHONE,
-    RECONNECT_WAIT, WAIT,
+    chromium_or_skip, start_on, start_server, test_config, wait_for, TestClient, PAGE_WAIT, PHONE,
+    RECONNECT_WAIT,
 };
 
 #[test]
@@ -104,10 +104,10 @@ fn two_tabs_chat_safely_and_survive_a_restart() {
     // meanwhile in the box.
     step("server stops");
     server.shutdown();
-    wait_for("tab B to show it is reconnecting", WAIT, || {
+    wait_for("tab B to show it is reconnecting", PAGE_WAIT, || {
         (state(&b) == "reconnecting").then_some(())
     });
-    wait_for("tab B to note the lost connection", WAIT, || {
+    wait_for("tab B to note the lost connection", PAGE_WAIT, || {
         lines(&b)
             .iter()
             .any(|l| l.starts_with("connection lost"))
@@ -146,7 +146,7 @@ fn two_tabs_chat_safely_and_survive_a_restart() {
 
     // Someone else joins and talks, for a screenshot that shows a room.
     step("a third person; contrast");
-    let mut carol = TestClient::connect(chat_addr, "/");
+    let mut carol = TestClient::connect_to(chat_addr, "/");
     wait_line(&b, &format!(" .... {} has joined.", carol.nick));
     carol.send("welcome back! the page reconnected by itself");
     wait_line(
@@ -189,7 +189,7 @@ fn two_tabs_chat_safely_and_survive_a_restart() {
         "(() => { const l = document.getElementById('log');
                   return l.scrollWidth <= l.clientWidth && l.scrollHeight > l.clientHeight; })()"
     ));
-    wait_for("the newest line to be in view", WAIT, || {
+    wait_for("the newest line to be in view", PAGE_WAIT, || {
         js_bool(
             &b,
             "(() => { const l = document.getElementById('chat-echo-area');

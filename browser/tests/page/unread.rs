@@ -19,7 +19,7 @@ fn a_hidden_tab_counts_unread_lines_in_its_title() {
     // Another tab of the same window comes to the front: A is hidden.
     let other = open(&browser, "about:blank");
     hide(&a, &other);
-    let mut bob = TestClient::connect(server.chat_addr(), "/away");
+    let mut bob = TestClient::connect_to(server.chat_addr(), "/away");
     wait_line(&a, &format!(" .... {} has joined.", bob.nick));
     bob.send("one");
     bob.send("/me two");

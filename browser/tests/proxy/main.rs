@@ -1,16 +1,17 @@
-//! The page through nginx with TLS, as README's Deploy section sets it up
-//! (issue 13, point 6): nginx runs `contrib/nginx.conf` (ports and
+//! The page through nginx with TLS, as README's Deploy section sets it up:
+//! nginx runs `contrib/nginx.conf` (ports and
 //! certificate templated) with a certificate openssl makes for the test;
 //! headless Chromium, told to accept that certificate, opens the page over
 //! `https:`; two tabs chat over `wss:` through `/ws/ROOM`, their `Origin`
 //! accepted without a flag; the server logs the tabs' address from
 //! `X-Forwarded-For`. Skipped with a line outside CI when nginx, openssl or
 //! Chromium is missing; in CI a missing one fails (`.ci/run` installs them).
+//!
+//! A binary of its own: it installs a global logger to read the in-process
+//! server's log, which would capture every other test's servers too.
 
-#[path = "../../../tests/proxy/mod.rs"]
-mod proxy;
-#[path = "../support/mod.rs"]
-mod support;
+use chat_server_browser as support;
+use testkit::proxy;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
@@ -40,7 +41,7 @@ impl log::Log for Capture {
 fn wait_log(needle: &str, n: usize) -> Vec<String> {
     support::wait_for(
         &format!("{n} log lines with {needle:?}"),
-        support::WAIT,
+        support::PAGE_WAIT,
         || {
             let lines = LOG.lock().ok()?;
             let found: Vec<String> = lines
@@ -66,7 +67,7 @@ fn two_tabs_chat_through_nginx_over_https() {
     };
     log::set_logger(&Capture).expect("the only logger");
     log::set_max_level(log::LevelFilter::Info);
-    let server = support::start_server_with(&Config {
+    let server = support::start_server_with(Config {
         trusted_proxies: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         ..support::test_config()
     });

@@ -1,0 +1,14 @@
+//! Several instances sharing a real `redis-server` started on a free port
+//! (testkit's `RedisServer`): one order, names, presence, history, resume,
+//! an instance killed, start-up with and without Redis, metrics. Without
+//! `redis-server` the tests print a skip line outside CI and fail in CI.
+//! Run one: `cargo test --test scale_out order`.
+
+mod history;
+mod instance_killed;
+mod metrics;
+mod names;
+mod order;
+mod presence;
+mod resume;
+mod start;
