@@ -47,7 +47,7 @@ macro_rules! doomed_instance {
 
 impl ChildServer {
     /// Start the binary at `bin` with `args` after `--http-port 0 --ws-port
-    /// 0 --memory-only`, under an open-file limit (soft and hard) of `fd_limit` if given,
+    /// 0` (and `--memory-only` unless `args` has a `--data-dir`), under an open-file limit (soft and hard) of `fd_limit` if given,
     /// and read its two address lines. Panics if it does not start or log
     /// its addresses within [`WAIT`].
     pub fn start(bin: &str, fd_limit: Option<u64>, args: &[&str]) -> ChildServer {
@@ -61,12 +61,16 @@ impl ChildServer {
             .arg("-c")
             .arg(script)
             .arg(bin)
-            // Nothing kept on disk: each run starts from empty rooms.
-            .args(["--http-port", "0", "--ws-port", "0", "--memory-only"])
+            .args(["--http-port", "0", "--ws-port", "0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        // Nothing kept on disk unless the test names a data directory:
+        // each run starts from empty rooms.
+        if !args.contains(&"--data-dir") {
+            command.arg("--memory-only");
+        }
         let mut child = command.spawn().expect("start chat-server");
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, log) = crossbeam_channel::unbounded();

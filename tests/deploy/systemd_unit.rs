@@ -87,7 +87,8 @@ fn the_unit_has_the_usual_hardening() {
         "ProtectSystem=strict",
         "Restart=on-failure",
         "EnvironmentFile=/etc/default/chat-server",
-        "ExecStart=/usr/local/bin/chat-server $CHAT_SERVER_ARGS",
+        "StateDirectory=chat-server",
+        "ExecStart=/usr/local/bin/chat-server --data-dir /var/lib/chat-server $CHAT_SERVER_ARGS",
     ] {
         assert!(lines.contains(&setting), "{setting} missing");
     }

@@ -2,4 +2,5 @@
 //! (SQLite, `chat.sqlite3`), end to end. One module per behaviour.
 //! Run one: `cargo test --test store restart`.
 
+mod durability;
 mod restart;

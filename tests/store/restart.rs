@@ -2,38 +2,10 @@
 //! history comes back after a restart, in order; `--memory-only` (what
 //! `Config::default()` is) writes nothing anywhere.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chat_server::Config;
 use testkit::*;
-
-/// A fresh directory under the system's temporary one, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "chat-server-{name}-{}-{:x}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or_default()
-}
 
 fn kept_in(dir: &Path) -> Config {
     Config {
@@ -45,7 +17,7 @@ fn kept_in(dir: &Path) -> Config {
 
 #[test]
 fn a_restart_keeps_every_rooms_history() {
-    let dir = TempDir::new("restart");
+    let dir = Scratch::new("restart");
     let mut server = start_server_with(kept_in(&dir.0));
     let mut ann = TestClient::connect_to(server.chat_addr(), "/physics");
     ann.chat("one");
@@ -73,15 +45,16 @@ fn a_restart_keeps_every_rooms_history() {
 
 #[test]
 fn memory_only_writes_nothing() {
-    let dir = TempDir::new("memory-only");
+    let scratch = Scratch::new("memory-only");
+    let dir = scratch.path("data");
     let config = Config {
         memory_only: true,
-        data_dir: dir.0.clone(),
+        data_dir: dir.clone(),
         ..test_config()
     };
     let mut server = start_server_with(config);
     let mut ann = TestClient::connect(server.chat_addr());
     ann.chat("forgotten");
     server.shutdown();
-    assert!(!dir.0.exists(), "{} was created", dir.0.display());
+    assert!(!dir.exists(), "{} was created", dir.display());
 }
