@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use super::publisher::Unsent;
 use super::*;
 use crate::event::{Time, What};
 
