@@ -416,6 +416,20 @@ impl<H: Clone> Room<H> {
         peers.seq = state.seq;
         let early = std::mem::take(&mut peers.early);
         let first = !std::mem::replace(&mut peers.opened, true);
+        // Newcomers granted a name whose join is in this state already: its
+        // line came back during the outage, or will be dropped as old, so
+        // they would wait for it forever. Let them in below.
+        let mut arrived: Vec<u64> = peers
+            .joining
+            .keys()
+            .copied()
+            .filter(|&seq| seq <= peers.seq)
+            .collect();
+        arrived.sort_unstable();
+        let arrived: Vec<_> = arrived
+            .into_iter()
+            .filter_map(|seq| peers.joining.remove(&seq).map(|n| (seq, n)))
+            .collect();
         peers.names.clear();
         peers.arrivals.clear();
         // Arrival order is the list's order; their sequence numbers are
@@ -431,6 +445,9 @@ impl<H: Clone> Room<H> {
             for line in &state.history {
                 self.history.push(Arc::new(line.clone()));
             }
+        }
+        for (seq, newcomer) in arrived {
+            self.enter(newcomer, Some(seq));
         }
         if first {
             // What came back before the state, after it.

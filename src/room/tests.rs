@@ -705,3 +705,49 @@ fn shared_losing_the_peers_is_told_to_the_room() {
         [" .... the server is reconnecting to its peers."]
     );
 }
+
+/// With `--redis`: a newcomer's name granted just before Redis is back
+/// (the answer before the resync, its join already in the state read
+/// then) is let in on the resync, not left waiting for a join line that
+/// is dropped as old (found by the Redis stall test).
+#[test]
+fn a_newcomer_granted_before_the_resync_enters_with_it() {
+    use crate::event::{Claim, RoomState};
+    let settings = Settings {
+        shared: true,
+        ..Settings::default()
+    };
+    let mut core: Core<H> = Core::new(settings, 7);
+    let now = Time(1000);
+    assert_eq!(core.admit(1, place("/"), now), Admission::Welcome);
+    let chat = |seq| RoomState {
+        room: "chat".to_owned(),
+        seq,
+        ..RoomState::default()
+    };
+    core.opened(chat(0), now);
+    core.join(1, peer(), "ann", now);
+    let ticket = drain(&mut core)
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Claim {
+                ticket,
+                claim: ClaimOp::Join { .. },
+                ..
+            } => Some(ticket),
+            _ => None,
+        })
+        .expect("a join claim");
+    core.peers_lost(now);
+    core.claimed("chat", ticket, Claim::Granted(5), now);
+    assert_eq!(core.nickname(1), None, "waiting for its join line");
+    core.peers_back(Some(vec![chat(5)]), now);
+    assert!(core.nickname(1).is_some(), "let in on the resync");
+    let out = drain(&mut core);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Send { to: "ann", events, .. }
+                if matches!(events.first().map(|e| &e.what), Some(What::Welcome { .. })))),
+        "greeted: {out:?}"
+    );
+}

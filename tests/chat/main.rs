@@ -7,6 +7,7 @@
 mod broadcast;
 mod commands;
 mod history;
+mod json_format;
 mod max_rooms;
 mod nick_case_folding;
 mod nick_race;

@@ -10,5 +10,6 @@ mod metrics;
 mod names;
 mod order;
 mod presence;
+mod redis_stall;
 mod resume;
 mod start;
