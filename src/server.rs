@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::event::Time;
 use crate::http::origin::OriginPolicy;
 use crate::http::page::{self, PageServer};
+use crate::http::transcript::Transcripts;
 use crate::os;
 use crate::permit::Permits;
 use crate::room;
@@ -65,6 +66,8 @@ pub struct Server {
     /// With `--redis`: the cluster threads, stopped after the room is told.
     #[cfg(feature = "redis")]
     cluster: Option<Cluster>,
+    /// The teacher key (a secret: never logged here).
+    teacher_key: Option<Arc<str>>,
 }
 
 /// A client thread as the acceptor keeps it: to join it, and to abort its
@@ -166,6 +169,11 @@ impl Server {
         #[cfg(not(feature = "redis"))]
         let peers = Peers::default();
         let store = open_store(config, limits.history_lines)?;
+        let key = teacher_key(config)?;
+        let transcripts = Transcripts::new(
+            store.as_ref().map(|(store, _)| store.path().to_path_buf()),
+            key.clone(),
+        );
         let room = thread::Builder::new()
             .name("broadcaster".into())
             .spawn(move || {
@@ -200,7 +208,7 @@ impl Server {
                 .map_err(spawn_err("acceptor"))?
         };
         let page_v4 = os::serves_ipv4(&page);
-        let page = PageServer::start(page, html, &config.limits, events.clone())
+        let page = PageServer::start(page, html, &config.limits, events.clone(), transcripts)
             .map_err(spawn_err("page"))?;
         startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
         #[cfg(feature = "redis")]
@@ -224,6 +232,7 @@ impl Server {
             close_timeout,
             #[cfg(feature = "redis")]
             cluster,
+            teacher_key: key,
         })
     }
 
@@ -235,6 +244,12 @@ impl Server {
     /// Where the page listener is bound.
     pub fn page_addr(&self) -> SocketAddr {
         self.page_addr
+    }
+
+    /// The teacher key (22 characters of base64url): what a teacher's
+    /// transcript download sends as a Bearer token.
+    pub fn teacher_key(&self) -> Option<&str> {
+        self.teacher_key.as_deref()
     }
 
     /// Clients past their handshake right now.
@@ -322,6 +337,23 @@ fn open_store(config: &Config, history: usize) -> Result<Option<(Store, Vec<Rest
         store.path().display()
     );
     Ok(Some((store, rooms)))
+}
+
+/// The teacher key: kept in the data directory (made at first start, mode
+/// 0600), or new at each start with `--memory-only`. Never logged here.
+///
+/// # Errors
+/// [`Error::Config`] naming the key file if it cannot be read or made.
+fn teacher_key(config: &Config) -> Result<Option<Arc<str>>, Error> {
+    if config.memory_only {
+        use base64::Engine;
+        let bits: [u8; 16] = rand::random();
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bits);
+        return Ok(Some(key.into()));
+    }
+    crate::store::teacher_key(&config.data_dir)
+        .map(|key| Some(key.into()))
+        .map_err(|e| Error::Config(e.to_string()))
 }
 
 /// Connect to our own listener so a blocked `accept` returns and sees the

@@ -25,6 +25,7 @@ use tiny_http::{Header, Method, Request, Response, StatusCode};
 use crossbeam_channel::Sender;
 
 use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
+use super::transcript::{self, Transcripts};
 use crate::broadcaster::Input;
 use crate::config::Limits;
 use crate::health;
@@ -74,6 +75,7 @@ impl PageServer {
         html: String,
         limits: &Limits,
         room: Sender<Input>,
+        transcripts: Transcripts,
     ) -> io::Result<PageServer> {
         let server = tiny_http::Server::from_listener_bounded(
             listener,
@@ -84,7 +86,7 @@ impl PageServer {
                 max_connections: limits.page_connections,
             },
         )?;
-        let page = Page::new(html, room);
+        let page = Page::new(html, room, transcripts);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -135,15 +137,22 @@ struct Page {
     /// The page's entity tag (RFC 9110 section 8.8.3), a hash of its bytes:
     /// a browser revalidating (`Cache-Control: no-cache`) gets 304.
     etag: String,
+    /// The transcript routes' database and key.
+    transcripts: Transcripts,
 }
 
 impl Page {
-    fn new(html: String, room: Sender<Input>) -> Page {
+    fn new(html: String, room: Sender<Input>, transcripts: Transcripts) -> Page {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         html.hash(&mut hasher);
         let etag = format!("\"{:016x}\"", hasher.finish());
-        Page { html, room, etag }
+        Page {
+            html,
+            room,
+            etag,
+            transcripts,
+        }
     }
 
     /// The status a precondition of a GET or HEAD of the page calls for
@@ -183,6 +192,11 @@ impl Page {
     }
 
     fn answer(&self, request: Request) {
+        if request.method() == &Method::Get {
+            if let Some((room, format)) = transcript::route(path(request.url())) {
+                return transcript::answer(request, room, format, &self.transcripts);
+            }
+        }
         let response = self.response(&request);
         metrics::page_request(response.status_code().0);
         log::debug!(

@@ -35,6 +35,12 @@ impl TestServer {
         format!("http://{}/{room}", self.page_addr())
     }
 
+    /// The teacher key (what a teacher sends as a Bearer token). Panics
+    /// after a shutdown.
+    pub fn teacher_key(&self) -> String {
+        self.running().teacher_key().unwrap_or_default().to_owned()
+    }
+
     /// Clients connected right now (past the handshake).
     pub fn clients(&self) -> usize {
         self.running().clients()

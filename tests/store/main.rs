@@ -4,3 +4,4 @@
 
 mod durability;
 mod restart;
+mod transcripts;
