@@ -169,12 +169,19 @@ pub enum LeaveReason {
 }
 
 impl LeaveReason {
-    /// Gone without a close frame (reset, end of the TCP stream, silence,
-    /// a failed read): the kinds of leaving a resume can undo.
+    /// The kinds of leaving a resume can undo: gone without a close frame
+    /// (reset, end of the TCP stream, silence, a failed read), or closed
+    /// with 1001 "going away" (RFC 6455 section 7.4.1), what a browser
+    /// sends when its page goes: a reload or a navigation is not a goodbye.
+    /// A close with any other code (1000 from a "Leave" button or a
+    /// terminal client) leaves at once.
     pub fn is_drop(&self) -> bool {
         matches!(
             self,
-            LeaveReason::Aborted | LeaveReason::TimedOut | LeaveReason::ReadFailed(_)
+            LeaveReason::Aborted
+                | LeaveReason::TimedOut
+                | LeaveReason::ReadFailed(_)
+                | LeaveReason::Closed(Some(crate::protocol::close::GOING_AWAY))
         )
     }
 

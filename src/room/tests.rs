@@ -751,3 +751,28 @@ fn a_newcomer_granted_before_the_resync_enters_with_it() {
         "greeted: {out:?}"
     );
 }
+
+/// A close with 1001 (a browser's page going: a reload) from a member with
+/// a session is a drop: it is kept for the grace and the others hear
+/// nothing; a close with 1000 (a "Leave" button) leaves at once.
+#[test]
+fn a_reload_is_not_a_goodbye_but_leave_is() {
+    let mut core = core();
+    join_at(&mut core, 1, "ann", SESSION, T0);
+    join(&mut core, 2, "bob", T0);
+    settle(&mut core);
+    core.leave(1, &LeaveReason::Closed(Some(1001)), Time(2_000));
+    assert!(
+        batch_texts(&mut core, &main()).is_empty(),
+        "a reload was heard"
+    );
+    assert!(core.nickname(1).is_some(), "kept for its resume");
+
+    let mut core = self::core();
+    join_at(&mut core, 1, "ann", SESSION, T0);
+    join(&mut core, 2, "bob", T0);
+    settle(&mut core);
+    core.leave(1, &LeaveReason::Closed(Some(1000)), Time(2_000));
+    assert_eq!(batch_texts(&mut core, &main()).len(), 1, "the leave");
+    assert_eq!(core.nickname(1), None);
+}
