@@ -112,6 +112,8 @@ pub mod store;
 #[cfg(test)]
 mod test_support;
 mod throttle;
+// Crate-wide, so `use crate::throttled;` names it wherever a log is limited.
+pub(crate) use throttle::throttled;
 
 pub use config::{Command, Config, Limits};
 pub use error::Error;

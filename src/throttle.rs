@@ -47,7 +47,6 @@ impl Throttle {
 }
 
 /// Log at `level` through `throttle`: `throttled!(THROTTLE, Level::Warn, "...", args)`.
-#[macro_export]
 macro_rules! throttled {
     ($throttle:expr, $level:expr, $($arg:tt)+) => {
         if let Some(suppressed) = $throttle.admit() {
@@ -58,6 +57,7 @@ macro_rules! throttled {
         }
     };
 }
+pub(crate) use throttled;
 
 /// Per-client flood limit (`--rate`, `--burst`): `rate` tokens a second, at
 /// most `burst` saved up. Owned by one reader thread: no atomics.

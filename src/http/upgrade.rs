@@ -23,9 +23,6 @@ const LINGER: Duration = Duration::from_millis(500);
 
 /// A valid upgrade request.
 #[derive(Debug)]
-// `target` and `head` are for the checks that follow the upgrade's own
-// (the room a path names, a trusted proxy's fields); nothing reads them yet.
-#[allow(dead_code)]
 pub struct Upgrade {
     /// `Sec-WebSocket-Key`, to derive the accept key from.
     key: String,
