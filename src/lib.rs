@@ -113,7 +113,7 @@ pub mod store;
 mod test_support;
 mod throttle;
 
-pub use config::{Command, Config, Limits};
+pub use config::{Command, Config, Limits, Rooms};
 pub use error::Error;
 pub use id::ClientId;
 pub use os::raise_fd_limit;

@@ -49,6 +49,8 @@ static ACCEPT_ERRORS: Throttle = Throttle::new(5);
 /// A running chat server. [`Server::shutdown`] (or drop) stops it: every
 /// client gets close 1001 and every thread is joined.
 pub struct Server {
+    /// What `/teacher KEY` must give (never logged but once, at start).
+    teacher_key: String,
     chat_addr: SocketAddr,
     page_addr: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -140,7 +142,9 @@ impl Server {
             resume_grace: limits.resume_grace,
             outbox_lines: limits.outbox_lines.max(1),
             shared: false,
+            teachers_open_rooms: config.rooms == crate::config::Rooms::Teachers,
         };
+        let teacher_key = startup::teacher_key(config)?;
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
         let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
         let spawn_err = |what| move |source| Error::Spawn { what, source };
@@ -166,11 +170,12 @@ impl Server {
         #[cfg(not(feature = "redis"))]
         let peers = Peers::default();
         let store = open_store(config, limits.history_lines)?;
+        let key = teacher_key.clone();
         let room = thread::Builder::new()
             .name("broadcaster".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                broadcaster::run(room_events, room_settings, peers, store);
+                broadcaster::run(room_events, room_settings, peers, store, Some(key));
             })
             .map_err(spawn_err("broadcaster"))?;
 
@@ -202,7 +207,13 @@ impl Server {
         let page_v4 = os::serves_ipv4(&page);
         let page = PageServer::start(page, html, &config.limits, events.clone())
             .map_err(spawn_err("page"))?;
-        startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
+        startup::announce(
+            page_addr,
+            chat_addr,
+            page_v4,
+            config.public_url.as_deref(),
+            &teacher_key,
+        );
         #[cfg(feature = "redis")]
         if let Some(cluster) = &cluster {
             log::info!(
@@ -212,6 +223,7 @@ impl Server {
             );
         }
         Ok(Server {
+            teacher_key,
             chat_addr,
             page_addr,
             stop,
@@ -230,6 +242,12 @@ impl Server {
     /// Where the chat (WebSocket) listener is bound.
     pub fn chat_addr(&self) -> SocketAddr {
         self.chat_addr
+    }
+
+    /// The teacher key: `/teacher KEY` makes a member a teacher. For the
+    /// program that started the server (and tests); never sent to anyone.
+    pub fn teacher_key(&self) -> &str {
+        &self.teacher_key
     }
 
     /// Where the page listener is bound.
