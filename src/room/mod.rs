@@ -55,7 +55,7 @@ mod resume;
 mod room;
 mod teacher;
 
-pub use path::{Place, RoomName, SessionId};
+pub use path::{Place, RoomName};
 use room::Room;
 pub use room::MAX_BATCH_EVENTS;
 

@@ -705,3 +705,7 @@ fn shared_losing_the_peers_is_told_to_the_room() {
         [" .... the server is reconnecting to its peers."]
     );
 }
+
+/// A teacher's commands, the lobby and the rules (`teacher.rs`, `lobby.rs`,
+/// `moderation.rs`).
+mod teacher;
