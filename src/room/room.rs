@@ -236,14 +236,7 @@ impl<H: Clone> Room<H> {
         self.greet(id, Vec::new(), history, Vec::new());
         if teacher {
             let nick = self.nickname(id).map(str::to_owned).unwrap_or_default();
-            self.announce(
-                0,
-                What::Role {
-                    nick,
-                    teacher: true,
-                    by: None,
-                },
-            );
+            self.now_a_teacher(id, nick);
         }
     }
 

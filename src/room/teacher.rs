@@ -141,8 +141,7 @@ impl<H: Clone> Room<H> {
                     log::Level::Info,
                     format!("room {}: a teacher came in through the lobby", self.name),
                 );
-                self.let_in(id, true);
-                return self.tell(id, &[protocol::YOU_ARE_TEACHER]);
+                return self.let_in(id, true);
             }
             return self.lobby_wrong(id, protocol::WRONG_KEY, "too many wrong keys");
         }
@@ -180,15 +179,40 @@ impl<H: Clone> Room<H> {
         member.teacher = true;
         let nick = member.nickname.clone();
         self.acted(id, "became a teacher with the key", "");
-        self.tell(id, &[protocol::YOU_ARE_TEACHER]);
-        self.announce(
-            0,
-            What::Role {
-                nick,
-                teacher: true,
-                by: None,
-            },
-        );
+        self.now_a_teacher(id, nick);
+    }
+
+    /// ` .... you are a teacher.` to member `id`, then the room's ` ....
+    /// NICK is a teacher here.`, in that order for it too: it gets both in
+    /// one `Send`, with what the room said before, and its part of the
+    /// batch starts after them (a `Deliver` is carried out after this
+    /// input, so the batch may hold the room line already).
+    pub(super) fn now_a_teacher(&mut self, id: ClientId, nick: String) {
+        let role = What::Role {
+            nick,
+            teacher: true,
+            by: None,
+        };
+        let connected = self.members.get(id).is_some_and(|m| m.handle.is_some());
+        if !connected {
+            self.announce(0, role);
+            return self.tell(id, &[protocol::YOU_ARE_TEACHER]);
+        }
+        let since = self.members.get(id).map_or(0, |m| m.since);
+        let mut events: Vec<Event> = self.pending[since.min(self.pending.len())..]
+            .iter()
+            .map(|e| Event::clone(e))
+            .collect();
+        events.push(Event::notice(self.now, protocol::YOU_ARE_TEACHER));
+        self.announce(0, role);
+        if let Some(line) = self.pending.last() {
+            events.push(Event::clone(line));
+        }
+        let end = self.pending.len();
+        if let Some(member) = self.members.get_mut(id) {
+            member.since = end;
+        }
+        self.send(id, events);
     }
 
     /// A teacher command `word` with `args` from member `id`.

@@ -58,8 +58,13 @@ fn the_key_makes_a_teacher_and_the_room_hears_it() {
     join(&mut core, 1, "mrsk", T0);
     core.message(1, "/nick MrsK", T0);
     settle(&mut core);
+    // Both lines, in this order, for the teacher too: the room line is
+    // sent to it with its own, and its part of the batch starts after it.
     let (alone, room) = say(&mut core, 1, "mrsk", &format!("/teacher {KEY}"), T0);
-    assert_eq!(alone, [" .... you are a teacher."]);
+    assert_eq!(
+        alone,
+        [" .... you are a teacher.", " .... MrsK is a teacher here."]
+    );
     assert_eq!(room, [" .... MrsK is a teacher here."]);
     let (alone, _) = say(&mut core, 1, "mrsk", "/who", T0);
     assert_eq!(alone, [" .... here now (1): @MrsK."]);
