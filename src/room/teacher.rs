@@ -681,9 +681,9 @@ mod tests {
         assert_eq!(parse("mute", "bob 0"), Err("/mute NICK [MINUTES]."));
         assert_eq!(parse("mute", "bob -3"), Err("/mute NICK [MINUTES]."));
         assert_eq!(parse("mute", "bob"), Ok(Order::Mute("bob", 10)));
-        assert_eq!(parse("slow", "601").is_err(), true);
+        assert!(parse("slow", "601").is_err());
         assert_eq!(parse("slow", "0"), Ok(Order::Slow(0)));
-        assert_eq!(parse("slow", "").is_err(), true);
+        assert!(parse("slow", "").is_err());
         assert_eq!(parse("code", ""), Ok(Order::Code(true)));
         assert_eq!(parse("code", "OFF"), Ok(Order::Code(false)));
         assert_eq!(parse("quiet", "off"), Ok(Order::Quiet(false)));
