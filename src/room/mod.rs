@@ -690,7 +690,14 @@ impl<H: Clone> Core<H> {
             log::Level::Info,
             format!("room {name}: empty and least recently used, evicted with its history"),
         );
-        self.rooms.remove(&name);
+        if let Some(entry) = self.rooms.remove(&name) {
+            // Its teachers' rules (a bar, a lock) come back if it opens again.
+            let settings = entry.room.moderation.settings();
+            if !settings.is_empty() {
+                self.kept
+                    .insert(name, (entry.room.last_id, Vec::new(), settings));
+            }
+        }
         true
     }
 }

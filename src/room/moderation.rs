@@ -120,6 +120,43 @@ impl Moderation {
         m
     }
 
+    /// The rules as the store keeps them (the inverse of
+    /// [`Moderation::restore`]): for a room evicted from memory, so it
+    /// gets them back when it opens again.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        let mut put = |key: &str, value: String| all.push((key.to_owned(), value));
+        if let Some(code) = &self.code {
+            put(CODE, code.as_str().to_owned());
+        }
+        for (on, key) in [
+            (self.locked, LOCK),
+            (self.quiet, QUIET),
+            (self.opened, OPEN),
+        ] {
+            if on {
+                put(key, "1".to_owned());
+            }
+        }
+        if self.slow > 0 {
+            put(SLOW, self.slow.to_string());
+        }
+        if let Some(What::Pin {
+            by,
+            text: Some(text),
+        }) = self.pin.as_ref().map(|p| &p.what)
+        {
+            put(PIN, format!("{by}\t{text}"));
+        }
+        for (name, bar) in &self.bars {
+            put(&format!("{BAR}{name}"), bar_value(bar));
+        }
+        for (name, mute) in &self.mutes {
+            put(&format!("{MUTE}{name}"), mute_value(mute));
+        }
+        all
+    }
+
     /// Whether a newcomer with this session and address is barred at `now`.
     pub fn barred(&self, session: Option<&SessionId>, peer: SocketAddr, now: Time) -> bool {
         let address = host(peer);
@@ -218,6 +255,9 @@ mod tests {
         assert!(!m.barred(None, other, now));
         assert!(m.barred(bar.session.as_ref(), other, now), "by session");
         assert!(!m.barred(None, v4, bar.until), "over once it ends");
+        let again = Moderation::restore(&m.settings(), now);
+        assert!(again.locked && again.slow == 30 && again.pin.is_some());
+        assert!(again.barred(None, v4, now));
     }
 
     #[test]

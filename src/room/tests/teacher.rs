@@ -557,3 +557,28 @@ fn the_rules_come_back_after_a_restart() {
     let (_, room) = say(&mut again, 1, "bob-tag", "free", after);
     assert_eq!(room, ["bob: free"]);
 }
+
+#[test]
+fn an_evicted_room_keeps_its_rules() {
+    let mut core = class_with(Settings {
+        max_rooms: 1,
+        ..Settings::default()
+    });
+    join_at(&mut core, 1, "mrsk", "/maths", T0);
+    core.message(1, &format!("/teacher {KEY}"), T0);
+    core.message(1, "/lock", T0);
+    core.leave(1, &LeaveReason::Closed(None), T0);
+    settle(&mut core);
+    assert_ne!(
+        join_at(&mut core, 2, "art", "/art", T0),
+        "",
+        "maths evicted"
+    );
+    core.leave(2, &LeaveReason::Closed(None), T0);
+    settle(&mut core);
+    assert_eq!(join_at(&mut core, 3, "x", "/maths", T0), "");
+    assert_eq!(
+        sent_to(&drain(&mut core), "x"),
+        [" .... this room is locked."]
+    );
+}
