@@ -128,12 +128,12 @@ pub fn announce(
     log::info!("chat at ws://{chat_addr}/");
     if let Some(url) = public_url {
         log::info!("students: open {url}");
-        log::info!("teacher: open {url}#teacher={teacher_key}");
         log::info!(
             "the proxy at {url} must forward / to port {} and /ws/ to port {} (README, Deploy)",
             page_addr.port(),
             chat_addr.port()
         );
+        log::info!("teacher: open {url}#teacher={teacher_key}");
         return;
     }
     let ip = page_addr.ip();
