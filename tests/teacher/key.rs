@@ -170,3 +170,15 @@ fn json_clients_get_typed_events() {
     assert!(unpin["text"].is_null());
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn with_a_public_url_the_teacher_link_is_that_url() {
+    let url = "https://chat.example.org/class/";
+    let server = start_binary!(None, &["--public-url", url]);
+    let line = server
+        .wait_log("teacher: open", WAIT)
+        .expect("a teacher line");
+    let rest = line.split("teacher: open ").nth(1).expect("the link");
+    let key = rest.strip_prefix(&format!("{url}#teacher=")).expect(rest);
+    assert_eq!(key.trim().len(), 22, "{line}");
+}
