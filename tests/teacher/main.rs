@@ -60,6 +60,27 @@ pub fn rename(c: &mut TestClient, name: &str) {
     c.nick = name.to_owned();
 }
 
+/// A client whose proxy (this machine, trusted) says it is `address`
+/// (`X-Forwarded-For`), without reading anything.
+pub fn connect_forwarded(addr: std::net::SocketAddr, target: &str, address: &str) -> TestClient {
+    let stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    let url = format!("ws://{addr}{target}");
+    let mut request =
+        tungstenite::client::IntoClientRequest::into_client_request(url).expect("a request");
+    request
+        .headers_mut()
+        .insert("X-Forwarded-For", address.parse().expect("a header"));
+    let (ws, _) = tungstenite::client(request, stream).expect("handshake");
+    TestClient {
+        ws,
+        nick: String::new(),
+        history: Vec::new(),
+        presence: String::new(),
+    }
+}
+
 /// A config keeping its data in `dir`.
 pub fn kept_in(dir: &std::path::Path) -> Config {
     Config {

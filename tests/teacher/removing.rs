@@ -71,3 +71,26 @@ fn rename_and_names_no_one_can_fake() {
     bob.send("/nick a\u{200B}b");
     bob.recv_matching(|l| l.starts_with(" .... a nickname is"));
 }
+
+#[test]
+fn under_trust_proxy_the_forwarded_address_is_barred_however_written() {
+    let server = start_server_with(chat_server::Config {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..test_config()
+    });
+    let mut t = teacher(&server);
+    let mut bob = connect_forwarded(server.chat_addr(), "/chat", "203.0.113.9");
+    bob.read_greeting();
+    rename(&mut bob, "bob");
+    t.send("/ban bob 10");
+    t.recv_until(" .... bob was barred by MrsK.");
+    t.send("/bans");
+    t.recv_until(" .... barred: bob (203.0.113.9, 10 min left).");
+    // The same host written as IPv4-mapped IPv6: barred.
+    let mut again = connect_forwarded(server.chat_addr(), "/chat", "::ffff:203.0.113.9");
+    again.expect_text(" .... you are barred from this room.");
+    assert_eq!(again.recv_close(), 1008);
+    // Another address behind the same proxy: welcome.
+    let mut other = connect_forwarded(server.chat_addr(), "/chat", "203.0.113.10");
+    other.read_greeting();
+}
