@@ -85,8 +85,27 @@ pub struct Config {
     /// then every tenth of it, at most hourly): 30d, 12h, 90m, 10s
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = duration)]
     pub retain: Duration,
+    /// Read the teacher key from this file (its first line, at least 16
+    /// characters). Default: DIR/teacher.key in --data-dir, made at first
+    /// start (a new key every start with --memory-only)
+    #[arg(long, value_name = "PATH")]
+    pub teacher_key_file: Option<std::path::PathBuf>,
+    /// Who opens a room other than the main one: `open` (anyone, by
+    /// joining it) or `teachers` (newcomers wait until a teacher comes)
+    #[arg(long, value_name = "WHO", default_value = "open")]
+    pub rooms: Rooms,
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// Who opens a room other than the main one (`--rooms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Rooms {
+    /// Anyone, by joining it.
+    #[default]
+    Open,
+    /// A teacher: newcomers wait in its lobby until one comes.
+    Teachers,
 }
 
 /// Per-client limits, and the server-wide ones that bound them; every one

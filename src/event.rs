@@ -80,12 +80,69 @@ pub enum What {
     /// A line for one member (a refusal, `/help`, slow down) or, rarely,
     /// the whole room: ` .... text`.
     Notice { text: String },
+
+    // ---- a teacher's room lines (`room::teacher`); `by` is the teacher
+    // (`None`: the server, e.g. a mute that ran out). JSON `type` in
+    // brackets.
+    /// ` .... NICK is a teacher here.` or ` .... NICK is no longer a
+    /// teacher here.` (`role`, with `role`: `"teacher"` or `"student"`).
+    Role {
+        nick: String,
+        teacher: bool,
+        by: Option<String>,
+    },
+    /// ` .... NICK was removed by BY.` (`/kick`; `removed`) or ` .... NICK
+    /// was barred by BY.` (`/ban`; `barred`).
+    Removed {
+        nick: String,
+        by: String,
+        barred: bool,
+    },
+    /// ` .... NICK was muted by BY.` (`mute`, with `minutes`).
+    Muted {
+        nick: String,
+        by: String,
+        minutes: u64,
+    },
+    /// ` .... NICK can speak again.` (`unmute`; `by` absent when the time
+    /// ran out).
+    Unmuted { nick: String, by: Option<String> },
+    /// ` .... BY locked the room.` / ` .... BY unlocked the room.` (`lock`,
+    /// with `locked`).
+    Lock { by: String, locked: bool },
+    /// ` .... only teachers can speak now.` / ` .... everyone can speak
+    /// again.` (`quiet`, with `on`).
+    Quiet { by: String, on: bool },
+    /// ` .... slow mode: one line every N s.` / ` .... slow mode is off.`
+    /// (`slow`, with `seconds`, 0 for off).
+    Slow { by: String, seconds: u32 },
+    /// ` .... FROM is now TO.`, a teacher's `/rename` (`rename`, with `by`).
+    Renamed {
+        from: String,
+        to: String,
+        by: String,
+    },
+    /// ` .... BY removed a line by NICK.` (`/delete`) or ` .... BY removed
+    /// NICK's lines.` (`/purge`, `all`) (`delete`, with `ids`).
+    Delete {
+        by: String,
+        nick: String,
+        ids: Vec<u64>,
+        all: bool,
+    },
+    /// ` .... BY cleared the history.` (`clear`).
+    Clear { by: String },
+    /// ` .... pinned by BY: TEXT` / ` .... BY unpinned the message.` (`pin`,
+    /// with `text`, `null` when unpinned).
+    Pin { by: String, text: Option<String> },
 }
 
 /// One name in a presence line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Present {
     pub nick: String,
+    /// A teacher here (shown `@NICK`).
+    pub teacher: bool,
 }
 
 impl Event {

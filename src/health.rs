@@ -94,7 +94,13 @@ mod tests {
         let (tx, rx) = crossbeam_channel::bounded(4);
         let settings = crate::room::Settings::default();
         let room = std::thread::spawn(move || {
-            crate::broadcaster::run(rx, settings, crate::broadcaster::Peers::default(), None)
+            crate::broadcaster::run(
+                rx,
+                settings,
+                crate::broadcaster::Peers::default(),
+                None,
+                None,
+            )
         });
         let ok = answer("/healthz", &tx).unwrap();
         assert_eq!(ok.status, 200, "{}", ok.body);

@@ -115,7 +115,7 @@ mod throttle;
 // Crate-wide, so `use crate::throttled;` names it wherever a log is limited.
 pub(crate) use throttle::throttled;
 
-pub use config::{Command, Config, Limits};
+pub use config::{Command, Config, Limits, Rooms};
 pub use error::Error;
 pub use id::ClientId;
 pub use os::raise_fd_limit;

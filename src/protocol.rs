@@ -91,6 +91,94 @@ pub fn usage(command: &str) -> String {
     format!("usage: {command}")
 }
 
+// ---- A teacher's lines (`room::teacher`, `room::lobby`): the text after
+// ` .... `, to one member unless said otherwise.
+
+/// To a member whose `/teacher KEY` was right.
+pub const YOU_ARE_TEACHER: &str = "you are a teacher.";
+/// A `/teacher KEY` with a wrong key.
+pub const WRONG_KEY: &str = "wrong key.";
+/// A `/code CODE` in the lobby with a wrong code.
+pub const WRONG_CODE: &str = "wrong code.";
+/// The lobby's line, when the room has a join code.
+pub const NEEDS_CODE: &str = "this room needs a join code: type /code CODE.";
+/// The lobby's line, with `--rooms teachers`, before a teacher came.
+pub const WAITING_FOR_TEACHER: &str = "waiting for a teacher to open this room.";
+/// A newcomer to a locked room (then close 1008 `locked`).
+pub const LOCKED: &str = "this room is locked.";
+/// A barred newcomer (then close 1008 `barred`).
+pub const BARRED: &str = "you are barred from this room.";
+/// `/bans` with nobody barred.
+pub const NOBODY_BARRED: &str = "nobody is barred.";
+/// `/code off`, to the teachers.
+pub const NO_CODE: &str = "no join code.";
+/// `/quiet`, to the room; and to a student who speaks while it is on.
+pub const QUIET_ON: &str = "only teachers can speak now.";
+/// `/delete`, `/purge` with nothing to remove.
+pub const NOTHING_TO_REMOVE: &str = "nothing to remove.";
+
+/// The new join code, to the teachers.
+pub fn join_code(code: &str) -> String {
+    format!("join code: {code}.")
+}
+
+/// A student used a teacher's command.
+pub fn for_teachers(word: &str) -> String {
+    format!("/{word} is for teachers.")
+}
+
+/// To the member removed by `/kick`.
+pub fn you_were_removed(by: &str) -> String {
+    format!("you were removed by {by}.")
+}
+
+/// To the member removed by `/ban`.
+pub fn you_are_barred(by: &str) -> String {
+    format!("you are barred from this room by {by}.")
+}
+
+/// One line of `/bans`.
+pub fn barred_line(nick: &str, address: &str, minutes: u64) -> String {
+    format!("barred: {nick} ({address}, {minutes} min left).")
+}
+
+/// `/unban NICK`.
+pub fn may_come_back(nick: &str) -> String {
+    format!("{nick} may come back.")
+}
+
+/// A muted member's line that reached no one.
+pub fn you_are_muted(minutes: u64) -> String {
+    format!("you are muted ({minutes} min left).")
+}
+
+/// A student's line sooner than slow mode allows.
+pub fn slow_wait(seconds: u64) -> String {
+    format!("slow mode: wait {seconds} s.")
+}
+
+/// The teacher's part of `/help`, to teachers only.
+pub const TEACHER_HELP: [&str; 18] = [
+    "teacher commands:",
+    "/op NICK, /deop NICK: make NICK a teacher here, or not",
+    "/code, /code off: a new join code for this room, or none",
+    "/lock, /unlock: keep newcomers out, or let them in",
+    "/kick NICK: remove NICK",
+    "/ban NICK [MINUTES]: remove NICK and bar them (60 min)",
+    "/bans: who is barred",
+    "/unban NICK: let NICK come back",
+    "/mute NICK [MINUTES], /unmute NICK: silence NICK (10 min)",
+    "/quiet, /quiet off: only teachers speak",
+    "/slow SECONDS: one line every SECONDS s per student (0: off)",
+    "/rename NICK NEW: give NICK a new name",
+    "/delete ID: remove a line",
+    "/purge NICK: remove NICK's lines",
+    "/clear: empty the history",
+    "/pin TEXT, /pin off: a line every newcomer sees",
+    "/teacher KEY: become a teacher",
+    "/help: this list",
+];
+
 /// The answer to `/help`, one line each.
 pub const HELP: [&str; 7] = [
     "commands:",
@@ -189,11 +277,111 @@ fn encode_text(event: &Event, out: &mut Vec<u8>) {
         }
         What::Welcome { nick, .. } => text(&[SYSTEM, "you are ", &clean(nick), "."], out),
         What::Presence { members, count } => {
-            let line = here_now(*count, members.iter().map(|m| m.nick.as_str()));
+            let names: Vec<String> = members
+                .iter()
+                .map(|m| {
+                    if m.teacher {
+                        format!("@{}", m.nick)
+                    } else {
+                        m.nick.clone()
+                    }
+                })
+                .collect();
+            let line = here_now(*count, names.iter().map(String::as_str));
             text(&[&clean(&line)], out)
         }
         What::Notice { text: t } => text(&[SYSTEM, &clean(t)], out),
+        other => {
+            let line = teacher_line(other).unwrap_or_default();
+            text(&[SYSTEM, &clean(&line)], out)
+        }
     }
+}
+
+/// The text after ` .... ` of a teacher's room line (see `event::What`).
+pub fn teacher_line(what: &What) -> Option<String> {
+    Some(match what {
+        What::Role {
+            nick,
+            teacher: true,
+            ..
+        } => format!("{nick} is a teacher here."),
+        What::Role { nick, .. } => format!("{nick} is no longer a teacher here."),
+        What::Removed {
+            nick,
+            by,
+            barred: false,
+        } => format!("{nick} was removed by {by}."),
+        What::Removed { nick, by, .. } => format!("{nick} was barred by {by}."),
+        What::Muted { nick, by, .. } => format!("{nick} was muted by {by}."),
+        What::Unmuted { nick, .. } => format!("{nick} can speak again."),
+        What::Lock { by, locked: true } => format!("{by} locked the room."),
+        What::Lock { by, .. } => format!("{by} unlocked the room."),
+        What::Quiet { on: true, .. } => QUIET_ON.to_owned(),
+        What::Quiet { .. } => "everyone can speak again.".to_owned(),
+        What::Slow { seconds: 0, .. } => "slow mode is off.".to_owned(),
+        What::Slow { seconds, .. } => format!("slow mode: one line every {seconds} s."),
+        What::Renamed { from, to, .. } => format!("{from} is now {to}."),
+        What::Delete {
+            by,
+            nick,
+            all: false,
+            ..
+        } => format!("{by} removed a line by {nick}."),
+        What::Delete { by, nick, .. } => format!("{by} removed {nick}'s lines."),
+        What::Clear { by } => format!("{by} cleared the history."),
+        What::Pin {
+            by,
+            text: Some(text),
+        } => format!("pinned by {by}: {text}"),
+        What::Pin { by, .. } => format!("{by} unpinned the message."),
+        _ => return None,
+    })
+}
+
+/// A teacher's room line as a JSON object (see `docs/protocol.md`).
+fn teacher_json(event: &Event, history: bool) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let c = |s: &str| clean(s).into_owned();
+    let by = |by: &Option<String>| by.as_deref().map(c);
+    let mut value = match &event.what {
+        What::Role {
+            nick,
+            teacher,
+            by: b,
+        } => json!({"type": "role", "nick": c(nick),
+            "role": if *teacher { "teacher" } else { "student" }, "by": by(b)}),
+        What::Removed { nick, by, barred } => json!({
+            "type": if *barred { "barred" } else { "removed" }, "nick": c(nick), "by": c(by)}),
+        What::Muted { nick, by, minutes } => {
+            json!({"type": "mute", "nick": c(nick), "by": c(by), "minutes": minutes})
+        }
+        What::Unmuted { nick, by: b } => json!({"type": "unmute", "nick": c(nick), "by": by(b)}),
+        What::Lock { by, locked } => json!({"type": "lock", "by": c(by), "locked": locked}),
+        What::Quiet { by, on } => json!({"type": "quiet", "by": c(by), "on": on}),
+        What::Slow { by, seconds } => json!({"type": "slow", "by": c(by), "seconds": seconds}),
+        What::Renamed { from, to, by } => {
+            json!({"type": "rename", "from": c(from), "to": c(to), "by": c(by)})
+        }
+        What::Delete { by, nick, ids, all } => {
+            json!({"type": "delete", "by": c(by), "nick": c(nick), "ids": ids, "all": all})
+        }
+        What::Clear { by } => json!({"type": "clear", "by": c(by)}),
+        What::Pin { by, text } => {
+            json!({"type": "pin", "by": c(by), "text": text.as_deref().map(c)})
+        }
+        _ => return None,
+    };
+    if let Some(map) = value.as_object_mut() {
+        if event.id > 0 {
+            map.insert("id".into(), json!(event.id));
+        }
+        map.insert("time".into(), json!(event.time.rfc3339()));
+        if history {
+            map.insert("history".into(), json!(true));
+        }
+    }
+    Some(value)
 }
 
 /// One JSON object, as the JSON format sends it (see `docs/protocol.md`).
@@ -225,10 +413,14 @@ struct Json<'a> {
 #[derive(Serialize)]
 struct JsonMember<'a> {
     nick: Cow<'a, str>,
+    role: &'static str,
 }
 
 /// `event` as one JSON object's bytes.
 pub fn to_json(event: &Event, history: bool) -> Vec<u8> {
+    if let Some(value) = teacher_json(event, history) {
+        return serde_json::to_vec(&value).unwrap_or_default();
+    }
     let mut json = Json {
         kind: "notice",
         id: (event.id > 0).then_some(event.id),
@@ -283,12 +475,14 @@ pub fn to_json(event: &Event, history: bool) -> Vec<u8> {
                     .iter()
                     .map(|m| JsonMember {
                         nick: clean(&m.nick),
+                        role: if m.teacher { "teacher" } else { "student" },
                     })
                     .collect(),
             );
             json.count = Some(*count);
         }
         What::Notice { text } => json.text = Some(clean(text)),
+        _ => {} // a teacher's lines: `teacher_json`
     }
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_vec(&json).unwrap_or_default()
@@ -386,10 +580,19 @@ mod tests {
         };
         assert_eq!(text_of(notice), " .... bob is taken.");
         let presence = What::Presence {
-            members: vec![Present { nick: s("A") }, Present { nick: s("B") }],
+            members: vec![
+                Present {
+                    nick: s("A"),
+                    teacher: true,
+                },
+                Present {
+                    nick: s("B"),
+                    teacher: false,
+                },
+            ],
             count: 2,
         };
-        assert_eq!(text_of(presence), " .... here now (2): A, B.");
+        assert_eq!(text_of(presence), " .... here now (2): @A, B.");
     }
 
     #[test]

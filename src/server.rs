@@ -50,6 +50,8 @@ static ACCEPT_ERRORS: Throttle = Throttle::new(5);
 /// A running chat server. [`Server::shutdown`] (or drop) stops it: every
 /// client gets close 1001 and every thread is joined.
 pub struct Server {
+    /// What `/teacher KEY` must give (never logged but once, at start).
+    teacher_key: String,
     chat_addr: SocketAddr,
     page_addr: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -66,8 +68,6 @@ pub struct Server {
     /// With `--redis`: the cluster threads, stopped after the room is told.
     #[cfg(feature = "redis")]
     cluster: Option<Cluster>,
-    /// The teacher key (a secret: never logged here).
-    teacher_key: Option<Arc<str>>,
 }
 
 /// A client thread as the acceptor keeps it: to join it, and to abort its
@@ -143,7 +143,9 @@ impl Server {
             resume_grace: limits.resume_grace,
             outbox_lines: limits.outbox_lines.max(1),
             shared: false,
+            teachers_open_rooms: config.rooms == crate::config::Rooms::Teachers,
         };
+        let teacher_key = startup::teacher_key(config)?;
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
         let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
         let spawn_err = |what| move |source| Error::Spawn { what, source };
@@ -169,16 +171,16 @@ impl Server {
         #[cfg(not(feature = "redis"))]
         let peers = Peers::default();
         let store = open_store(config, limits.history_lines)?;
-        let key = teacher_key(config)?;
         let transcripts = Transcripts::new(
             store.as_ref().map(|(store, _)| store.path().to_path_buf()),
-            key.clone(),
+            Some(teacher_key.as_str().into()),
         );
+        let key = teacher_key.clone();
         let room = thread::Builder::new()
             .name("broadcaster".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                broadcaster::run(room_events, room_settings, peers, store);
+                broadcaster::run(room_events, room_settings, peers, store, Some(key));
             })
             .map_err(spawn_err("broadcaster"))?;
 
@@ -210,7 +212,13 @@ impl Server {
         let page_v4 = os::serves_ipv4(&page);
         let page = PageServer::start(page, html, &config.limits, events.clone(), transcripts)
             .map_err(spawn_err("page"))?;
-        startup::announce(page_addr, chat_addr, page_v4, config.public_url.as_deref());
+        startup::announce(
+            page_addr,
+            chat_addr,
+            page_v4,
+            config.public_url.as_deref(),
+            &teacher_key,
+        );
         #[cfg(feature = "redis")]
         if let Some(cluster) = &cluster {
             log::info!(
@@ -220,6 +228,7 @@ impl Server {
             );
         }
         Ok(Server {
+            teacher_key,
             chat_addr,
             page_addr,
             stop,
@@ -232,7 +241,6 @@ impl Server {
             close_timeout,
             #[cfg(feature = "redis")]
             cluster,
-            teacher_key: key,
         })
     }
 
@@ -241,15 +249,15 @@ impl Server {
         self.chat_addr
     }
 
+    /// The teacher key: `/teacher KEY` makes a member a teacher. For the
+    /// program that started the server (and tests); never sent to anyone.
+    pub fn teacher_key(&self) -> &str {
+        &self.teacher_key
+    }
+
     /// Where the page listener is bound.
     pub fn page_addr(&self) -> SocketAddr {
         self.page_addr
-    }
-
-    /// The teacher key (22 characters of base64url): what a teacher's
-    /// transcript download sends as a Bearer token.
-    pub fn teacher_key(&self) -> Option<&str> {
-        self.teacher_key.as_deref()
     }
 
     /// Clients past their handshake right now.
@@ -337,23 +345,6 @@ fn open_store(config: &Config, history: usize) -> Result<Option<(Store, Vec<Rest
         store.path().display()
     );
     Ok(Some((store, rooms)))
-}
-
-/// The teacher key: kept in the data directory (made at first start, mode
-/// 0600), or new at each start with `--memory-only`. Never logged here.
-///
-/// # Errors
-/// [`Error::Config`] naming the key file if it cannot be read or made.
-fn teacher_key(config: &Config) -> Result<Option<Arc<str>>, Error> {
-    if config.memory_only {
-        use base64::Engine;
-        let bits: [u8; 16] = rand::random();
-        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bits);
-        return Ok(Some(key.into()));
-    }
-    crate::store::teacher_key(&config.data_dir)
-        .map(|key| Some(key.into()))
-        .map_err(|e| Error::Config(e.to_string()))
 }
 
 /// Connect to our own listener so a blocked `accept` returns and sees the

@@ -122,6 +122,7 @@ pub fn announce(
     chat_addr: SocketAddr,
     page_v4: bool,
     public_url: Option<&str>,
+    teacher_key: &str,
 ) {
     log::info!("page at http://{page_addr}/");
     log::info!("chat at ws://{chat_addr}/");
@@ -132,10 +133,12 @@ pub fn announce(
             page_addr.port(),
             chat_addr.port()
         );
+        log::info!("teacher: open {url}#teacher={teacher_key}");
         return;
     }
     let ip = page_addr.ip();
     if ip.is_loopback() {
+        log::info!("teacher: open http://{page_addr}/#teacher={teacher_key}");
         log::info!("only this machine can connect; --bind 0.0.0.0 lets a classroom in");
         return;
     }
@@ -148,9 +151,15 @@ pub fn announce(
         log::warn!("students: this machine has no network address besides loopback; other machines cannot reach it");
         return;
     }
-    for ip in addrs {
+    for &ip in &addrs {
         log::info!(
             "students: open http://{}/",
+            SocketAddr::new(ip, page_addr.port())
+        );
+    }
+    for ip in addrs {
+        log::info!(
+            "teacher: open http://{}/#teacher={teacher_key}",
             SocketAddr::new(ip, page_addr.port())
         );
     }
@@ -160,6 +169,35 @@ pub fn announce(
         page_addr.port(),
         chat_addr.port()
     );
+}
+
+/// The teacher key: read from `--teacher-key-file`, else kept in the data
+/// directory (made at first start), else (`--memory-only`) a new one.
+///
+/// # Errors
+/// [`Error::Config`], naming the flag or the path, if the key file cannot
+/// be read or holds too short a key, or no key can be made.
+pub fn teacher_key(config: &crate::Config) -> Result<String, crate::Error> {
+    use crate::store::KEY_MIN;
+    if let Some(path) = &config.teacher_key_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            crate::Error::Config(format!("--teacher-key-file {}: {e}", path.display()))
+        })?;
+        let key = text.lines().next().unwrap_or("").trim();
+        if key.chars().count() < KEY_MIN || key.contains(char::is_whitespace) {
+            return Err(crate::Error::Config(format!(
+                "--teacher-key-file {}: the key must be at least {KEY_MIN} characters, no spaces",
+                path.display()
+            )));
+        }
+        return Ok(key.to_owned());
+    }
+    let made = if config.memory_only {
+        crate::store::new_teacher_key()
+    } else {
+        crate::store::teacher_key(&config.data_dir)
+    };
+    made.map_err(|e| crate::Error::Config(e.to_string()))
 }
 
 /// Every non-loopback address of this machine's interfaces, IPv4 first.

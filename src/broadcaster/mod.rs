@@ -21,7 +21,7 @@ use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::protocol::Format;
 use crate::room::{self, Admission, Core, LeaveReason, Output, Place, Settings};
-use crate::store::{Restored, Store};
+use crate::store::{Restored, Store, Write};
 
 mod deliver;
 mod peers;
@@ -138,20 +138,25 @@ struct Broadcaster {
 /// waking also when an away member's grace ends. Blocks on the channel.
 /// Returns once the acceptor, the server handle, every client thread (and
 /// with `--redis`, the cluster threads) have dropped their senders.
+/// `teacher_key`: what `/teacher KEY` must give (none: no teacher by key).
 pub fn run(
     inputs: Receiver<Input>,
     settings: Settings,
     peers: Peers,
     store: Option<(Store, Vec<Restored>)>,
+    teacher_key: Option<String>,
 ) {
     let settings = Settings {
         shared: peers.is_shared(),
         ..settings
     };
     let mut core = Core::new(settings, rand::random());
+    if let Some(key) = teacher_key {
+        core.set_teacher_key(key);
+    }
     let store = store.map(|(store, rooms)| {
         for room in rooms {
-            core.restore(&room.room, room.last_id, room.history);
+            core.restore(&room.room, room.last_id, room.history, room.settings);
         }
         store
     });
@@ -229,6 +234,13 @@ impl Broadcaster {
         self.carry_out();
     }
 
+    /// Hand a teacher's change to the store (none with `--memory-only`).
+    fn keep(&self, write: Write) {
+        if let Some(store) = &self.store {
+            store.write(write);
+        }
+    }
+
     /// Carry out every output the core has recorded, in order (carrying
     /// one out may give the core more inputs, and so more outputs).
     fn carry_out(&mut self) {
@@ -270,6 +282,24 @@ impl Broadcaster {
                         self.core.opened(state, now);
                     }
                 }
+                Output::Keep {
+                    room,
+                    key,
+                    value,
+                    expires,
+                } => self.keep(Write::Setting {
+                    room: room.to_string(),
+                    key,
+                    value,
+                    expires,
+                }),
+                Output::Forget { room, ids } => self.keep(Write::Delete {
+                    room: room.to_string(),
+                    ids,
+                }),
+                Output::ClearKept(room) => self.keep(Write::Clear {
+                    room: room.to_string(),
+                }),
                 Output::DroppedTooSlow => crate::metrics::dropped_too_slow(),
                 Output::Log(level, line) => log::log!(level, "{line}"),
             }

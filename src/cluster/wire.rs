@@ -110,6 +110,18 @@ pub fn encode(event: &Event) -> Option<String> {
         What::Rename { from, to } => format!("{RENAME}\t{}\t{}", name(from)?, name(to)?),
         What::Notice { text } => format!("{NOTICE}\t{text}"),
         What::Welcome { .. } | What::Presence { .. } => return None,
+        // A teacher's lines stay on their instance for now.
+        What::Role { .. }
+        | What::Removed { .. }
+        | What::Muted { .. }
+        | What::Unmuted { .. }
+        | What::Lock { .. }
+        | What::Quiet { .. }
+        | What::Slow { .. }
+        | What::Renamed { .. }
+        | What::Delete { .. }
+        | What::Clear { .. }
+        | What::Pin { .. } => return None,
     };
     Some(format!("{time}\t{fields}"))
 }

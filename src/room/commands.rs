@@ -29,6 +29,9 @@ pub enum Command<'a> {
     Msg { to: &'a str, text: &'a str },
     /// `/help`.
     Help,
+    /// A teacher's command (see `teacher.rs`): its word, lowercase, and
+    /// its arguments.
+    Teach { word: &'static str, args: &'a str },
     /// A known command used wrong: tell the sender this usage.
     Usage(&'static str),
     /// `/word` that is no command: the word, cut for the echo.
@@ -65,7 +68,10 @@ pub fn parse(line: &str) -> Command<'_> {
             _ => Command::Usage("/msg NICK TEXT"),
         },
         "help" => Command::Help,
-        _ => Command::Unknown(echo(word)),
+        other => match super::teacher::WORDS.iter().find(|w| **w == other) {
+            Some(word) => Command::Teach { word, args: rest },
+            None => Command::Unknown(echo(word)),
+        },
     }
 }
 
@@ -89,9 +95,26 @@ impl<H: Clone> Room<H> {
                 let presence = self.presence();
                 self.send(id, vec![presence]);
             }
-            Command::Me(action) => self.act(id, action),
-            Command::Msg { to, text } => self.private(id, to, text),
+            Command::Me(action) => {
+                if self.may_speak(id, false) {
+                    self.act(id, action);
+                }
+            }
+            Command::Msg { to, text } => {
+                if self.may_speak(id, true) {
+                    self.private(id, to, text);
+                }
+            }
+            Command::Help if self.is_teacher(id) => {
+                let all: Vec<&str> = protocol::HELP
+                    .iter()
+                    .chain(protocol::TEACHER_HELP.iter())
+                    .copied()
+                    .collect();
+                self.tell(id, &all);
+            }
             Command::Help => self.tell(id, &protocol::HELP),
+            Command::Teach { word, args } => self.teach(id, word, args),
             Command::Usage(usage) => self.tell(id, &[&protocol::usage(usage)]),
             Command::Unknown(word) => self.tell(id, &[&protocol::unknown_command(&word)]),
         }
@@ -110,6 +133,10 @@ impl<H: Clone> Room<H> {
         if old == new {
             return self.tell(id, &[&protocol::you_are(new)]);
         }
+        // A name that could pass for another member's, or a server name.
+        if let Err(line) = self.name_allowed(id, new) {
+            return self.tell(id, &[&line]);
+        }
         let taken_here = self.members.by_nick(new).is_some_and(|holder| holder != id);
         if taken_here || self.held_elsewhere(new) {
             return self.tell(id, &[&protocol::is_taken(new)]);
@@ -125,6 +152,7 @@ impl<H: Clone> Room<H> {
         let Ok(old) = self.members.rename(id, new) else {
             return self.tell(id, &[&protocol::is_taken(new)]);
         };
+        self.move_mute(&old, new);
         self.log(
             log::Level::Info,
             format!("room {}: {old} is now {new}", self.name),
@@ -205,6 +233,13 @@ mod tests {
         assert_eq!(parse("/msg bob"), Command::Usage("/msg NICK TEXT"));
         assert_eq!(parse("/help"), Command::Help);
         assert_eq!(parse("/dance now"), Command::Unknown("dance".into()));
+        assert_eq!(
+            parse("/KICK bob"),
+            Command::Teach {
+                word: "kick",
+                args: "bob"
+            }
+        );
         assert_eq!(parse("//who"), Command::Chat("/who"));
         assert_eq!(parse("/ who"), Command::Chat("/ who"));
         assert_eq!(parse("/1"), Command::Chat("/1"));

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::event::Event;
+use crate::event::{Event, What};
 
 /// The last lines said in a room, oldest first.
 #[derive(Debug, Default)]
@@ -40,6 +40,27 @@ impl History {
         self.lines.push_back(line);
     }
 
+    /// Take out the lines `pick` chooses: their ids and authors, oldest
+    /// first.
+    pub fn remove(&mut self, pick: impl Fn(&Event) -> bool) -> Vec<(u64, String)> {
+        let mut removed = Vec::new();
+        self.lines.retain(|line| {
+            if !pick(line) {
+                return true;
+            }
+            if let What::Chat { nick, .. } | What::Action { nick, .. } = &line.what {
+                removed.push((line.id, nick.clone()));
+            }
+            false
+        });
+        removed
+    }
+
+    /// Forget every line.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+    }
+
     /// Every kept line, oldest first.
     pub fn lines(&self) -> Vec<Arc<Event>> {
         self.lines.iter().cloned().collect()
@@ -54,7 +75,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Time, What};
+    use crate::event::Time;
 
     fn line(text: &str) -> Arc<Event> {
         Arc::new(Event {

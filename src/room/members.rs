@@ -39,6 +39,12 @@ pub struct Member<H> {
     pub missed: Option<Missed>,
     /// Set while away: when its grace ends.
     pub away_until: Option<Time>,
+    /// A teacher here (by the key, or `/op`), until it leaves.
+    pub teacher: bool,
+    /// When its last line reached the room (for slow mode).
+    pub last_line: Option<Time>,
+    /// Wrong teacher keys it sent.
+    pub wrong_keys: u8,
 }
 
 /// Every member of one room, with the indexes the commands need.
@@ -147,11 +153,13 @@ impl<H> Members<H> {
         Ok(std::mem::replace(&mut member.nickname, new.to_owned()))
     }
 
-    /// Every member's arrival and nickname, in order of arrival.
-    pub fn arrivals(&self) -> impl Iterator<Item = (u64, &str)> {
-        self.arrivals
-            .iter()
-            .filter_map(|(&a, id)| Some((a, self.by_id.get(id)?.nickname.as_str())))
+    /// Every member's arrival, nickname and whether it is a teacher, in
+    /// order of arrival.
+    pub fn arrivals(&self) -> impl Iterator<Item = (u64, &str, bool)> {
+        self.arrivals.iter().filter_map(|(&a, id)| {
+            let member = self.by_id.get(id)?;
+            Some((a, member.nickname.as_str(), member.teacher))
+        })
     }
 
     /// A nickname number no member has: uniformly random (the seed's

@@ -13,6 +13,12 @@
 //! - `room.rs`: one room and the seed's three handlers;
 //! - `members.rs`: one room's member table and presence line;
 //! - `commands.rs`: `/nick /who /me /msg /help`;
+//! - `teacher.rs`: a teacher's commands (`/op /kick /ban /mute /pin`...)
+//!   and the checks a student's line passes;
+//! - `moderation.rs`: a room's rules (code, lock, bars, mutes, quiet,
+//!   slow mode, pin) and how the store keeps them;
+//! - `lobby.rs`: the door (bars, lock) and the lobby (join codes, rooms
+//!   waiting for a teacher);
 //! - `history.rs`: a room's last lines for newcomers;
 //! - `resume.rs`: away members and `?session=` resumes;
 //! - `peers.rs`: with `--redis`, the other instances' members and the
@@ -39,14 +45,17 @@ use crate::id::ClientId;
 
 mod commands;
 mod history;
+mod lobby;
 mod members;
+mod moderation;
 pub mod path;
 mod peers;
 mod resume;
 #[allow(clippy::module_inception)]
 mod room;
+mod teacher;
 
-pub use path::{Place, RoomName, SessionId};
+pub use path::{Place, RoomName};
 use room::Room;
 pub use room::MAX_BATCH_EVENTS;
 
@@ -65,6 +74,9 @@ pub struct Settings {
     /// room hears goes out as [`Output::Publish`] and comes back as
     /// [`Core::peer_event`].
     pub shared: bool,
+    /// `--rooms teachers`: a room other than the main one waits for a
+    /// teacher to open it.
+    pub teachers_open_rooms: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +87,7 @@ impl Default for Settings {
             resume_grace: Duration::from_secs(30),
             outbox_lines: 4096,
             shared: false,
+            teachers_open_rooms: false,
         }
     }
 }
@@ -123,6 +136,18 @@ pub enum Output<H> {
     /// With `--redis`: read the room's state; it comes back with
     /// [`Core::opened`].
     Open(RoomName),
+    /// Keep room `room`'s rule `key` in the store (`value`; `None`:
+    /// forget it), until `expires` if set (`Write::Setting`).
+    Keep {
+        room: RoomName,
+        key: String,
+        value: Option<String>,
+        expires: Option<Time>,
+    },
+    /// A teacher removed these lines of room `room` (`Write::Delete`).
+    Forget { room: RoomName, ids: Vec<u64> },
+    /// A teacher emptied room `0`'s history (`Write::Clear`).
+    ClearKept(RoomName),
     /// A client was dropped for being too slow (for `/metrics`).
     DroppedTooSlow,
     /// A line for the server's log.
@@ -273,8 +298,8 @@ pub struct Core<H> {
     rooms: HashMap<RoomName, Entry<H>>,
     /// The room of every admitted or joined connection.
     clients: HashMap<ClientId, RoomName>,
-    /// Admitted connections not yet joined, and the session each gave.
-    admitted: HashMap<ClientId, Option<SessionId>>,
+    /// Admitted connections not yet joined, and where each asked to go.
+    admitted: HashMap<ClientId, Place>,
     settings: Settings,
     /// Counts inputs, for `last_used`.
     inputs: u64,
@@ -283,10 +308,15 @@ pub struct Core<H> {
     out: VecDeque<Output<H>>,
     /// Seeds each new room's random nicknames.
     rng: SmallRng,
-    /// What the store kept of rooms not open yet: their last id and
-    /// history, taken when the room opens.
-    kept: HashMap<RoomName, (u64, Vec<Event>)>,
+    /// What the store kept of rooms not open yet: their last id, history
+    /// and rules, taken when the room opens.
+    kept: HashMap<RoomName, Kept>,
+    /// The teacher key (`/teacher KEY`); none: no one is a teacher by key.
+    teacher_key: Option<String>,
 }
+
+/// What the store kept of one room.
+type Kept = (u64, Vec<Event>, Vec<(String, String)>);
 
 impl<H: Clone> Core<H> {
     /// An empty core. `seed` makes the `user-N` numbers (the broadcaster
@@ -302,14 +332,28 @@ impl<H: Clone> Core<H> {
             out: VecDeque::new(),
             rng: SmallRng::seed_from_u64(seed),
             kept: HashMap::new(),
+            teacher_key: None,
         }
     }
 
+    /// The key that makes a member a teacher (`/teacher KEY`).
+    pub fn set_teacher_key(&mut self, key: String) {
+        self.teacher_key = Some(key);
+    }
+
     /// What the store kept of room `name` from an earlier run: its ids go
-    /// on after `last_id`, and a newcomer gets `history` (oldest first).
-    pub fn restore(&mut self, name: &str, last_id: u64, history: Vec<Event>) {
+    /// on after `last_id`, a newcomer gets `history` (oldest first), and
+    /// its teachers' rules are `settings` (unexpired, as the store gives
+    /// them: see `moderation.rs`).
+    pub fn restore(
+        &mut self,
+        name: &str,
+        last_id: u64,
+        history: Vec<Event>,
+        settings: Vec<(String, String)>,
+    ) {
         if let Some(name) = RoomName::parse(name) {
-            self.kept.insert(name, (last_id, history));
+            self.kept.insert(name, (last_id, history, settings));
         }
     }
 
@@ -338,8 +382,9 @@ impl<H: Clone> Core<H> {
             self.log(log::Level::Info, format!("room {}: created", place.room));
             let seed = self.rng.random();
             let mut room = Room::new(place.room.clone(), self.settings, seed, now);
-            if let Some((last_id, history)) = self.kept.remove(&place.room) {
+            if let Some((last_id, history, settings)) = self.kept.remove(&place.room) {
                 room.restore(last_id, history);
+                room.moderation = moderation::Moderation::restore(&settings, now);
             }
             if self.settings.shared {
                 room.open();
@@ -358,8 +403,8 @@ impl<H: Clone> Core<H> {
             entry.admitted += 1;
             entry.last_used = self.inputs;
         }
-        self.clients.insert(id, place.room);
-        self.admitted.insert(id, place.session);
+        self.clients.insert(id, place.room.clone());
+        self.admitted.insert(id, place);
         Admission::Welcome
     }
 
@@ -367,14 +412,15 @@ impl<H: Clone> Core<H> {
     /// it joins its room, or takes back its away member (`?session=`).
     pub fn join(&mut self, id: ClientId, peer: SocketAddr, handle: H, now: Time) {
         self.inputs += 1;
-        let session = self.admitted.remove(&id);
+        let place = self.admitted.remove(&id);
         let inputs = self.inputs;
         let entry = self.clients.get(&id).and_then(|n| self.rooms.get_mut(n));
-        match (entry, session) {
-            (Some(entry), Some(session)) => {
+        match (entry, place) {
+            (Some(entry), Some(place)) => {
                 entry.admitted -= 1;
                 entry.last_used = inputs;
-                entry.room.at(now).join(id, peer, handle, session);
+                let room = entry.room.at(now);
+                room.join(id, peer, handle, place.session, place.code);
                 let name = entry.room.name.clone();
                 self.collect(&name);
             }
@@ -392,10 +438,20 @@ impl<H: Clone> Core<H> {
         }
     }
 
-    /// A text message from member `id` (the seed's `:message`).
+    /// A text message from member `id` (the seed's `:message`). `/teacher
+    /// KEY` is checked here, where the key is, in constant time; the line
+    /// goes no further (never echoed, logged or kept).
     pub fn message(&mut self, id: ClientId, text: &str, now: Time) {
+        let key = teacher_key_in(text).map(|given| {
+            self.teacher_key.as_ref().is_some_and(|key| {
+                subtle::ConstantTimeEq::ct_eq(key.as_bytes(), given.as_bytes()).into()
+            })
+        });
         if let Some(room) = self.room_of(id) {
-            room.at(now).message(id, text);
+            match key {
+                Some(right) => room.at(now).key(id, right),
+                None => room.at(now).message(id, text),
+            }
             let name = room.name.clone();
             self.collect(&name);
         }
@@ -641,9 +697,29 @@ impl<H: Clone> Core<H> {
             log::Level::Info,
             format!("room {name}: empty and least recently used, evicted with its history"),
         );
-        self.rooms.remove(&name);
+        if let Some(entry) = self.rooms.remove(&name) {
+            // Its teachers' rules (a bar, a lock) come back if it opens again.
+            let settings = entry.room.moderation.settings();
+            if !settings.is_empty() {
+                self.kept
+                    .insert(name, (entry.room.last_id, Vec::new(), settings));
+            }
+        }
         true
     }
+}
+
+/// The KEY of a `/teacher KEY` line (the word in any case), if it is one.
+fn teacher_key_in(text: &str) -> Option<&str> {
+    let word = text.get(..8)?;
+    if !word.eq_ignore_ascii_case("/teacher") {
+        return None;
+    }
+    let rest = &text[8..];
+    if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+        return None;
+    }
+    Some(rest.trim())
 }
 
 #[cfg(test)]

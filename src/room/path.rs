@@ -83,11 +83,44 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Where a connection goes: its room, and the session it wants back.
+/// The characters of a join code (no `0 O 1 I L`, easy to read out).
+pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// A join code's length.
+pub const CODE_CHARS: usize = 6;
+
+/// A room's join code (`/code`, `?code=`): [`CODE_CHARS`] of
+/// [`CODE_ALPHABET`], matched ignoring case. Never logged: its `Debug`
+/// hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JoinCode(String);
+
+impl JoinCode {
+    /// `code` as a join code (uppercased), if it is one.
+    pub fn parse(code: &str) -> Option<JoinCode> {
+        let code = code.to_ascii_uppercase();
+        let ok = code.len() == CODE_CHARS && code.bytes().all(|b| CODE_ALPHABET.contains(&b));
+        ok.then_some(JoinCode(code))
+    }
+
+    /// The code, for the teachers and the store.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JoinCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JoinCode(..)")
+    }
+}
+
+/// Where a connection goes: its room, the session it wants back and the
+/// join code it gives (`?code=`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
     pub room: RoomName,
     pub session: Option<SessionId>,
+    pub code: Option<JoinCode>,
 }
 
 impl Place {
@@ -100,7 +133,15 @@ impl Place {
             .split('&')
             .find_map(|pair| pair.strip_prefix("session="))
             .and_then(SessionId::parse);
-        Some(Place { room, session })
+        let code = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("code="))
+            .and_then(JoinCode::parse);
+        Some(Place {
+            room,
+            session,
+            code,
+        })
     }
 }
 
@@ -184,6 +225,22 @@ mod tests {
         ] {
             assert_eq!(room(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn join_codes() {
+        let code = |t: &str| Place::from_target(t).and_then(|p| p.code);
+        assert_eq!(code("/?code=k7q2xh").unwrap().as_str(), "K7Q2XH");
+        let both = Place::from_target("/maths?session=aaaaaaaaaaaaaaaaaaaa&code=K7Q2XH").unwrap();
+        assert!(both.session.is_some());
+        assert_eq!(both.code.unwrap().as_str(), "K7Q2XH");
+        for bad in ["/?code=K7Q2X", "/?code=K7Q2XHH", "/?code=O0O0O0", "/?code="] {
+            assert!(code(bad).is_none(), "{bad}");
+        }
+        assert_eq!(
+            format!("{:?}", JoinCode::parse("K7Q2XH")),
+            "Some(JoinCode(..))"
+        );
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct Newcomer<H> {
     pub session: Option<SessionId>,
     pub number: Option<u32>,
     pub nickname: String,
+    /// It comes in as a teacher (through the lobby, with the key).
+    pub teacher: bool,
 }
 
 /// A room's view of the other instances, and its claims in flight.

@@ -181,11 +181,15 @@ impl<H: Clone> Room<H> {
             self.away.pop_first();
             self.let_go(id, "did not come back in time");
         }
+        self.expire_rules();
     }
 
-    /// When the next away member's grace ends, if any is away.
+    /// When the next away member's grace ends, or a mute or bar does.
     pub fn next_deadline(&self) -> Option<crate::event::Time> {
-        self.away.first().map(|&(until, _)| until)
+        let away = self.away.first().map(|&(until, _)| until);
+        away.into_iter()
+            .chain(self.moderation.next_deadline())
+            .min()
     }
 
     /// Remove away member `id` and tell the others it left.

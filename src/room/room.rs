@@ -21,8 +21,10 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 use super::history::History;
+use super::lobby::Lobby;
 use super::members::{Member, Members};
-use super::path::{RoomName, SessionId};
+use super::moderation::Moderation;
+use super::path::{JoinCode, RoomName, SessionId};
 use super::peers::{Newcomer, Peers};
 use super::{Batch, ClientId, LeaveReason, Output, Refused, Settings, Target};
 use crate::event::{Event, Present, Time, What};
@@ -52,6 +54,10 @@ pub struct Room<H> {
     /// for the core's directory.
     pub(super) gone: Vec<ClientId>,
     pub(super) rng: SmallRng,
+    /// Its teachers' rules (see `moderation.rs`).
+    pub(super) moderation: Moderation,
+    /// Newcomers waiting at the door (see `lobby.rs`).
+    pub(super) lobby: Lobby<H>,
 }
 
 impl<H: Clone> Room<H> {
@@ -70,6 +76,8 @@ impl<H: Clone> Room<H> {
             out: Vec::new(),
             gone: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
+            moderation: Moderation::default(),
+            lobby: Lobby::default(),
         }
     }
 
@@ -87,9 +95,10 @@ impl<H: Clone> Room<H> {
         self
     }
 
-    /// No member, and (with Redis) no newcomer on its way in.
+    /// No member, no one in the lobby, and (with Redis) no newcomer on its
+    /// way in.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && !self.has_newcomers()
+        self.members.is_empty() && self.lobby.is_empty() && !self.has_newcomers()
     }
 
     /// The nickname of a member, if it is here.
@@ -101,8 +110,16 @@ impl<H: Clone> Room<H> {
     /// newcomer the history, who they are and who is here, and tell the
     /// others who arrived. With the `session` of an away member, take that
     /// member back instead (see `resume.rs`); a session a connected member
-    /// holds is ignored.
-    pub fn join(&mut self, id: ClientId, peer: SocketAddr, handle: H, session: Option<SessionId>) {
+    /// holds is ignored. A newcomer passes the door first (`lobby.rs`:
+    /// bars, the lock, the join `code`, a room waiting for a teacher).
+    pub fn join(
+        &mut self,
+        id: ClientId,
+        peer: SocketAddr,
+        handle: H,
+        session: Option<SessionId>,
+        code: Option<JoinCode>,
+    ) {
         if self.closing {
             return self.out.push(Output::Close {
                 to: handle,
@@ -119,6 +136,22 @@ impl<H: Clone> Room<H> {
                 session = None; // in use by a connected member
             }
         }
+        if self.at_the_door(id, peer, &handle, session.as_ref(), code.as_ref()) {
+            return;
+        }
+        self.join_now(id, peer, handle, session, false);
+    }
+
+    /// A newcomer past the door: a free `user-N`, then in (as a teacher,
+    /// if `teacher`).
+    pub(super) fn join_now(
+        &mut self,
+        id: ClientId,
+        peer: SocketAddr,
+        handle: H,
+        session: Option<SessionId>,
+        teacher: bool,
+    ) {
         let Some(number) = self.free_number() else {
             // Every nickname is taken: only possible with --max-clients above
             // NICKNAME_SPACE. Refuse rather than hand out a duplicate.
@@ -142,6 +175,7 @@ impl<H: Clone> Room<H> {
             session,
             number: Some(number),
             nickname: protocol::nickname(number),
+            teacher,
         };
         // With Redis, the newcomer enters when its claimed join comes back.
         if self.peers.is_some() {
@@ -167,6 +201,7 @@ impl<H: Clone> Room<H> {
             session,
             number,
             nickname,
+            teacher,
         } = newcomer;
         self.log(
             log::Level::Info,
@@ -191,11 +226,18 @@ impl<H: Clone> Room<H> {
                 session,
                 missed: None,
                 away_until: None,
+                teacher,
+                last_line: None,
+                wrong_keys: 0,
             },
         );
         // To the newcomer alone, at once: history, who they are, who is here.
         let history = self.history.lines();
         self.greet(id, Vec::new(), history, Vec::new());
+        if teacher {
+            let nick = self.nickname(id).map(str::to_owned).unwrap_or_default();
+            self.now_a_teacher(id, nick);
+        }
     }
 
     /// Send `frames` and `history` (or, for a resume, the `missed` events),
@@ -221,6 +263,9 @@ impl<H: Clone> Room<H> {
         });
         missed.push(Arc::new(welcome));
         missed.push(Arc::new(presence));
+        if let Some(pin) = &self.moderation.pin {
+            missed.push(pin.clone());
+        }
         self.out.push(Output::Send {
             id,
             to: handle,
@@ -237,10 +282,15 @@ impl<H: Clone> Room<H> {
         if self.closing {
             return;
         }
+        if self.lobby.contains(id) {
+            return self.lobby_message(id, text);
+        }
         if text.as_bytes().first() == Some(&b'/') {
             return self.command(id, text);
         }
-        self.say(id, text);
+        if self.may_speak(id, false) {
+            self.say(id, text);
+        }
     }
 
     /// `nick: text` to everyone.
@@ -308,6 +358,9 @@ impl<H: Clone> Room<H> {
     /// (see `resume.rs`). A second leave for the same id does nothing, so
     /// the leave line goes out exactly once however the client went.
     pub fn leave(&mut self, id: ClientId, reason: &LeaveReason) {
+        if self.lobby.remove(id).is_some() {
+            return self.gone.push(id);
+        }
         if self.forget_newcomer(id) || self.go_away(id, reason) {
             return;
         }
@@ -345,6 +398,7 @@ impl<H: Clone> Room<H> {
         self.deliver_now();
         self.closing = true;
         self.close_newcomers();
+        self.close_lobby();
         let handles: Vec<H> = self
             .members
             .iter()
@@ -466,17 +520,18 @@ impl<H: Clone> Room<H> {
     /// The presence line's event: every member, here and on other
     /// instances, in order of arrival.
     pub(super) fn presence(&self) -> Event {
-        let mut all: Vec<(u64, &str)> = self.members.arrivals().collect();
+        let mut all: Vec<(u64, &str, bool)> = self.members.arrivals().collect();
         if let Some(peers) = &self.peers {
-            all.extend(peers.arrivals());
-            all.sort_unstable_by_key(|&(arrival, _)| arrival);
+            all.extend(peers.arrivals().map(|(a, nick)| (a, nick, false)));
+            all.sort_unstable_by_key(|&(arrival, _, _)| arrival);
         }
         let count = all.len();
         let members = all
             .into_iter()
             .take(PRESENCE_NAMES_JSON)
-            .map(|(_, nick)| Present {
+            .map(|(_, nick, teacher)| Present {
                 nick: nick.to_owned(),
+                teacher,
             })
             .collect();
         self.event(What::Presence { members, count })

@@ -776,3 +776,7 @@ fn a_reload_is_not_a_goodbye_but_leave_is() {
     assert_eq!(batch_texts(&mut core, &main()).len(), 1, "the leave");
     assert_eq!(core.nickname(1), None);
 }
+
+/// A teacher's commands, the lobby and the rules (`teacher.rs`, `lobby.rs`,
+/// `moderation.rs`).
+mod teacher;

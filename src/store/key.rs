@@ -19,6 +19,19 @@ pub const KEY_FILE: &str = "teacher.key";
 /// The shortest key accepted from the file: 16 characters.
 pub const KEY_MIN: usize = 16;
 
+/// A new teacher key, kept nowhere: 128 random bits from the operating
+/// system as 22 characters of base64url without padding.
+///
+/// # Errors
+/// The operating system gives no random bits.
+pub fn new_teacher_key() -> Result<String, StoreError> {
+    let mut bits = [0u8; 16];
+    SysRng
+        .try_fill_bytes(&mut bits)
+        .map_err(|e| StoreError(format!("no random bits from the operating system: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bits))
+}
+
 /// The teacher key: the first line of `dir/teacher.key`, or, if there is
 /// no such file, a new key written there: 128 random bits from the
 /// operating system, as 22 characters of base64url without padding, in a
@@ -57,11 +70,7 @@ pub fn teacher_key(dir: &Path) -> Result<String, StoreError> {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(fail("cannot read it", &e)),
     }
-    let mut bits = [0u8; 16];
-    SysRng
-        .try_fill_bytes(&mut bits)
-        .map_err(|e| fail("no random bits from the operating system", &e))?;
-    let key = URL_SAFE_NO_PAD.encode(bits);
+    let key = new_teacher_key().map_err(|e| fail("cannot make one", &e))?;
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)

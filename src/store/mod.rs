@@ -50,7 +50,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::event::{Event, Time};
 
-pub use key::teacher_key;
+pub use key::{new_teacher_key, teacher_key, KEY_MIN};
 pub use transcript::{transcript, Format};
 
 /// How many writes may wait for the store thread: 131,072. A burst of

@@ -151,7 +151,7 @@ fn json_and_plain_clients_see_the_same_events_in_the_same_order() {
     assert_eq!(
         body(&presence),
         (
-            json!({"type": "presence", "members": [{"nick": p}, {"nick": j}], "count": 2}),
+            json!({"type": "presence", "members": [{"nick": p, "role": "student"}, {"nick": j, "role": "student"}], "count": 2}),
             None
         )
     );
@@ -247,7 +247,7 @@ fn json_and_plain_clients_see_the_same_events_in_the_same_order() {
         body(&presence),
         (
             json!({"type": "presence",
-                   "members": [{"nick": p}, {"nick": "jay"}, {"nick": d}], "count": 3}),
+                   "members": [{"nick": p, "role": "student"}, {"nick": "jay", "role": "student"}, {"nick": d, "role": "student"}], "count": 3}),
             None
         )
     );
@@ -345,7 +345,7 @@ fn two_instances_give_a_line_the_same_id() {
     assert_eq!(
         body(&presence).0,
         json!({"type": "presence",
-               "members": [{"nick": ann.nick}, {"nick": bob.nick}], "count": 2})
+               "members": [{"nick": ann.nick, "role": "student"}, {"nick": bob.nick, "role": "student"}], "count": 2})
     );
     let (join, join_id) = body(&ann.recv());
     assert_eq!(join, json!({"type": "join", "nick": bob.nick}));
