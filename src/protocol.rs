@@ -63,6 +63,15 @@ pub fn you_are(nick: &str) -> String {
 /// To a sender whose messages the rate limit drops.
 pub const SLOW_DOWN: &str = "slow down.";
 
+/// To a room's teachers when the store cannot write: the chat goes on in
+/// memory.
+pub fn not_saved(reason: &str) -> String {
+    format!("history is not being saved: {reason}.")
+}
+
+/// To a room's teachers when the store writes again.
+pub const SAVED_AGAIN: &str = "history is being saved again.";
+
 /// To the room, once, when this instance loses its peers (`--redis`).
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub const RECONNECTING: &str = "the server is reconnecting to its peers.";

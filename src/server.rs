@@ -170,7 +170,7 @@ impl Server {
         };
         #[cfg(not(feature = "redis"))]
         let peers = Peers::default();
-        let store = open_store(config, limits.history_lines)?;
+        let store = open_store(config, limits.history_lines, events.clone())?;
         let transcripts = Transcripts::new(
             store.as_ref().map(|(store, _)| store.path().to_path_buf()),
             Some(teacher_key.as_str().into()),
@@ -328,15 +328,24 @@ impl Drop for Server {
 /// # Errors
 /// [`Error::Config`], one line naming `--data-dir`, if the directory
 /// cannot be created or written or the file is not a chat-server database.
-fn open_store(config: &Config, history: usize) -> Result<Option<(Store, Vec<Restored>)>, Error> {
+fn open_store(
+    config: &Config,
+    history: usize,
+    broadcaster: Sender<Input>,
+) -> Result<Option<(Store, Vec<Restored>)>, Error> {
     if config.memory_only {
         log::info!("history kept in memory only (--memory-only; --data-dir DIR to keep it)");
         return Ok(None);
     }
     let now = Time::from_system(std::time::SystemTime::now());
-    let health = Box::new(|health: StoreHealth| match health {
-        StoreHealth::Failing(why) => log::warn!("store: history is not being saved: {why}"),
-        StoreHealth::Recovered => log::info!("store: history is being saved again"),
+    // Logged here (once, by the store), and told to the teachers by the
+    // broadcaster; never waits for it (a full queue skips the telling).
+    let health = Box::new(move |health: StoreHealth| {
+        match &health {
+            StoreHealth::Failing(why) => log::warn!("store: history is not being saved: {why}"),
+            StoreHealth::Recovered => log::info!("store: history is being saved again"),
+        }
+        let _ = broadcaster.try_send(Input::Store(health));
     });
     let (store, rooms) = Store::open(&config.data_dir, config.retain, history, now, health)
         .map_err(|e| Error::Config(e.to_string()))?;

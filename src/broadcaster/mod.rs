@@ -56,6 +56,8 @@ pub enum Input {
     Leave { id: ClientId, reason: LeaveReason },
     /// The server is stopping: close every client with 1001.
     Shutdown,
+    /// The store could not write (the reason), or can again (`None`).
+    Store(crate::store::Health),
     /// `/healthz` asks whether the broadcaster answers: it sends back why
     /// this instance is cut off from its peers (`--redis`), or `None`.
     Ping(Sender<Option<String>>),
@@ -225,6 +227,13 @@ impl Broadcaster {
                 self.core.leave(id, &reason, now);
             }
             Input::Shutdown => self.core.shutdown(now),
+            Input::Store(health) => {
+                let failing = match health {
+                    crate::store::Health::Failing(why) => Some(why),
+                    crate::store::Health::Recovered => None,
+                };
+                self.core.store_health(failing, now);
+            }
             Input::Ping(reply) => {
                 let _ = reply.send(self.peers.cut_off());
             }

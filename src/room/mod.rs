@@ -521,6 +521,16 @@ impl<H: Clone> Core<H> {
         }
     }
 
+    /// The store cannot write (`Some(reason)`) or can again (`None`): the
+    /// teachers in every room are told (the chat goes on in memory).
+    pub fn store_health(&mut self, failing: Option<String>, now: Time) {
+        let line = match &failing {
+            Some(why) => crate::protocol::not_saved(why),
+            None => crate::protocol::SAVED_AGAIN.to_owned(),
+        };
+        self.on_every_room(now, |room| room.tell_teachers(&line));
+    }
+
     /// The server is stopping: send what was accepted, then close every
     /// client with 1001; no more admissions.
     pub fn shutdown(&mut self, now: Time) {

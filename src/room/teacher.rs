@@ -132,6 +132,19 @@ impl<H: Clone> Room<H> {
         self.members.get(id).is_some_and(|m| m.teacher)
     }
 
+    /// A notice for every teacher here.
+    pub(super) fn tell_teachers(&mut self, line: &str) {
+        let teachers: Vec<ClientId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.teacher)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in teachers {
+            self.tell(id, &[line]);
+        }
+    }
+
     /// `/teacher KEY` from connection `id`, `right` or not (the core checked
     /// it). In the lobby, a right key lets it in as a teacher.
     pub(super) fn key(&mut self, id: ClientId, right: bool) {

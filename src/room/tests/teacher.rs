@@ -582,3 +582,25 @@ fn an_evicted_room_keeps_its_rules() {
         [" .... this room is locked."]
     );
 }
+
+/// The store cannot write: the teachers are told why, the students are
+/// not, and the chat goes on; told again when it writes again.
+#[test]
+fn teachers_hear_when_history_is_not_saved() {
+    let mut core = mrs_k_alice_bob();
+    core.store_health(Some("disk full".to_owned()), T0);
+    let out = drain(&mut core);
+    assert_eq!(
+        sent_to(&out, "mrsk"),
+        [" .... history is not being saved: disk full."]
+    );
+    assert!(sent_to(&out, "alice").is_empty());
+    let (_, room) = say(&mut core, 2, "alice", "still here", T0);
+    assert_eq!(room, ["alice: still here"]);
+    core.store_health(None, T0);
+    let out = drain(&mut core);
+    assert_eq!(
+        sent_to(&out, "mrsk"),
+        [" .... history is being saved again."]
+    );
+}
