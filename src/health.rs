@@ -100,6 +100,7 @@ mod tests {
                 crate::broadcaster::Peers::default(),
                 None,
                 None,
+                String::new(),
             )
         });
         let ok = answer("/healthz", &tx).unwrap();

@@ -63,6 +63,15 @@ pub fn you_are(nick: &str) -> String {
 /// To a sender whose messages the rate limit drops.
 pub const SLOW_DOWN: &str = "slow down.";
 
+/// `/transcript`, to the teacher who asked: where the room's transcript is
+/// (`page_url` ends in `/`).
+pub fn transcript_link(page_url: &str, room: &str) -> String {
+    format!(
+        "transcript: {page_url}{room}/transcript.txt (send your teacher key as a Bearer token; \
+         the page has a button)."
+    )
+}
+
 /// To a room's teachers when the store cannot write: the chat goes on in
 /// memory.
 pub fn not_saved(reason: &str) -> String {

@@ -176,11 +176,23 @@ impl Server {
             Some(teacher_key.as_str().into()),
         );
         let key = teacher_key.clone();
+        let page_url = startup::page_url(
+            page_addr,
+            os::serves_ipv4(&page),
+            config.public_url.as_deref(),
+        );
         let room = thread::Builder::new()
             .name("broadcaster".into())
             .spawn(move || {
                 let _done = room_done_tx;
-                broadcaster::run(room_events, room_settings, peers, store, Some(key));
+                broadcaster::run(
+                    room_events,
+                    room_settings,
+                    peers,
+                    store,
+                    Some(key),
+                    page_url,
+                );
             })
             .map_err(spawn_err("broadcaster"))?;
 

@@ -171,6 +171,26 @@ pub fn announce(
     );
 }
 
+/// Where people open the page, for links the server gives (`/transcript`):
+/// `--public-url` if given, else `http://ADDR:PORT/` with the first
+/// address students are told (this machine's own when bound to every
+/// address, the bound one otherwise).
+pub fn page_url(page_addr: SocketAddr, page_v4: bool, public_url: Option<&str>) -> String {
+    if let Some(url) = public_url {
+        return url.to_owned();
+    }
+    let ip = page_addr.ip();
+    let ip = if ip.is_unspecified() {
+        usable_addresses(ip.is_ipv6(), page_v4)
+            .first()
+            .copied()
+            .unwrap_or(ip)
+    } else {
+        ip
+    };
+    format!("http://{}/", SocketAddr::new(ip, page_addr.port()))
+}
+
 /// The teacher key: read from `--teacher-key-file`, else kept in the data
 /// directory (made at first start), else (`--memory-only`) a new one.
 ///

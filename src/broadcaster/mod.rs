@@ -140,13 +140,15 @@ struct Broadcaster {
 /// waking also when an away member's grace ends. Blocks on the channel.
 /// Returns once the acceptor, the server handle, every client thread (and
 /// with `--redis`, the cluster threads) have dropped their senders.
-/// `teacher_key`: what `/teacher KEY` must give (none: no teacher by key).
+/// `teacher_key`: what `/teacher KEY` must give (none: no teacher by key);
+/// `page_url`: where people open the page (`/transcript` links to it).
 pub fn run(
     inputs: Receiver<Input>,
     settings: Settings,
     peers: Peers,
     store: Option<(Store, Vec<Restored>)>,
     teacher_key: Option<String>,
+    page_url: String,
 ) {
     let settings = Settings {
         shared: peers.is_shared(),
@@ -156,6 +158,7 @@ pub fn run(
     if let Some(key) = teacher_key {
         core.set_teacher_key(key);
     }
+    core.set_page_url(page_url);
     let store = store.map(|(store, rooms)| {
         for room in rooms {
             core.restore(&room.room, room.last_id, room.history, room.settings);

@@ -313,6 +313,8 @@ pub struct Core<H> {
     kept: HashMap<RoomName, Kept>,
     /// The teacher key (`/teacher KEY`); none: no one is a teacher by key.
     teacher_key: Option<String>,
+    /// Where people open the page (`http://ADDR:PORT/`, or `--public-url`).
+    page_url: Arc<str>,
 }
 
 /// What the store kept of one room.
@@ -333,7 +335,15 @@ impl<H: Clone> Core<H> {
             rng: SmallRng::seed_from_u64(seed),
             kept: HashMap::new(),
             teacher_key: None,
+            page_url: "http://localhost:8080/".into(),
         }
+    }
+
+    /// Where people open the page, ending in `/` (what `/transcript`
+    /// links to).
+    pub fn set_page_url(&mut self, url: String) {
+        let url = if url.ends_with('/') { url } else { url + "/" };
+        self.page_url = url.into();
     }
 
     /// The key that makes a member a teacher (`/teacher KEY`).
@@ -382,6 +392,7 @@ impl<H: Clone> Core<H> {
             self.log(log::Level::Info, format!("room {}: created", place.room));
             let seed = self.rng.random();
             let mut room = Room::new(place.room.clone(), self.settings, seed, now);
+            room.page_url = self.page_url.clone();
             if let Some((last_id, history, settings)) = self.kept.remove(&place.room) {
                 room.restore(last_id, history);
                 room.moderation = moderation::Moderation::restore(&settings, now);

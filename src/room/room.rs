@@ -54,6 +54,8 @@ pub struct Room<H> {
     /// for the core's directory.
     pub(super) gone: Vec<ClientId>,
     pub(super) rng: SmallRng,
+    /// Where people open the page (for `/transcript`).
+    pub(super) page_url: Arc<str>,
     /// Its teachers' rules (see `moderation.rs`).
     pub(super) moderation: Moderation,
     /// Newcomers waiting at the door (see `lobby.rs`).
@@ -76,6 +78,7 @@ impl<H: Clone> Room<H> {
             out: Vec::new(),
             gone: Vec::new(),
             rng: SmallRng::seed_from_u64(seed),
+            page_url: "http://localhost:8080/".into(),
             moderation: Moderation::default(),
             lobby: Lobby::default(),
         }

@@ -31,9 +31,27 @@ pub const MAX_SLOW: u32 = 600;
 
 /// The teacher commands' words (a student gets ` .... /WORD is for
 /// teachers.`).
-pub const WORDS: [&str; 19] = [
-    "op", "deop", "code", "lock", "unlock", "kick", "ban", "bans", "unban", "mute", "unmute",
-    "quiet", "slow", "rename", "delete", "purge", "clear", "pin", "teacher",
+pub const WORDS: [&str; 20] = [
+    "op",
+    "deop",
+    "code",
+    "lock",
+    "unlock",
+    "kick",
+    "ban",
+    "bans",
+    "unban",
+    "mute",
+    "unmute",
+    "quiet",
+    "slow",
+    "rename",
+    "delete",
+    "purge",
+    "clear",
+    "pin",
+    "teacher",
+    "transcript",
 ];
 
 /// What a teacher asks for.
@@ -58,6 +76,8 @@ pub enum Order<'a> {
     Clear,
     /// `/pin TEXT`, or `/pin off` (`None`).
     Pin(Option<&'a str>),
+    /// `/transcript`: where to download this room's transcript.
+    Transcript,
 }
 
 /// Read a teacher command: `word` (lowercase, one of [`WORDS`]) and its
@@ -117,6 +137,7 @@ pub fn parse<'a>(word: &str, args: &'a str) -> Result<Order<'a>, &'static str> {
         },
         "purge" => Order::Purge(one("/purge NICK.")?),
         "clear" => Order::Clear,
+        "transcript" => Order::Transcript,
         "pin" => match args.trim() {
             "" => return Err("/pin TEXT, or /pin off."),
             off if off.eq_ignore_ascii_case("off") => Order::Pin(None),
@@ -288,6 +309,10 @@ impl<H: Clone> Room<H> {
                 self.out.push(Output::ClearKept(self.name.clone()));
                 self.acted(id, "cleared", "the history");
                 self.announce(0, What::Clear { by });
+            }
+            Order::Transcript => {
+                let line = protocol::transcript_link(&self.page_url, self.name.as_str());
+                self.tell(id, &[&line]);
             }
             Order::Pin(text) => {
                 self.acted(id, "pinned", text.unwrap_or("nothing"));

@@ -604,3 +604,18 @@ fn teachers_hear_when_history_is_not_saved() {
         [" .... history is being saved again."]
     );
 }
+
+/// `/transcript` tells a teacher where the room's transcript is; a student
+/// is told it is for teachers.
+#[test]
+fn transcript_gives_the_link_to_teachers_only() {
+    let mut core = mrs_k_alice_bob();
+    let (alone, room) = say(&mut core, 1, "mrsk", "/transcript", T0);
+    assert_eq!(
+        alone,
+        [" .... transcript: http://localhost:8080/chat/transcript.txt (send your teacher key as a Bearer token; the page has a button)."]
+    );
+    assert!(room.is_empty());
+    let (alone, _) = say(&mut core, 2, "alice", "/transcript", T0);
+    assert_eq!(alone, [" .... /transcript is for teachers."]);
+}
