@@ -176,7 +176,7 @@ pub fn slow_wait(seconds: u64) -> String {
 }
 
 /// The teacher's part of `/help`, to teachers only.
-pub const TEACHER_HELP: [&str; 18] = [
+pub const TEACHER_HELP: [&str; 19] = [
     "teacher commands:",
     "/op NICK, /deop NICK: make NICK a teacher here, or not",
     "/code, /code off: a new join code for this room, or none",
@@ -193,6 +193,7 @@ pub const TEACHER_HELP: [&str; 18] = [
     "/purge NICK: remove NICK's lines",
     "/clear: empty the history",
     "/pin TEXT, /pin off: a line every newcomer sees",
+    "/transcript: where to download this room's transcript",
     "/teacher KEY: become a teacher",
     "/help: this list",
 ];
