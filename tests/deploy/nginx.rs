@@ -81,14 +81,19 @@ fn two_clients_chat_through_nginx_stripping_the_ws_prefix() {
 }
 
 #[test]
-fn readme_shows_the_tested_configs() {
+fn the_deploy_guide_shows_the_tested_configs() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    for file in ["contrib/nginx.conf", "contrib/Caddyfile"] {
+    let guide = std::fs::read_to_string(root.join("docs/deploy.md")).expect("docs/deploy.md");
+    for file in [
+        "contrib/nginx.conf",
+        "contrib/Caddyfile",
+        "contrib/chat-server.service",
+        "contrib/chat-server.env",
+    ] {
         let text = std::fs::read_to_string(root.join(file)).expect(file);
         assert!(
-            readme.contains(&text),
-            "README's Deploy section should show {file} as it is"
+            guide.contains(&text),
+            "docs/deploy.md should show {file} as it is"
         );
     }
 }
