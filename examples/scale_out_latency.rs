@@ -1,5 +1,4 @@
-//! What a Redis round trip costs a chat line (issue 15, README "When one
-//! machine is not enough"): the time from a client sending a line to
+//! What a Redis round trip costs a chat line (docs/scale-out.md): the time from a client sending a line to
 //! another client receiving it, on one instance without Redis, and across
 //! two instances sharing a `redis-server` (started here on a free port).
 //! Paced (one line every 2 ms), so this is latency, not throughput.

@@ -67,7 +67,7 @@ pub struct TokenBucket {
     tokens: f64,
     last: Instant,
     /// When the sender was last told to slow down: at most once per
-    /// `SLOW_DOWN_EVERY`, however often it goes over (issue 9, point 8).
+    /// `SLOW_DOWN_EVERY`, however often it goes over.
     warned: Option<Instant>,
 }
 

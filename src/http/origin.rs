@@ -3,8 +3,7 @@
 //! every client thread during its handshake.
 //!
 //! Origins compare as RFC 6454 section 6.2 serializes them: scheme and host
-//! lowercased, the scheme's default port dropped, no path (issue 9, point
-//! 7), both the configured ones and the one a browser sends.
+//! lowercased, the scheme's default port dropped, no path, both the configured ones and the one a browser sends.
 
 use std::fmt;
 
@@ -138,7 +137,7 @@ impl OriginPolicy {
     /// No `Origin` (not a browser), the page's own origin (same host as the
     /// request's `Host`, the page port), the request's own origin (same host
     /// and port as `Host`: a proxy serving page and chat on one origin,
-    /// issue 13 point 3, gorilla/websocket's `checkSameOrigin`), or an
+    /// as gorilla/websocket's `checkSameOrigin` does), or an
     /// allowed one (`--public-url`'s origin is one).
     pub fn allows(&self, origin: Option<&str>, host: &str) -> bool {
         let Some(origin) = origin else { return true };

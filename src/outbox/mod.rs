@@ -202,7 +202,7 @@ impl Outbox {
     }
 
     /// Abort the connection now, without waiting for a writer: the room's
-    /// verb for a member whose connection is gone (issue 11's resume).
+    /// verb for a member whose connection is gone, for its resume.
     /// Whole lines still waiting are kept for [`Outbox::take_unsent`].
     pub fn abort_now(&self) {
         let mut state = self.shared.lock();

@@ -66,7 +66,7 @@ pub(super) struct State {
     pub(super) pong: Option<Bytes>,
     pub(super) phase: Phase,
     /// Whole lines still waiting when the connection was aborted, and how
-    /// many: what a resume gives the member's next connection (issue 11).
+    /// many: what a resume gives the member's next connection.
     pub(super) unsent: (Vec<Bytes>, usize),
 }
 

@@ -1,7 +1,6 @@
-//! Which room a connection asks for, read from its request target
-//! (issue 11 "Rooms", issue 13 point 1). Runs on the client's reader thread
-//! during the handshake, before anything reaches the room thread: a bad path
-//! is refused with 404 there. Owns nothing.
+//! Which room a connection asks for, read from its request target. Runs on
+//! the client's reader thread during the handshake, before anything reaches
+//! the broadcaster: a bad path is refused with 404 there. Owns nothing.
 //!
 //! `/`, `/chat`, `/ws` and `/ws/` are the main room; `/NAME` and `/ws/NAME`
 //! are room NAME: 1 to 32 of `a-z 0-9 - _`, matched ignoring case and shown
@@ -15,8 +14,8 @@ use std::fmt;
 pub const MAIN_ROOM: &str = "chat";
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME: usize = 32;
-/// Paths that are never rooms: the proxy prefix (issue 13 point 1) and the
-/// page server's own paths (issue 13 point 10).
+/// Paths that are never rooms: the proxy prefix (`/ws/NAME` behind a
+/// proxy) and the page server's own paths (`/healthz`, `/metrics`).
 pub const RESERVED: [&str; 3] = ["ws", "healthz", "metrics"];
 /// Shortest and longest session ID, in characters.
 pub const SESSION_CHARS: std::ops::RangeInclusive<usize> = 16..=64;
