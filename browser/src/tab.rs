@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use headless_chrome::protocol::cdp::Emulation;
+use headless_chrome::protocol::cdp::{Emulation, Page};
 use headless_chrome::protocol::cdp::Runtime::RemoteObject;
 use headless_chrome::{Browser, Tab};
 
@@ -15,9 +15,25 @@ use super::{wait_for, PAGE_WAIT, POLL};
 const SEP: char = '\u{1e}';
 
 /// A new tab on `url`, with focus emulated so that each tab behaves as the
-/// focused one (tabs in one headless browser otherwise compete).
+/// focused one (tabs in one headless browser otherwise compete). The
+/// first-visit name dialog is taken as answered ("Skip"), as in most tests;
+/// [`open_asking`] opens a tab that asks.
 pub fn open(browser: &Browser, url: &str) -> Arc<Tab> {
     load(browser.new_tab().expect("new tab"), url)
+}
+
+/// [`open`], but the tab asks for a name as on a first visit.
+pub fn open_asking(browser: &Browser, url: &str) -> Arc<Tab> {
+    load_as(browser.new_tab().expect("new tab"), url, true)
+}
+
+/// [`open_person`], but the tab asks for a name as on a first visit.
+pub fn open_person_asking(browser: &Browser, url: &str) -> Arc<Tab> {
+    let tab = browser
+        .new_context()
+        .and_then(|context| context.new_tab())
+        .expect("new context");
+    load_as(tab, url, true)
 }
 
 /// A tab for another person: a new browser context (like a private
@@ -39,7 +55,21 @@ pub fn join(browser: &Browser, url: &str) -> (Arc<Tab>, String) {
 }
 
 fn load(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
+    load_as(tab, url, false)
+}
+
+fn load_as(tab: Arc<Tab>, url: &str, ask: bool) -> Arc<Tab> {
     tab.set_default_timeout(PAGE_WAIT);
+    if !ask {
+        // The tab has answered the name dialog already (as after "Skip").
+        tab.call_method(Page::AddScriptToEvaluateOnNewDocument {
+            source: "try { sessionStorage.setItem('chat-asked', '1'); } catch (e) {}".into(),
+            world_name: None,
+            include_command_line_api: None,
+            run_immediately: None,
+        })
+        .expect("a script for each document");
+    }
     tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
         .expect("focus emulation");
     tab.navigate_to(url).expect("navigate");
