@@ -117,7 +117,10 @@ impl Conn {
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) =>
                 {
-                    assert!(Instant::now() < deadline, "waited {PAGE_WAIT:?} for the page");
+                    assert!(
+                        Instant::now() < deadline,
+                        "waited {PAGE_WAIT:?} for the page"
+                    );
                 }
                 Err(e) => panic!("reading the page: {e}"),
             }
@@ -252,9 +255,8 @@ fn serve(mut stream: TcpStream, addr: SocketAddr, real: Option<SocketAddr>) -> O
         return None;
     }
     let Some(real) = real else {
-        let _ = stream.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return None;
     };
     // Anything else: to the real page server, Connection: close.

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use headless_chrome::protocol::cdp::{Emulation, Page};
 use headless_chrome::protocol::cdp::Runtime::RemoteObject;
+use headless_chrome::protocol::cdp::{Emulation, Page};
 use headless_chrome::{Browser, Tab};
 
 use super::{wait_for, PAGE_WAIT, POLL};
@@ -54,6 +54,23 @@ pub fn join(browser: &Browser, url: &str) -> (Arc<Tab>, String) {
     (tab, nick)
 }
 
+/// Run `source` in every document `tab` loads, before the page's script.
+pub fn add_script(tab: &Tab, source: &str) {
+    tab.call_method(Page::AddScriptToEvaluateOnNewDocument {
+        source: source.into(),
+        world_name: None,
+        include_command_line_api: None,
+        run_immediately: None,
+    })
+    .expect("a script for each document");
+}
+
+/// Load `url` in `tab` (made with scripts of the test's own), the name
+/// dialog taken as answered.
+pub fn load_url(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
+    load(tab, url)
+}
+
 fn load(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
     load_as(tab, url, false)
 }
@@ -62,13 +79,10 @@ fn load_as(tab: Arc<Tab>, url: &str, ask: bool) -> Arc<Tab> {
     tab.set_default_timeout(PAGE_WAIT);
     if !ask {
         // The tab has answered the name dialog already (as after "Skip").
-        tab.call_method(Page::AddScriptToEvaluateOnNewDocument {
-            source: "try { sessionStorage.setItem('chat-asked', '1'); } catch (e) {}".into(),
-            world_name: None,
-            include_command_line_api: None,
-            run_immediately: None,
-        })
-        .expect("a script for each document");
+        add_script(
+            &tab,
+            "try { sessionStorage.setItem('chat-asked', '1'); } catch (e) {}",
+        );
     }
     tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
         .expect("focus emulation");
@@ -308,6 +322,10 @@ pub fn check_page_basics(tab: &Tab) {
         // brackets of an IPv6 address: ws://[::1]:port/ comes out right.
         ("new URL('http://[::1]:8080/').hostname === '[::1]'", "IPv6 hostname has brackets"),
     ] {
-        assert!(js_bool(tab, check), "{what}: {check}");
+        let seen = js_string(
+            tab,
+            "performance.getEntriesByType('resource').map(e => e.name).join(' ')",
+        );
+        assert!(js_bool(tab, check), "{what}: {check} (loaded: {seen})");
     }
 }
