@@ -187,7 +187,10 @@ pub fn text(tab: &Tab, selector: &str) -> String {
 
 /// The page's connection state: connecting, connected or reconnecting.
 pub fn state(tab: &Tab) -> String {
-    js_string(tab, "document.getElementById('status').dataset.state")
+    js_string(
+        tab,
+        "document.getElementById('status')?.dataset.state ?? 'loading'",
+    )
 }
 
 /// Every line in the list, as its text.

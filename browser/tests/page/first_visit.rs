@@ -3,6 +3,7 @@
 //! not forced; two tabs keep two names across a reload; a taken name asks
 //! again once, with the server's answer.
 
+use crate::support::shots::assert_contrast;
 use crate::support::tab::*;
 use crate::support::{chromium_or_skip, start_server, wait_for, TestClient, PAGE_WAIT};
 
@@ -43,6 +44,9 @@ fn first_visit_asks_a_name_kept_per_tab() {
         "document.getElementById('name-hint').classList.contains('alert')",
     );
     assert!(dialog_open(&a));
+    for verdict in assert_contrast(&a) {
+        println!("the dialog, {verdict}");
+    }
     answer(&a, "Ann");
     wait_name(&a, "Ann");
 
@@ -62,7 +66,9 @@ fn first_visit_asks_a_name_kept_per_tab() {
 
     // A reload keeps each tab's name and does not ask again.
     for (tab, name) in [(&a, "Ann"), (&b, "Bea")] {
-        tab.reload(false, None).expect("reload");
+        tab.reload(false, None)
+            .and_then(|t| t.wait_until_navigated())
+            .expect("reload");
         wait_name(tab, name);
         assert!(!dialog_open(tab), "{name}'s tab asked again");
     }

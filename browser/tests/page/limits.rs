@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::support::shots::assert_contrast;
 use crate::support::stage::Stage;
 use crate::support::tab::*;
 use crate::support::{chromium_or_skip, wait_for, PAGE_WAIT};
@@ -122,6 +123,9 @@ fn join_code_and_the_rooms_rules() {
         "the page reconnected"
     );
     assert_eq!(state(&tab), "ended");
+    for verdict in assert_contrast(&tab) {
+        println!("removed, {verdict}");
+    }
 
     // ?code= is passed on; barred: said, no reconnecting.
     let b = open_person(&browser, &stage.url("physics?code=K7Q2XH"));

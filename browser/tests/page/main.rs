@@ -43,6 +43,7 @@ mod teacher;
 mod transcript;
 mod two_tabs;
 mod unread;
+mod with_teacher_server;
 
 #[test]
 fn base64_matches_rfc_4648() {

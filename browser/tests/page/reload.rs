@@ -19,7 +19,9 @@ fn a_reload_is_silent_and_leave_is_a_goodbye() {
     say(&tab, "before the reload");
     bob.recv_until(&format!("{nick}: before the reload"));
 
-    tab.reload(false, None).expect("reload");
+    tab.reload(false, None)
+        .and_then(|t| t.wait_until_navigated())
+        .expect("reload");
     wait_for("the same name after the reload", PAGE_WAIT, || {
         (state(&tab) == "connected" && text(&tab, "#nick") == nick).then_some(())
     });
