@@ -1,6 +1,7 @@
 //! The page server (the seed's `client-server`): tiny_http serves
 //! `web/index.html`, embedded in the binary, at `/` and at each room's
-//! `/NAME` (the page reads its room from its own path).
+//! `/NAME` (the page reads its room from its own path), and, for a room,
+//! `/NAME/transcript.EXT` (`transcript`) and `/NAME/qr.svg` (`qr`).
 //!
 //! tiny_http 0.12.0 has no bound on a request head's size or time and
 //! starts a thread for every connection; this crate uses a patched copy
