@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::support::shots::assert_contrast;
+use crate::support::shots::{assert_contrast, review_shot};
 use crate::support::stage::{Conn, Stage};
 use crate::support::tab::*;
 use crate::support::{chromium_or_skip, start_server, wait_for, PAGE_WAIT};
@@ -95,6 +95,7 @@ fn the_projector_shows_large_text_and_a_qr_code_of_the_room() {
         "document.getElementById('qr').src.startsWith('blob:')",
     );
     assert_eq!(decode_qr(&t), with_code);
+    review_shot(&t, "projector.png");
     for verdict in assert_contrast(&t) {
         println!("the projector, {verdict}");
     }

@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use crate::support::shots::assert_contrast;
+use crate::support::shots::{assert_contrast, review_shot};
 use crate::support::stage::{Conn, Stage};
 use crate::support::tab::*;
 
@@ -153,6 +153,9 @@ fn the_teacher_link_and_controls() {
     ));
     press_enter(&tab);
     assert_eq!(conn.recv(), "/delete 7");
+    js(&tab, "document.getElementById('class').open = true");
+    review_shot(&tab, "teacher.png");
+    js(&tab, "document.getElementById('class').open = false; document.querySelector('li[data-id=\"7\"]').focus()");
     for verdict in assert_contrast(&tab) {
         println!("{verdict}");
     }

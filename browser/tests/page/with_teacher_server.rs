@@ -58,7 +58,7 @@ fn a_teacher_link_makes_a_teacher_and_its_controls_work() {
         "the code",
         "document.getElementById('code-shown').textContent.length >= 4",
     );
-    let mut late = TestClient::connect_to(server.chat_addr(), "/physics");
+    let mut late = TestClient::connect_quiet_to(server.chat_addr(), "/physics");
     let asked = late.recv_matching(|l| l.contains("join code"));
     assert!(asked.contains("/code"), "{asked}");
 
