@@ -222,7 +222,11 @@ impl Server {
                 .map_err(spawn_err("acceptor"))?
         };
         let page_v4 = os::serves_ipv4(&page);
-        let page = PageServer::start(page, html, &config.limits, events.clone(), transcripts)
+        let qr = crate::http::qr::Qr {
+            public_url: config.public_url.clone(),
+            key: transcripts.key.clone(),
+        };
+        let page = PageServer::start(page, html, &config.limits, events.clone(), transcripts, qr)
             .map_err(spawn_err("page"))?;
         startup::announce(
             page_addr,

@@ -11,6 +11,7 @@
 
 pub mod relay;
 pub mod shots;
+pub mod stage;
 pub mod tab;
 
 use std::ffi::OsStr;

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use headless_chrome::protocol::cdp::Emulation;
 use headless_chrome::protocol::cdp::Runtime::RemoteObject;
+use headless_chrome::protocol::cdp::{Emulation, Page};
 use headless_chrome::{Browser, Tab};
 
 use super::{wait_for, PAGE_WAIT, POLL};
@@ -15,9 +15,25 @@ use super::{wait_for, PAGE_WAIT, POLL};
 const SEP: char = '\u{1e}';
 
 /// A new tab on `url`, with focus emulated so that each tab behaves as the
-/// focused one (tabs in one headless browser otherwise compete).
+/// focused one (tabs in one headless browser otherwise compete). The
+/// first-visit name dialog is taken as answered ("Skip"), as in most tests;
+/// [`open_asking`] opens a tab that asks.
 pub fn open(browser: &Browser, url: &str) -> Arc<Tab> {
     load(browser.new_tab().expect("new tab"), url)
+}
+
+/// [`open`], but the tab asks for a name as on a first visit.
+pub fn open_asking(browser: &Browser, url: &str) -> Arc<Tab> {
+    load_as(browser.new_tab().expect("new tab"), url, true)
+}
+
+/// [`open_person`], but the tab asks for a name as on a first visit.
+pub fn open_person_asking(browser: &Browser, url: &str) -> Arc<Tab> {
+    let tab = browser
+        .new_context()
+        .and_then(|context| context.new_tab())
+        .expect("new context");
+    load_as(tab, url, true)
 }
 
 /// A tab for another person: a new browser context (like a private
@@ -38,8 +54,36 @@ pub fn join(browser: &Browser, url: &str) -> (Arc<Tab>, String) {
     (tab, nick)
 }
 
+/// Run `source` in every document `tab` loads, before the page's script.
+pub fn add_script(tab: &Tab, source: &str) {
+    tab.call_method(Page::AddScriptToEvaluateOnNewDocument {
+        source: source.into(),
+        world_name: None,
+        include_command_line_api: None,
+        run_immediately: None,
+    })
+    .expect("a script for each document");
+}
+
+/// Load `url` in `tab` (made with scripts of the test's own), the name
+/// dialog taken as answered.
+pub fn load_url(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
+    load(tab, url)
+}
+
 fn load(tab: Arc<Tab>, url: &str) -> Arc<Tab> {
+    load_as(tab, url, false)
+}
+
+fn load_as(tab: Arc<Tab>, url: &str, ask: bool) -> Arc<Tab> {
     tab.set_default_timeout(PAGE_WAIT);
+    if !ask {
+        // The tab has answered the name dialog already (as after "Skip").
+        add_script(
+            &tab,
+            "try { sessionStorage.setItem('chat-asked', '1'); } catch (e) {}",
+        );
+    }
     tab.call_method(Emulation::SetFocusEmulationEnabled { enabled: true })
         .expect("focus emulation");
     tab.navigate_to(url).expect("navigate");
@@ -143,7 +187,10 @@ pub fn text(tab: &Tab, selector: &str) -> String {
 
 /// The page's connection state: connecting, connected or reconnecting.
 pub fn state(tab: &Tab) -> String {
-    js_string(tab, "document.getElementById('status').dataset.state")
+    js_string(
+        tab,
+        "document.getElementById('status')?.dataset.state ?? 'loading'",
+    )
 }
 
 /// Every line in the list, as its text.
@@ -278,6 +325,10 @@ pub fn check_page_basics(tab: &Tab) {
         // brackets of an IPv6 address: ws://[::1]:port/ comes out right.
         ("new URL('http://[::1]:8080/').hostname === '[::1]'", "IPv6 hostname has brackets"),
     ] {
-        assert!(js_bool(tab, check), "{what}: {check}");
+        let seen = js_string(
+            tab,
+            "performance.getEntriesByType('resource').map(e => e.name).join(' ')",
+        );
+        assert!(js_bool(tab, check), "{what}: {check} (loaded: {seen})");
     }
 }

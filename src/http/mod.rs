@@ -6,10 +6,12 @@
 //! - [`upgrade`]: check an upgrade, answer 101 or a refusal.
 //! - [`origin`]: which `Origin`s may open a WebSocket.
 //! - [`page`]: tiny_http (a bounded copy, `vendor/tiny_http`) serving the page.
+//! - [`qr`]: a QR code of a room's address, for the projector view.
 //! - [`transcript`]: a room's transcript, streamed from the store, for teachers.
 
 pub mod head;
 pub mod origin;
 pub mod page;
+pub mod qr;
 pub mod transcript;
 pub mod upgrade;

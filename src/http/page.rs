@@ -1,6 +1,7 @@
 //! The page server (the seed's `client-server`): tiny_http serves
 //! `web/index.html`, embedded in the binary, at `/` and at each room's
-//! `/NAME` (the page reads its room from its own path).
+//! `/NAME` (the page reads its room from its own path), and, for a room,
+//! `/NAME/transcript.EXT` (`transcript`) and `/NAME/qr.svg` (`qr`).
 //!
 //! tiny_http 0.12.0 has no bound on a request head's size or time and
 //! starts a thread for every connection; this crate uses a patched copy
@@ -25,6 +26,7 @@ use tiny_http::{Header, Method, Request, Response, StatusCode};
 use crossbeam_channel::Sender;
 
 use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
+use super::qr::{self, Qr};
 use super::transcript::{self, Transcripts};
 use crate::broadcaster::Input;
 use crate::config::Limits;
@@ -76,6 +78,7 @@ impl PageServer {
         limits: &Limits,
         room: Sender<Input>,
         transcripts: Transcripts,
+        qr: Qr,
     ) -> io::Result<PageServer> {
         let server = tiny_http::Server::from_listener_bounded(
             listener,
@@ -86,7 +89,7 @@ impl PageServer {
                 max_connections: limits.page_connections,
             },
         )?;
-        let page = Page::new(html, room, transcripts);
+        let page = Page::new(html, room, transcripts, qr);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -139,10 +142,12 @@ struct Page {
     etag: String,
     /// The transcript routes' database and key.
     transcripts: Transcripts,
+    /// The QR route's public URL and key.
+    qr: Qr,
 }
 
 impl Page {
-    fn new(html: String, room: Sender<Input>, transcripts: Transcripts) -> Page {
+    fn new(html: String, room: Sender<Input>, transcripts: Transcripts, qr: Qr) -> Page {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         html.hash(&mut hasher);
@@ -152,6 +157,7 @@ impl Page {
             room,
             etag,
             transcripts,
+            qr,
         }
     }
 
@@ -195,6 +201,9 @@ impl Page {
         if request.method() == &Method::Get {
             if let Some((room, format)) = transcript::route(path(request.url())) {
                 return transcript::answer(request, room, format, &self.transcripts);
+            }
+            if let Some(room) = qr::route(path(request.url())) {
+                return qr::answer(request, room, &self.qr);
             }
         }
         let response = self.response(&request);

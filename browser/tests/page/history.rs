@@ -1,5 +1,5 @@
 //! History: a late tab shows the lines from before it came, set apart
-//! (a divider "earlier", dimmed, no time), then its greeting and the live
+//! (a divider "earlier", dimmed, each with the time it was said), then its greeting and the live
 //! lines, each with the local time it arrived (HH:MM, the full time on
 //! hover and on focus).
 
@@ -39,7 +39,7 @@ fn a_late_tab_shows_history_as_earlier() {
     );
     assert!(seen[at + 1].starts_with(" .... here now (2): "), "{seen:?}");
 
-    // The history lines are marked and carry no time; the live ones do.
+    // The history lines are marked, and carry their time as the live ones do.
     let classes = |selector: &str| {
         js_string(
             &late,
@@ -50,7 +50,7 @@ fn a_late_tab_shows_history_as_earlier() {
     };
     assert_eq!(
         classes("1, 4"),
-        "earlier action earlier earlier",
+        "chat earlier+t action earlier+t chat earlier+t",
         "{seen:?}"
     );
     assert_eq!(classes("0, 1"), "divider");

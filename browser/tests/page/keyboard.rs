@@ -28,6 +28,7 @@ fn tab_reaches_every_control_and_each_has_a_name() {
         ("DisclosureTriangle", "rooms".to_owned()),
         ("DisclosureTriangle", "1 here".to_owned()),
         ("button", nick.clone()),
+        ("button", "Leave".to_owned()),
         ("log", "Messages".to_owned()),
         ("textbox", "Message".to_owned()),
         ("button", "Send".to_owned()),

@@ -16,22 +16,34 @@
 
 use chat_server_browser as support;
 
+mod bidi;
+mod first_visit;
 mod history;
+mod json;
 mod keyboard;
+mod limits;
 mod links;
+mod long_lines;
 mod looks;
 mod members;
+mod mentions;
 mod multiline;
 mod names;
 mod new_below;
+mod phone;
 mod private;
+mod projector;
 mod proxy;
 mod public_url;
 mod rejoin;
+mod reload;
 mod resume;
 mod rooms;
+mod teacher;
+mod transcript;
 mod two_tabs;
 mod unread;
+mod with_teacher_server;
 
 #[test]
 fn base64_matches_rfc_4648() {

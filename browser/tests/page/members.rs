@@ -3,14 +3,19 @@
 //! marked; the list opens from the count, by mouse or keyboard.
 
 use crate::support::tab::*;
-use crate::support::{chromium_or_skip, start_server, TestClient};
+use std::time::Duration;
+
+use crate::support::{chromium_or_skip, start_server_with, test_config, TestClient};
 
 #[test]
 fn member_list_follows_joins_leaves_and_a_rename() {
     let Some(browser) = chromium_or_skip("member_list_follows_joins_leaves_and_a_rename") else {
         return;
     };
-    let server = start_server();
+    // A closed tab (the browser's 1001) leaves after the resume grace.
+    let mut config = test_config();
+    config.limits.resume_grace = Duration::from_millis(500);
+    let server = start_server_with(config);
     let (a, nick_a) = join(&browser, &server.page_url("lab"));
     let me_a = format!("{nick_a} (you)");
     wait_members(&a, 1, &[&me_a]);
@@ -39,7 +44,7 @@ fn member_list_follows_joins_leaves_and_a_rename() {
     wait_members(&a, 2, &[&me_a, &nick_b]);
     elsewhere.close();
 
-    // B closes its tab: A's count goes down.
+    // B closes its tab: after the grace, A's count goes down.
     b.close(false).expect("close tab B");
     wait_members(&a, 1, &[&me_a]);
 

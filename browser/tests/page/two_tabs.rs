@@ -13,8 +13,8 @@ use chat_server::Server;
 use crate::support::shots::{assert_contrast, review_shot};
 use crate::support::tab::*;
 use crate::support::{
-    chromium_or_skip, start_on, start_server, test_config, wait_for, TestClient, PAGE_WAIT, PHONE,
-    RECONNECT_WAIT,
+    chromium_or_skip, start_on, start_server_with, test_config, wait_for, TestClient, PAGE_WAIT,
+    PHONE, RECONNECT_WAIT,
 };
 
 #[test]
@@ -24,7 +24,10 @@ fn two_tabs_chat_safely_and_survive_a_restart() {
     };
     let started = Instant::now();
     let step = |what: &str| println!("{:>7.2?}  {what}", started.elapsed());
-    let mut server = start_server();
+    // A closed tab (the browser's 1001) leaves after the resume grace.
+    let mut config = test_config();
+    config.limits.resume_grace = std::time::Duration::from_millis(500);
+    let mut server = start_server_with(config);
     let (chat_addr, page_addr) = (server.chat_addr(), server.page_addr());
     let url = format!("http://{page_addr}/");
     step("chromium is up");
@@ -95,7 +98,7 @@ fn two_tabs_chat_safely_and_survive_a_restart() {
     );
     assert_eq!(input_value(&b), "");
 
-    // Closing tab A: B is told A has left.
+    // Closing tab A: after the resume grace, B is told A has left.
     step("close tab A");
     a.close(false).expect("close tab A");
     wait_line(&b, &format!(" .... {nick_a} has left."));
