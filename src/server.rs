@@ -59,6 +59,8 @@ pub struct Server {
     seats: Arc<Permits>,
     /// The server's own line to the broadcaster, for `Shutdown`.
     events: Option<Sender<Input>>,
+    /// The store's line to the broadcaster (it holds a `Weak` of it).
+    store_news: Option<Arc<Sender<Input>>>,
     acceptor: Option<JoinHandle<Vec<ClientThread>>>,
     room: Option<JoinHandle<()>>,
     /// Dropped by the room thread as it ends; lets shutdown wait with a deadline.
@@ -145,7 +147,6 @@ impl Server {
             shared: false,
             teachers_open_rooms: config.rooms == crate::config::Rooms::Teachers,
         };
-        let teacher_key = startup::teacher_key(config)?;
         let (events, room_events) = crossbeam_channel::bounded(EVENT_QUEUE);
         let (room_done_tx, room_done) = crossbeam_channel::bounded::<()>(0);
         let spawn_err = |what| move |source| Error::Spawn { what, source };
@@ -170,7 +171,13 @@ impl Server {
         };
         #[cfg(not(feature = "redis"))]
         let peers = Peers::default();
-        let store = open_store(config, limits.history_lines, events.clone())?;
+        // The store's news reaches the broadcaster through a sender only the
+        // server holds: dropped at shutdown, so the store thread never keeps
+        // the broadcaster's channel open (the broadcaster stops the store).
+        let store_news = Arc::new(events.clone());
+        let store = open_store(config, limits.history_lines, Arc::downgrade(&store_news))?;
+        // After the store: a data directory that cannot be made is its error.
+        let teacher_key = startup::teacher_key(config)?;
         let transcripts = Transcripts::new(
             store.as_ref().map(|(store, _)| store.path().to_path_buf()),
             Some(teacher_key.as_str().into()),
@@ -250,6 +257,7 @@ impl Server {
             stop,
             seats,
             events: Some(events),
+            store_news: Some(store_news),
             acceptor: Some(acceptor),
             room: Some(room),
             room_done,
@@ -304,6 +312,7 @@ impl Server {
         if let Some(events) = self.events.take() {
             let _ = events.send(Input::Shutdown);
         }
+        self.store_news = None;
         // The cluster threads hold senders to the room too; once they end
         // the other instances are told our members left.
         #[cfg(feature = "redis")]
@@ -347,7 +356,7 @@ impl Drop for Server {
 fn open_store(
     config: &Config,
     history: usize,
-    broadcaster: Sender<Input>,
+    broadcaster: Weak<Sender<Input>>,
 ) -> Result<Option<(Store, Vec<Restored>)>, Error> {
     if config.memory_only {
         log::info!("history kept in memory only (--memory-only; --data-dir DIR to keep it)");
@@ -361,7 +370,9 @@ fn open_store(
             StoreHealth::Failing(why) => log::warn!("store: history is not being saved: {why}"),
             StoreHealth::Recovered => log::info!("store: history is being saved again"),
         }
-        let _ = broadcaster.try_send(Input::Store(health));
+        if let Some(broadcaster) = broadcaster.upgrade() {
+            let _ = broadcaster.try_send(Input::Store(health));
+        }
     });
     let (store, rooms) = Store::open(&config.data_dir, config.retain, history, now, health)
         .map_err(|e| Error::Config(e.to_string()))?;

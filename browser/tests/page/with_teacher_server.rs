@@ -1,15 +1,13 @@
-//! The teacher's page against the real server's teacher commands: ignored
-//! until they are merged (then run with `--ignored`, and drop the marks).
-//! The same behaviours are tested now against the stage (`teacher.rs`,
+//! The teacher's page against the real server's teacher commands (the
+//! same behaviours are tested against the stage too: `teacher.rs`,
 //! `limits.rs`, `projector.rs`).
 
 use crate::support::tab::*;
 use crate::support::{chromium_or_skip, start_server, wait_for, TestClient, PAGE_WAIT};
 
-const NEEDS: &str = "needs the server's teacher commands";
+const NEEDS: &str = "the teacher's page against the real server";
 
 #[test]
-#[ignore = "needs the server's teacher commands"]
 fn a_teacher_link_makes_a_teacher_and_its_controls_work() {
     let Some(browser) = chromium_or_skip(NEEDS) else {
         return;
