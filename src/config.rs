@@ -17,12 +17,6 @@ pub const WS_PORT: u16 = 12345;
 /// Loopback by default: a classroom opts in to `--bind 0.0.0.0`.
 pub const BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// Most writer threads at once, in all (not a flag). A client has a writer
-/// only while it is behind (see `outbox`); the start-up clamp on
-/// `--max-clients` reserves threads and memory maps for this many. Past it,
-/// a client that falls behind has its connection aborted.
-pub const MAX_WRITERS: usize = 1024;
-
 /// Everything the server needs to start: the command line.
 #[derive(Parser, Debug, Clone)]
 #[command(

@@ -13,8 +13,6 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::config::MAX_WRITERS;
-
 /// As much of `buf` as the socket takes now, without blocking (0 if it takes
 /// nothing). The socket stays in blocking mode for the reader and the
 /// writer, so non-blocking is asked per call (`MSG_DONTWAIT`); and a closed
@@ -94,23 +92,25 @@ fn read_sysctl(name: &str) -> Option<u64> {
 }
 
 /// Threads each client costs: its reader. (A writer runs only while a
-/// client is behind; [`MAX_WRITERS`] of them are reserved below.)
+/// client is behind; the caller reserves room for the most that may run.)
 const THREADS_PER_CLIENT: u64 = 1;
 /// Memory maps each thread costs: its stack and the stack's guard page, and
 /// the signal stack Rust gives every thread, with its own guard page.
 const MAPS_PER_THREAD: u64 = 4;
-/// Threads and maps the process needs besides its clients' readers: its
-/// own threads, and the most writers that may run at once.
-const RESERVED_THREADS: u64 = 256 + MAX_WRITERS as u64;
-const RESERVED_MAPS: u64 = 1024 + MAX_WRITERS as u64 * MAPS_PER_THREAD;
+/// Threads and maps the process needs besides its clients' readers and
+/// writers: its own threads and their maps.
+const RESERVED_THREADS: u64 = 256;
+const RESERVED_MAPS: u64 = 1024;
 
 /// The most clients the thread limits (`kernel.pid_max` and
 /// `kernel.threads-max`, counted machine-wide, so less the threads already
 /// running) and the memory-map limit (`vm.max_map_count`, per process)
 /// allow, with the limit that binds. Past these, starting a thread fails,
 /// and Rust aborts the whole process when it cannot map a new thread's
-/// signal stack: better to answer 503.
-pub fn clients_for_threads() -> Option<(usize, String)> {
+/// signal stack: better to answer 503. `writers`: the most writer threads
+/// that may run besides (reserved).
+pub fn clients_for_threads(writers: usize) -> Option<(usize, String)> {
+    let writers = writers as u64;
     let running = fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok())
@@ -120,17 +120,17 @@ pub fn clients_for_threads() -> Option<(usize, String)> {
         (
             "kernel/pid_max",
             THREADS_PER_CLIENT,
-            running + RESERVED_THREADS,
+            running + RESERVED_THREADS + writers,
         ),
         (
             "kernel/threads-max",
             THREADS_PER_CLIENT,
-            running + RESERVED_THREADS,
+            running + RESERVED_THREADS + writers,
         ),
         (
             "vm/max_map_count",
             THREADS_PER_CLIENT * MAPS_PER_THREAD,
-            RESERVED_MAPS,
+            RESERVED_MAPS + writers * MAPS_PER_THREAD,
         ),
     ] {
         let Some(limit) = read_sysctl(name) else {
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn thread_limits_allow_some_clients_here() {
         // This machine (and CI) can hold a few thousand clients.
-        let (clients, _) = clients_for_threads().expect("Linux /proc");
+        let (clients, _) = clients_for_threads(1024).expect("Linux /proc");
         assert!(clients > 1000, "{clients}");
     }
 }

@@ -1,7 +1,7 @@
 //! Counted permits: a place among at most `max`, given back when dropped.
 //! Two kinds use it: a client's seat among `--max-clients` (taken by its
 //! reader after the handshake) and a writer thread's place among
-//! [`MAX_WRITERS`](crate::config::MAX_WRITERS) (taken by the outbox).
+//! [`MAX_WRITERS`](crate::outbox::MAX_WRITERS) (taken by the outbox).
 //!
 //! Lock-free: one atomic counter, shared by every thread that takes one.
 

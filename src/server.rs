@@ -128,7 +128,7 @@ impl Server {
         let mut limits = config.limits.clone();
         let fd_clients = os::clients_for_fds(os::raise_fd_limit());
         let mut caps = vec![(fd_clients, "the open-file limit (ulimit -n)".to_owned())];
-        caps.extend(os::clients_for_threads());
+        caps.extend(os::clients_for_threads(crate::outbox::MAX_WRITERS));
         for (cap, what) in caps {
             if limits.max_clients > cap {
                 log::warn!(

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use tungstenite::Bytes;
 
-use crate::config::{Limits, MAX_WRITERS};
+use crate::config::Limits;
 use crate::frame::{self, encoded};
 use crate::id::ClientId;
 use crate::os;
@@ -44,6 +44,12 @@ mod state;
 mod writer;
 
 use state::{drop_after, queue, AfterClose, Item, Kind, Phase, State};
+
+/// Most writer threads at once, in all (not a flag). A client has a writer
+/// only while it is behind; the start-up clamp on `--max-clients` reserves
+/// threads and memory maps for this many. Past it, a client that falls
+/// behind has its connection aborted.
+pub const MAX_WRITERS: usize = 1024;
 
 /// Writer threads running now, in the whole process: at most [`MAX_WRITERS`].
 /// The start-up clamp on `--max-clients` (`os.rs`) leaves room for this
