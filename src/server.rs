@@ -177,7 +177,7 @@ impl Server {
         let store_news = Arc::new(events.clone());
         let store = open_store(config, limits.history_lines, Arc::downgrade(&store_news))?;
         // After the store: a data directory that cannot be made is its error.
-        let teacher_key = startup::teacher_key(config)?;
+        let teacher_key = teacher_key(config)?;
         let transcripts = Transcripts::new(
             store.as_ref().map(|(store, _)| store.path().to_path_buf()),
             Some(teacher_key.as_str().into()),
@@ -381,6 +381,34 @@ fn open_store(
         store.path().display()
     );
     Ok(Some((store, rooms)))
+}
+
+/// The teacher key: read from `--teacher-key-file`, else kept in the data
+/// directory (made at first start), else (`--memory-only`) a new one.
+///
+/// # Errors
+/// [`Error::Config`], naming the flag or the path, if the key file cannot
+/// be read or holds too short a key, or no key can be made.
+fn teacher_key(config: &Config) -> Result<String, Error> {
+    use crate::store::KEY_MIN;
+    if let Some(path) = &config.teacher_key_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("--teacher-key-file {}: {e}", path.display())))?;
+        let key = text.lines().next().unwrap_or("").trim();
+        if key.chars().count() < KEY_MIN || key.contains(char::is_whitespace) {
+            return Err(Error::Config(format!(
+                "--teacher-key-file {}: the key must be at least {KEY_MIN} characters, no spaces",
+                path.display()
+            )));
+        }
+        return Ok(key.to_owned());
+    }
+    let made = if config.memory_only {
+        crate::store::new_teacher_key()
+    } else {
+        crate::store::teacher_key(&config.data_dir)
+    };
+    made.map_err(|e| Error::Config(e.to_string()))
 }
 
 /// Connect to our own listener so a blocked `accept` returns and sees the

@@ -191,35 +191,6 @@ pub fn page_url(page_addr: SocketAddr, page_v4: bool, public_url: Option<&str>) 
     format!("http://{}/", SocketAddr::new(ip, page_addr.port()))
 }
 
-/// The teacher key: read from `--teacher-key-file`, else kept in the data
-/// directory (made at first start), else (`--memory-only`) a new one.
-///
-/// # Errors
-/// [`Error::Config`], naming the flag or the path, if the key file cannot
-/// be read or holds too short a key, or no key can be made.
-pub fn teacher_key(config: &crate::Config) -> Result<String, crate::Error> {
-    use crate::store::KEY_MIN;
-    if let Some(path) = &config.teacher_key_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            crate::Error::Config(format!("--teacher-key-file {}: {e}", path.display()))
-        })?;
-        let key = text.lines().next().unwrap_or("").trim();
-        if key.chars().count() < KEY_MIN || key.contains(char::is_whitespace) {
-            return Err(crate::Error::Config(format!(
-                "--teacher-key-file {}: the key must be at least {KEY_MIN} characters, no spaces",
-                path.display()
-            )));
-        }
-        return Ok(key.to_owned());
-    }
-    let made = if config.memory_only {
-        crate::store::new_teacher_key()
-    } else {
-        crate::store::teacher_key(&config.data_dir)
-    };
-    made.map_err(|e| crate::Error::Config(e.to_string()))
-}
-
 /// Every non-loopback address of this machine's interfaces, IPv4 first.
 /// IPv6 link-local addresses (`fe80::/10`) are left out: a browser cannot
 /// open them (they need a zone id, which URLs do not carry).
