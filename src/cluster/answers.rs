@@ -70,10 +70,23 @@ pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, delive
                     claim,
                 });
             }
-            Op::Publish { room, event, .. } => match number(&next(), &room) {
-                Some(_) => published(1),
-                // Refused by Redis (the script did not run): never sent.
-                None => deliver(Inbound::Unsent { room, event }),
+            Op::Publish {
+                room,
+                event,
+                number: n,
+                ..
+            } => match number(&next(), &room) {
+                Some(_) => {
+                    health.answered(n);
+                    published(1);
+                }
+                // Refused by Redis (the script did not run): never sent,
+                // unless handed back already (a stall before the refusal).
+                None => {
+                    if health.hand_back(n) {
+                        deliver(Inbound::Unsent { room, event });
+                    }
+                }
             },
         }
     }
@@ -126,10 +139,18 @@ fn join_claim(value: Value, nick: &str) -> Claim {
 
 /// Operations that never reached Redis: claims are answered `Offline`,
 /// reads with an empty room, events go back to be delivered locally.
-pub(super) fn give_back(batch: Vec<Op>, deliver: &Deliver) {
+pub(super) fn give_back(batch: Vec<Op>, health: &Health, deliver: &Deliver) {
     for op in batch {
         match op {
-            Op::Publish { room, event, .. } => deliver(Inbound::Unsent { room, event }),
+            Op::Publish {
+                room,
+                event,
+                number,
+                ..
+            } => {
+                health.answered(number);
+                deliver(Inbound::Unsent { room, event });
+            }
             other => unanswered(other, deliver),
         }
     }
@@ -137,20 +158,28 @@ pub(super) fn give_back(batch: Vec<Op>, deliver: &Deliver) {
 
 /// Operations sent that Redis may have run, but whose answer never came:
 /// claims are answered `Offline`, reads with an empty room; events are
-/// taken as published (if Redis ran them they come back through the
-/// subscription; handing them back too would show them twice).
-pub(super) fn lost(batch: Vec<Op>, deliver: &Deliver) {
-    let mut dropped = 0;
+/// handed back for local delivery unless they came back already (if Redis
+/// runs them later, their echo is dropped here: see `Health::echo`).
+pub(super) fn lost(batch: Vec<Op>, health: &Health, deliver: &Deliver) {
+    let mut handed = 0;
     for op in batch {
         match op {
-            Op::Publish { .. } => dropped += 1,
+            Op::Publish {
+                room,
+                event,
+                number,
+                ..
+            } => {
+                if health.hand_back(number) {
+                    handed += 1;
+                    deliver(Inbound::Unsent { room, event });
+                }
+            }
             other => unanswered(other, deliver),
         }
     }
-    if dropped > 0 {
-        log::warn!(
-            "redis-pub: {dropped} event(s) sent without an answer; shown only if Redis ran them"
-        );
+    if handed > 0 {
+        log::debug!("redis-pub: {handed} event(s) sent without an answer, delivered here");
     }
 }
 

@@ -20,7 +20,7 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// First wait before reconnecting; doubled after each failure...
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 /// ...up to this.
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// A sleeping thread looks at its stop flag this often.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
@@ -177,7 +177,8 @@ impl<'a> Reconnecting<'a> {
     }
 }
 
-/// Waits between reconnection attempts: 100 ms, doubling to 5 s; reset
+/// Waits between reconnection attempts: 100 ms, doubling to 1 s (so Redis
+/// is back within about a second of answering again); reset
 /// once connected.
 pub struct Backoff {
     next: Duration,

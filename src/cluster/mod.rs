@@ -38,9 +38,10 @@ mod scripts;
 mod subscriber;
 pub mod wire;
 
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -57,9 +58,12 @@ pub enum Inbound {
     /// A room event some instance (this one included) published, in the
     /// room's order; `event.id == seq`.
     Event(Envelope),
-    /// An event queued on [`Link::publish`] that never reached Redis (the
-    /// connection broke before it was sent): deliver it to the members
-    /// here, as if it had come back.
+    /// An event queued on [`Link::publish`] that did not come back: it
+    /// never reached Redis (the connection broke before it was sent, or
+    /// Redis refused it), or Redis stalled before answering it (it may
+    /// still run it: its late echo is then dropped here, see
+    /// [`Health::echo`], and the other instances get it once). Deliver it
+    /// to the members here, as if it had come back.
     Unsent { room: String, event: Event },
     /// The answer to [`Link::join`] or [`Link::rename`] that returned
     /// `None`: exactly one per such call, with its ticket.
@@ -204,8 +208,28 @@ pub struct Health {
     failing: AtomicU8,
     /// The subscriber owes the core an [`Inbound::Up`].
     want_up: AtomicBool,
+    /// The last publish number given (see `wire::tag`).
+    published: AtomicU64,
+    echoes: Mutex<Echoes>,
     pub stats: Stats,
 }
+
+/// This instance's published events whose fate is still open, by publish
+/// number: each reaches the core exactly once, either as its echo from
+/// the subscription or handed back for local delivery, whichever comes
+/// first (both are decided under one lock).
+#[derive(Default)]
+struct Echoes {
+    /// Sent to Redis; neither echoed nor handed back yet.
+    in_flight: HashSet<u64>,
+    /// Handed back: an echo that comes later (a stalled Redis that ran it
+    /// after all) is dropped. Bounded by [`HANDED_BACK_MAX`] (the oldest
+    /// go first: a Redis that was killed never runs them).
+    handed_back: BTreeSet<u64>,
+}
+
+/// Most handed-back publish numbers remembered.
+const HANDED_BACK_MAX: usize = 4096;
 
 impl Health {
     fn new(instance: String) -> Health {
@@ -215,6 +239,8 @@ impl Health {
             // with a connection that just worked (or will say otherwise).
             failing: AtomicU8::new(Part::Subscriber as u8),
             want_up: AtomicBool::new(false),
+            published: AtomicU64::new(0),
+            echoes: Mutex::default(),
             stats: Stats::default(),
         }
     }
@@ -254,6 +280,49 @@ impl Health {
         } else {
             log::debug!("redis: {thread}: still unreachable: {err}");
         }
+    }
+
+    /// A new publish number (see `wire::tag`).
+    fn next_number(&self) -> u64 {
+        self.published.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn echoes(&self) -> std::sync::MutexGuard<'_, Echoes> {
+        self.echoes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Events numbered `numbers` are about to be sent.
+    fn sending(&self, numbers: impl IntoIterator<Item = u64>) {
+        self.echoes().in_flight.extend(numbers);
+    }
+
+    /// Redis answered event `number` (ran it, or refused it): its echo, if
+    /// any, is delivered as it comes.
+    fn answered(&self, number: u64) {
+        self.echoes().in_flight.remove(&number);
+    }
+
+    /// Whether event `number`, sent but unanswered, is to be handed back
+    /// for local delivery: true unless its echo was delivered already; an
+    /// echo that comes later is then dropped.
+    fn hand_back(&self, number: u64) -> bool {
+        let mut echoes = self.echoes();
+        if !echoes.in_flight.remove(&number) {
+            return false;
+        }
+        echoes.handed_back.insert(number);
+        while echoes.handed_back.len() > HANDED_BACK_MAX {
+            echoes.handed_back.pop_first();
+        }
+        true
+    }
+
+    /// Whether our own echo of event `number` is to be delivered: false if
+    /// it was handed back already.
+    fn echo(&self, number: u64) -> bool {
+        let mut echoes = self.echoes();
+        echoes.in_flight.remove(&number);
+        !echoes.handed_back.remove(&number)
     }
 
     /// Stopping: every [`Link`] answers as if Redis were away.

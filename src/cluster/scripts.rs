@@ -17,10 +17,11 @@ pub enum Script {
     Publish,
     Reap,
     Snapshot,
+    Ping,
 }
 
 /// Every script, in [`Script`] order.
-pub const ALL: [&str; 6] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT];
+pub const ALL: [&str; 7] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT, PING];
 
 /// Claim a nickname in a room and announce the join.
 /// KEYS: names, here, seq, rooms, holdings. ARGV: room, lowercase nick,
@@ -90,21 +91,23 @@ return seq
 /// instance no longer holds it (its lease ran out and a reaper already
 /// announced the leave), nothing is published: one leave line per member.
 /// KEYS: names, here, seq, holdings. ARGV: room, lowercase nick, nick,
-/// instance, channel, the leave's time (ms). Returns 1 (left) or 0 (not ours any more).
+/// instance, channel, the leave's time (ms), the publish number's tag
+/// (`#N`, see `wire.rs`). Returns 1 (left) or 0 (not ours any more).
 const LEAVE: &str = r"
 redis.call('SREM', KEYS[4], ARGV[1] .. '\t' .. ARGV[2])
 if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[4] .. '\t' .. ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 local seq = redis.call('INCR', KEYS[3])
-redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\t' .. ARGV[6] .. '\tL\t' .. ARGV[3])
+redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. ARGV[7] .. '\t' .. ARGV[6] .. '\tL\t' .. ARGV[3])
 return 1
 ";
 
 /// Publish an event that claims no name: a chat or `/me` line (kept, with
 /// its sequence number, in the room's capped history), a private line, a
 /// notice.
-/// KEYS: seq, history, rooms. ARGV: room, instance, the event as it
+/// KEYS: seq, history, rooms. ARGV: room, instance with its publish
+/// number's tag (`INSTANCE#N`, see `wire.rs`), the event as it
 /// travels (`TIME_MS\tKIND\tFIELDS`, see `wire.rs`), channel, history cap
 /// (0: keep none), whether to keep it (`1`) or not (`0`).
 /// Returns the sequence number.
@@ -175,3 +178,8 @@ for _, room in ipairs(rooms) do
 end
 return out
 ";
+
+/// Does nothing, answers 1: what leads each publisher pipeline, so a Redis
+/// that holds back scripts (a `CLIENT PAUSE`, `WRITE` or `ALL`, or a
+/// stopped process) is noticed by its first answer alone.
+const PING: &str = "return 1";

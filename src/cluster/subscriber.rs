@@ -111,7 +111,13 @@ fn listen(
                 match wire::decode(channel, &payload, &health.instance) {
                     Some(envelope) => {
                         health.stats.received();
-                        deliver(Inbound::Event(envelope));
+                        let handed_back = wire::published_number(&payload, &health.instance)
+                            .is_some_and(|n| !health.echo(n));
+                        if handed_back {
+                            log::debug!("redis-sub: a late echo of a line delivered already");
+                        } else {
+                            deliver(Inbound::Event(envelope));
+                        }
                     }
                     None => throttled!(
                         MALFORMED,

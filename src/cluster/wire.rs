@@ -16,6 +16,16 @@
 
 use crate::event::{Envelope, Event, Time, What};
 
+/// The tag that follows the instance id in a published event: `#N`, the
+/// publisher's own number for it, counted from 1 since it started. Lets
+/// the publisher tell its own late echo of a line it handed back for local
+/// delivery (a stalled Redis that ran it after all) from every other.
+/// Instances that do not know it read `INSTANCE#N` as someone else's id,
+/// which is what it is to them.
+pub fn tag(number: u64) -> String {
+    format!("#{number}")
+}
+
 /// Every key and channel starts with this, so one Redis can hold other data.
 pub const PREFIX: &str = "chat:";
 /// The pattern every subscriber listens to: every room's channel.
@@ -60,6 +70,12 @@ impl RoomKeys {
 /// The lease key of an instance: present while the instance is alive.
 pub fn lease_key(instance: &str) -> String {
     format!("{PREFIX}instance:{instance}")
+}
+
+/// A short-lived key an instance writes to learn whether Redis takes
+/// writes again, after a refusal.
+pub fn probe_key(instance: &str) -> String {
+    format!("{PREFIX}instance:{instance}:probe")
 }
 
 /// Set of `ROOM\tlowercase-nickname` an instance holds, for its reaper.
@@ -199,6 +215,7 @@ pub fn decode(channel: &str, payload: &str, me: &str) -> Option<Envelope> {
     }
     let (number, rest) = payload.split_once('\t')?;
     let (instance, body) = rest.split_once('\t')?;
+    let instance = instance.split_once('#').map_or(instance, |(id, _)| id);
     let seq = seq(number)?;
     Some(Envelope {
         room: room.to_owned(),
@@ -206,6 +223,15 @@ pub fn decode(channel: &str, payload: &str, me: &str) -> Option<Envelope> {
         mine: instance == me,
         event: decode_body(seq, body)?,
     })
+}
+
+/// The publish number `N` of a message `SEQ\tINSTANCE#N\t...` that the
+/// instance `me` published; `None` for anyone else's or an untagged one.
+pub fn published_number(payload: &str, me: &str) -> Option<u64> {
+    let (_, rest) = payload.split_once('\t')?;
+    let (instance, _) = rest.split_once('\t')?;
+    let (id, n) = instance.split_once('#')?;
+    (id == me).then(|| number(n)).flatten()
 }
 
 /// Read a history entry, `SEQ\tTIME_MS\tKIND\tFIELDS`; `None` if malformed
@@ -392,6 +418,18 @@ mod tests {
             let _ = decode(input, input, "me");
             let _ = decode_history(input);
         }
+    }
+
+    #[test]
+    fn a_tagged_message_is_ours_with_its_number() {
+        let body = encode(&at(5, What::Notice { text: "x".into() })).unwrap();
+        let payload = format!("3\tabc{}\t{body}", tag(17));
+        assert!(decode("chat:room:main", &payload, "abc").unwrap().mine);
+        assert!(!decode("chat:room:main", &payload, "abd").unwrap().mine);
+        assert_eq!(published_number(&payload, "abc"), Some(17));
+        assert_eq!(published_number(&payload, "abd"), None);
+        assert_eq!(published_number(&format!("3\tabc\t{body}"), "abc"), None);
+        assert_eq!(published_number(&format!("3\tabc#x\t{body}"), "abc"), None);
     }
 
     #[test]
