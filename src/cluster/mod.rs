@@ -249,20 +249,25 @@ impl Health {
         self.failing.load(Ordering::Acquire) == 0
     }
 
-    /// `part`'s round trip worked. If that ends an outage and `part` is not
-    /// the subscriber (which sends its own), an [`Inbound::Up`] is owed.
-    fn ok(&self, part: Part) {
+    /// `part`'s round trip worked. Returns whether that ended an outage
+    /// (no thread fails any more); if so and `part` is not the subscriber
+    /// (which sends its own), an [`Inbound::Up`] is owed. So the core
+    /// hears `Up` only once every thread reaches Redis again, when
+    /// [`Link::is_up`] is true.
+    fn ok(&self, part: Part) -> bool {
         let bit = part as u8;
         let before = self.failing.fetch_and(!bit, Ordering::AcqRel);
-        if before == bit {
-            log::info!(
-                "redis: connected; instance {} in step with its peers",
-                self.instance
-            );
-            if part != Part::Subscriber {
-                self.want_up.store(true, Ordering::Release);
-            }
+        if before != bit {
+            return false;
         }
+        log::info!(
+            "redis: connected; instance {} in step with its peers",
+            self.instance
+        );
+        if part != Part::Subscriber {
+            self.want_up.store(true, Ordering::Release);
+        }
+        true
     }
 
     /// `part` lost Redis. The first thread to notice logs a warning and

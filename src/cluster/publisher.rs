@@ -359,7 +359,9 @@ pub(super) fn run(
                     // Only we are failing: the others reach Redis, so try
                     // now rather than wait out the backoff.
                     match redis.run(failing == publisher, |c| probe(c, &health.instance)) {
-                        Ok(()) => health.ok(Part::Publisher),
+                        Ok(()) => {
+                            health.ok(Part::Publisher);
+                        }
                         Err(e) => health.lost(Part::Publisher, &e, deliver),
                     }
                     continue;
@@ -419,7 +421,9 @@ fn send(
             }
             match refusal(&values) {
                 Some(cause) => health.lost(Part::Publisher, &cause, deliver),
-                None => health.ok(Part::Publisher),
+                None => {
+                    health.ok(Part::Publisher);
+                }
             }
             // (The first answer is the do-nothing script's.)
             answer(batch, values.into_iter().skip(1).collect(), health, deliver);

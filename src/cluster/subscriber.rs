@@ -49,8 +49,11 @@ pub(super) fn run(
             let mut on_subscribed = || -> RedisResult<()> {
                 health.take_want_up();
                 let rooms = snapshot(endpoint, &health.instance)?;
-                health.ok(Part::Subscriber);
-                deliver(Inbound::Up(rooms));
+                // (If another thread still fails, the last to recover owes
+                // the `Up`, sent below.)
+                if health.ok(Part::Subscriber) {
+                    deliver(Inbound::Up(rooms));
+                }
                 backoff.succeeded();
                 if let Some(started) = started.take() {
                     let _ = started.send(Ok(()));

@@ -5,12 +5,13 @@
 //! `openssl`, for TLS) makes the test print a skip line and pass; in CI
 //! ([`crate::in_ci`]) it fails.
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{have_program, Scratch, START};
+use crate::{have_program, Scratch, START, WAIT};
 
 /// A `redis-server` child process on a free loopback port.
 pub struct RedisServer {
@@ -112,6 +113,53 @@ impl RedisServer {
         self.kill();
         let dir = std::mem::replace(&mut self.dir, Scratch::new("redis"));
         *self = RedisServer::on(self.port, dir, self.tls);
+    }
+
+    /// `SAVE`, SIGKILL it, and start it again on the same port from what it
+    /// saved (its `dump.rdb`): a restart that keeps its data.
+    pub fn restart_keeping_data(&mut self) {
+        assert_eq!(self.command(&["SAVE"]), "+OK");
+        self.kill();
+        let dir = std::mem::replace(&mut self.dir, Scratch::new("redis"));
+        *self = RedisServer::on(self.port, dir, self.tls);
+        // Listening comes before loading: wait until it answers.
+        assert!(
+            crate::wait_until(START, || self.try_command(&["PING"]).as_deref()
+                == Some("+PONG")),
+            "redis-server did not load its data"
+        );
+    }
+
+    /// Send one command on a connection of its own (RESP) and return the
+    /// first line of the answer (`+OK`, `-ERR ...`, `:1`, `$5`...). Panics
+    /// if it does not answer within [`WAIT`] (a plain one only).
+    pub fn command(&self, args: &[&str]) -> String {
+        self.try_command(args)
+            .unwrap_or_else(|| panic!("redis did not answer {args:?}"))
+    }
+
+    /// [`RedisServer::command`], or `None` if it does not answer within
+    /// [`WAIT`].
+    pub fn try_command(&self, args: &[&str]) -> Option<String> {
+        let mut con = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        con.set_read_timeout(Some(WAIT)).ok()?;
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        con.write_all(request.as_bytes()).ok()?;
+        let mut answer = Vec::new();
+        let mut byte = [0u8];
+        while !answer.ends_with(b"\r\n") {
+            con.read_exact(&mut byte).ok()?;
+            answer.push(byte[0]);
+        }
+        Some(String::from_utf8_lossy(&answer).trim_end().to_owned())
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -4,12 +4,14 @@
 //! `redis-server` the tests print a skip line outside CI and fail in CI.
 //! Run one: `cargo test --test scale_out order`.
 
+mod faults;
 mod history;
 mod instance_killed;
 mod metrics;
 mod names;
 mod order;
 mod presence;
+mod redis_paused;
 mod redis_stall;
 mod resume;
 mod start;
