@@ -104,8 +104,9 @@ fn empty(room: String) -> RoomState {
 fn number(value: &Value, room: &str) -> Option<i64> {
     match value {
         Value::Int(n) => Some(*n),
+        // (Reported once, as the cause of the outage it starts.)
         Value::ServerError(e) => {
-            log::warn!("redis-pub: room {room}: refused: {e:?}");
+            log::debug!("redis-pub: room {room}: refused: {e:?}");
             None
         }
         other => {
@@ -118,6 +119,11 @@ fn number(value: &Value, room: &str) -> Option<i64> {
 /// The join script's answer, `{seq, nick}`, `{0}` or `{-1}`, for a claim
 /// of `nick`.
 fn join_claim(value: Value, nick: &str) -> Claim {
+    if let Value::ServerError(e) = &value {
+        // (Reported once, as the cause of the outage it starts.)
+        log::debug!("redis-pub: a join refused: {e:?}");
+        return Claim::Offline;
+    }
     let answer: redis::RedisResult<Vec<Value>> = redis::from_redis_value(value).map_err(Into::into);
     match answer.as_deref() {
         Ok([Value::Int(0)]) => Claim::Taken,

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{Client, Connection, RedisResult, Value};
+use redis::{Client, Connection, RedisError, RedisResult, ServerError, Value};
 
 use super::scripts::{Script, ALL};
 
@@ -23,6 +23,23 @@ const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// A sleeping thread looks at its stop flag this often.
 const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// A refusal in Redis's own words, `CODE detail` (`NOPERM this user has
+/// no permissions to run the 'evalsha' command`, `OOM command not allowed
+/// when used memory > 'maxmemory'.`).
+pub fn refusal(e: &ServerError) -> String {
+    match e.details() {
+        Some(detail) => format!("{} {detail}", e.code()),
+        None => e.code().to_owned(),
+    }
+}
+
+/// If `e` is Redis refusing a command (it answered with an error, not a
+/// lost connection), the refusal in its words.
+pub fn refused(e: &RedisError) -> Option<String> {
+    let errors = e.clone().into_server_errors()?;
+    errors.first().map(|(_, e)| refusal(e))
+}
 
 /// Where Redis is, parsed once from `--redis`.
 #[derive(Clone)]

@@ -359,7 +359,9 @@ impl Cluster {
     /// (called once, at start-up, before any room runs).
     ///
     /// # Errors
-    /// [`Error::Redis`] if the URL is bad or Redis is unreachable (each
+    /// [`Error::RedisRefused`] if Redis refuses what the instance needs
+    /// (its words name the missing permission); [`Error::Redis`] if the
+    /// URL is bad or Redis is unreachable (each
     /// step bounded by a 2 s connect and 1 s command timeout), or
     /// [`Error::Spawn`].
     pub fn start(config: &ClusterConfig, deliver: Deliver) -> Result<(Cluster, Link), Error> {
@@ -371,7 +373,16 @@ impl Cluster {
             addr: endpoint.to_string(),
             reason,
         };
-        let first = endpoint.connect().map_err(|e| unreachable(e.to_string()))?;
+        // A refusal (an ACL without `psubscribe`, `evalsha`, `script`...)
+        // says so in Redis's words, which name the missing permission.
+        let failed = |e: redis::RedisError| match conn::refused(&e) {
+            Some(reason) => Error::RedisRefused {
+                addr: endpoint.to_string(),
+                reason,
+            },
+            None => unreachable(e.to_string()),
+        };
+        let first = endpoint.connect().map_err(failed)?;
         let instance = format!("{:016x}", rand::random::<u64>());
         crate::metrics::redis_enabled();
         let health = Arc::new(Health::new(instance));
@@ -403,10 +414,10 @@ impl Cluster {
         )?);
         let subscribed = started
             .recv()
-            .unwrap_or_else(|_| Err("the subscriber thread ended".into()));
-        if let Err(reason) = subscribed {
+            .unwrap_or_else(|_| Err(std::io::Error::other("the subscriber thread ended").into()));
+        if let Err(e) = subscribed {
             cluster.stop_threads();
-            return Err(unreachable(reason));
+            return Err(failed(e));
         }
 
         let (link, queue) = publisher::channel(health.clone());

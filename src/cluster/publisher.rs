@@ -445,7 +445,7 @@ fn send(
 /// `READONLY`, ...): none of our scripts answers an error otherwise.
 fn refusal(values: &[Value]) -> Option<String> {
     values.iter().find_map(|v| match v {
-        Value::ServerError(e) => Some(format!("refused: {e}")),
+        Value::ServerError(e) => Some(format!("refused: {}", super::conn::refusal(e))),
         _ => None,
     })
 }

@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisResult};
+use redis::{Connection, RedisResult, Value};
 
 use super::conn::{Backoff, Endpoint};
 use super::scripts::Script;
@@ -37,7 +37,7 @@ pub(super) fn run(
     health: &Health,
     deliver: &Deliver,
     stop: &AtomicBool,
-    started: crossbeam_channel::Sender<Result<(), String>>,
+    started: crossbeam_channel::Sender<RedisResult<()>>,
 ) {
     let mut started = Some(started);
     let mut backoff = Backoff::default();
@@ -73,7 +73,7 @@ pub(super) fn run(
             break; // stopped
         };
         if let Some(started) = started.take() {
-            let _ = started.send(Err(e.to_string()));
+            let _ = started.send(Err(e));
             return;
         }
         health.lost(Part::Subscriber, &e, deliver);
@@ -96,8 +96,14 @@ fn listen(
     deliver: &Deliver,
     stop: &AtomicBool,
 ) -> RedisResult<()> {
+    // (Not `PubSub::psubscribe`, which takes a refusal for a confirmation.)
+    let reply: Value = redis::cmd("PSUBSCRIBE")
+        .arg(wire::ROOM_PATTERN)
+        .query(con)?;
+    if let Value::ServerError(e) = reply {
+        return Err(e.into());
+    }
     let mut pubsub = con.as_pubsub();
-    pubsub.psubscribe(wire::ROOM_PATTERN)?;
     on_subscribed()?;
     let mut heard = Instant::now();
     loop {

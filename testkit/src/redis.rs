@@ -115,10 +115,10 @@ impl RedisServer {
         *self = RedisServer::on(self.port, dir, self.tls);
     }
 
-    /// `SAVE`, SIGKILL it, and start it again on the same port from what it
-    /// saved (its `dump.rdb`): a restart that keeps its data.
-    pub fn restart_keeping_data(&mut self) {
-        assert_eq!(self.command(&["SAVE"]), "+OK");
+    /// Start it again (after [`RedisServer::kill`]) on the same port and in
+    /// the same directory, so with whatever it saved there (`SAVE` before
+    /// the kill: a restart that keeps its data); returns once it answers.
+    pub fn start_again(&mut self) {
         self.kill();
         let dir = std::mem::replace(&mut self.dir, Scratch::new("redis"));
         *self = RedisServer::on(self.port, dir, self.tls);
@@ -141,20 +141,7 @@ impl RedisServer {
     /// [`RedisServer::command`], or `None` if it does not answer within
     /// [`WAIT`].
     pub fn try_command(&self, args: &[&str]) -> Option<String> {
-        let mut con = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        con.set_read_timeout(Some(WAIT)).ok()?;
-        let mut request = format!("*{}\r\n", args.len());
-        for arg in args {
-            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-        }
-        con.write_all(request.as_bytes()).ok()?;
-        let mut answer = Vec::new();
-        let mut byte = [0u8];
-        while !answer.ends_with(b"\r\n") {
-            con.read_exact(&mut byte).ok()?;
-            answer.push(byte[0]);
-        }
-        Some(String::from_utf8_lossy(&answer).trim_end().to_owned())
+        command_at(self.port, args)
     }
 
     /// Its process id.
@@ -167,6 +154,26 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Send one command to the plain Redis on loopback `port`, on a connection
+/// of its own (RESP), and return the first line of the answer; `None` if
+/// it does not answer within [`WAIT`]. (For a thread of the test's own.)
+pub fn command_at(port: u16, args: &[&str]) -> Option<String> {
+    let mut con = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    con.set_read_timeout(Some(WAIT)).ok()?;
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    con.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    let mut byte = [0u8];
+    while !answer.ends_with(b"\r\n") {
+        con.read_exact(&mut byte).ok()?;
+        answer.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&answer).trim_end().to_owned())
 }
 
 /// A CA (`ca.crt`, `ca.key`) and a server certificate it signed for
