@@ -659,7 +659,7 @@ fn pipeline(conn: &Conn, batch: &[Op], instance: &str, history: usize) -> redis:
                 conn.call(&mut pipe, Script::Snapshot)
                     .arg(1)
                     .arg(wire::ROOMS)
-                    .arg(&[wire::PREFIX, room]);
+                    .arg(&[wire::PREFIX, "", "", room]);
             }
         }
     }

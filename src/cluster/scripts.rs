@@ -157,12 +157,15 @@ return n
 
 /// Rooms' state at one instant: for each room `{name, seq, {holder\tnick,
 /// ...} in arrival order, {history entries, `SEQ\tTIME_MS\tKIND\tFIELDS`}}`.
-/// KEYS: rooms. ARGV: key prefix, then the rooms wanted (none: every room
-/// in the set).
+/// KEYS: rooms. ARGV: key prefix, a channel to publish a token on once
+/// read (empty: none), that token, then the rooms wanted (none: every room
+/// in the set). The token, published in the same atomic step, tells the
+/// subscriber which of the events it receives came before the state
+/// (those before the token) and which after.
 const SNAPSHOT: &str = r"
 local rooms = {}
-if #ARGV > 1 then
-  for i = 2, #ARGV do rooms[#rooms + 1] = ARGV[i] end
+if #ARGV > 3 then
+  for i = 4, #ARGV do rooms[#rooms + 1] = ARGV[i] end
 else
   rooms = redis.call('SMEMBERS', KEYS[1])
 end
@@ -176,6 +179,7 @@ for _, room in ipairs(rooms) do
   local seq = redis.call('GET', base .. ':seq') or '0'
   table.insert(out, {room, seq, here, redis.call('LRANGE', base .. ':history', 0, -1)})
 end
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return out
 ";
 

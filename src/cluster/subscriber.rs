@@ -8,6 +8,7 @@
 //! [`Inbound::Up`] another thread's recovery owes (see `Health`), so every
 //! `Up` is ordered with the events around it.
 
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ const POLL: Duration = Duration::from_millis(250);
 /// A subscription silent this long is pinged, so a Redis that vanished
 /// without closing the connection is noticed.
 const PING_AFTER: Duration = Duration::from_secs(3);
+/// How long a state's token may take to come back through the
+/// subscription before the subscription is taken for broken.
+const TOKEN_WAIT: Duration = Duration::from_secs(2);
 
 static MALFORMED: Throttle = Throttle::new(5);
 
@@ -44,13 +48,12 @@ pub(super) fn run(
     while !stop.load(Ordering::Acquire) {
         let attempt = endpoint.connect_subscriber(POLL).and_then(|mut con| {
             // Subscribed first, then the snapshot: whatever is published
-            // between the two is in both, and the core drops what it
-            // already has by sequence number. Nothing falls in a gap.
-            let mut on_subscribed = || -> RedisResult<()> {
-                health.take_want_up();
-                let rooms = snapshot(endpoint, &health.instance)?;
+            // between the two comes before the snapshot's token and is in
+            // the state; the core drops it by sequence number. Nothing
+            // falls in a gap.
+            let mut on_subscribed = |rooms: Vec<RoomState>| {
                 // (If another thread still fails, the last to recover owes
-                // the `Up`, sent below.)
+                // the `Up`, sent by `listen`.)
                 if health.ok(Part::Subscriber) {
                     deliver(Inbound::Up(rooms));
                 }
@@ -58,7 +61,6 @@ pub(super) fn run(
                 if let Some(started) = started.take() {
                     let _ = started.send(Ok(()));
                 }
-                Ok(())
             };
             listen(
                 &mut con,
@@ -85,12 +87,24 @@ pub(super) fn run(
     log::debug!("redis-sub: stopping");
 }
 
-/// Subscribe, call `on_subscribed`, then forward messages (and the
-/// [`Inbound::Up`] another thread's recovery owes) until `stop` (`Ok`) or
-/// the connection fails (`Err`).
+/// A state read, waiting for its token to come through the subscription.
+struct Reading {
+    token: String,
+    rooms: Vec<RoomState>,
+    /// Read on subscribing (else owed by another thread's recovery).
+    first: bool,
+    since: Instant,
+}
+
+/// Subscribe, read every room's state, then forward messages until `stop`
+/// (`Ok`) or the connection fails (`Err`). A state (the first, then the
+/// [`Inbound::Up`] another thread's recovery owes) is handed on when its
+/// token comes through the subscription (see `scripts::SNAPSHOT`): after
+/// every event published before it was read, so none of those is dropped
+/// as old by a core that never saw it. The first goes to `on_subscribed`.
 fn listen(
     con: &mut Connection,
-    on_subscribed: &mut dyn FnMut() -> RedisResult<()>,
+    on_subscribed: &mut dyn FnMut(Vec<RoomState>),
     endpoint: &Endpoint,
     health: &Health,
     deliver: &Deliver,
@@ -104,19 +118,54 @@ fn listen(
         return Err(e.into());
     }
     let mut pubsub = con.as_pubsub();
-    on_subscribed()?;
+    let sync = wire::sync_channel(&health.instance);
+    let mut tokens = 0u64;
+    let mut read = |first: bool| -> RedisResult<Reading> {
+        tokens += 1;
+        let token = tokens.to_string();
+        let rooms = snapshot(endpoint, &health.instance, Some((&sync, &token)))?;
+        Ok(Reading {
+            token,
+            rooms,
+            first,
+            since: Instant::now(),
+        })
+    };
+    health.take_want_up();
+    let mut reading = Some(read(true)?);
     let mut heard = Instant::now();
     loop {
-        if health.take_want_up() {
-            // Read after the events delivered so far: the core drops what
-            // follows up to each room's seq.
-            deliver(Inbound::Up(snapshot(endpoint, &health.instance)?));
+        if reading.is_none() && health.take_want_up() {
+            reading = Some(read(false)?);
+        }
+        if reading
+            .as_ref()
+            .is_some_and(|r| r.since.elapsed() > TOKEN_WAIT)
+        {
+            let lost = io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the subscription did not bring back the state's token",
+            );
+            return Err(lost.into());
         }
         match pubsub.get_message() {
             Ok(msg) => {
                 heard = Instant::now();
                 let channel = msg.get_channel_name();
                 let payload = String::from_utf8_lossy(msg.get_payload_bytes());
+                if channel == sync {
+                    if let Some(r) = reading.take_if(|r| r.token == payload) {
+                        if r.first {
+                            on_subscribed(r.rooms);
+                        } else {
+                            deliver(Inbound::Up(r.rooms));
+                        }
+                    }
+                    continue;
+                }
+                if wire::is_sync_channel(channel) {
+                    continue; // another instance's
+                }
                 match wire::decode(channel, &payload, &health.instance) {
                     Some(envelope) => {
                         health.stats.received();
@@ -150,13 +199,23 @@ fn listen(
 }
 
 /// Every room's state at one instant (one script, so one consistent
-/// view), as the instance `me` sees it. Opens a connection of its own:
-/// blocks for a few round trips.
+/// view), as the instance `me` sees it; with `mark` (a channel, a token),
+/// the script publishes the token there once it has read. Opens a
+/// connection of its own: blocks for a few round trips.
 ///
 /// # Errors
 /// The connection or the script failed.
-pub(super) fn snapshot(endpoint: &Endpoint, me: &str) -> RedisResult<Vec<RoomState>> {
+pub(super) fn snapshot(
+    endpoint: &Endpoint,
+    me: &str,
+    mark: Option<(&str, &str)>,
+) -> RedisResult<Vec<RoomState>> {
     let mut conn = endpoint.connect()?;
-    let value = conn.run(Script::Snapshot, &[wire::ROOMS], &[wire::PREFIX])?;
+    let (channel, token) = mark.unwrap_or_default();
+    let value = conn.run(
+        Script::Snapshot,
+        &[wire::ROOMS],
+        &[wire::PREFIX, channel, token],
+    )?;
     parse_states(value, me)
 }

@@ -40,6 +40,23 @@ pub fn room_channel(room: &str) -> String {
     format!("{PREFIX}room:{room}")
 }
 
+/// The channel on which the snapshot script tells the subscriber of the
+/// instance `instance` that the state it read is complete (see
+/// `scripts::SNAPSHOT`). Under the room pattern, so the one subscription
+/// hears it; no room name holds a `:`, so it is no room's channel (other
+/// instances ignore it: [`is_sync_channel`]).
+pub fn sync_channel(instance: &str) -> String {
+    format!("{PREFIX}room:{instance}:sync")
+}
+
+/// Whether `channel` is some instance's [`sync_channel`].
+pub fn is_sync_channel(channel: &str) -> bool {
+    channel
+        .strip_prefix(PREFIX)
+        .and_then(|c| c.strip_prefix("room:"))
+        .is_some_and(|c| c.ends_with(":sync"))
+}
+
 /// The keys a room keeps in Redis.
 pub struct RoomKeys {
     /// Counter: the sequence number of the room's last published event.
@@ -449,5 +466,8 @@ mod tests {
         assert_eq!(keys.names, "chat:room:math:names");
         assert_eq!(lease_key("ab"), "chat:instance:ab");
         assert_eq!(holdings_key("ab"), "chat:instance:ab:members");
+        assert!(is_sync_channel(&sync_channel("ab")));
+        assert_eq!(decode(&sync_channel("ab"), "1\tab\t5\tJ\tx", "ab"), None);
+        assert!(!is_sync_channel(&room_channel("ab")));
     }
 }
