@@ -7,7 +7,7 @@ use redis::Value;
 
 use super::publisher::Op;
 use super::{parse_states, Deliver, Health, Inbound};
-use crate::event::{Claim, RoomState};
+use crate::event::{Claim, Event, RoomState, Time, What};
 
 /// Whether a claim published a join or a rename.
 fn is_published(claim: &Claim) -> bool {
@@ -32,10 +32,15 @@ pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, delive
                 deliver(Inbound::Opened(state.unwrap_or_else(|| empty(room))));
             }
             Op::Join {
-                room, ticket, nick, ..
+                room,
+                ticket,
+                nick,
+                time,
+                ..
             } => {
                 let claim = join_claim(next(), &nick);
                 published(usize::from(is_published(&claim)));
+                expect_join(health, &room, &claim, &nick, time);
                 deliver(Inbound::Claimed {
                     room,
                     ticket,
@@ -46,24 +51,45 @@ pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, delive
                 room,
                 ticket,
                 nicks,
-                ..
+                time,
             } => {
                 let claims: Vec<Claim> =
                     nicks.iter().map(|nick| join_claim(next(), nick)).collect();
                 published(claims.iter().filter(|c| is_published(c)).count());
+                for (claim, nick) in claims.iter().zip(&nicks) {
+                    expect_join(health, &room, claim, nick, time);
+                }
                 deliver(Inbound::Reclaimed {
                     room,
                     ticket,
                     claims,
                 });
             }
-            Op::Rename { room, ticket, .. } => {
+            Op::Rename {
+                room,
+                ticket,
+                old,
+                new,
+                time,
+                ..
+            } => {
                 let claim = match number(&next(), &room) {
                     Some(0) => Claim::Taken,
                     Some(seq) if seq > 0 => Claim::Granted(seq.unsigned_abs()),
                     _ => Claim::Offline,
                 };
                 published(usize::from(is_published(&claim)));
+                if let Claim::Granted(seq) = claim {
+                    let what = What::Rename { from: old, to: new };
+                    health.granted(
+                        &room,
+                        Event {
+                            id: seq,
+                            time,
+                            what,
+                        },
+                    );
+                }
                 deliver(Inbound::Claimed {
                     room,
                     ticket,
@@ -76,8 +102,13 @@ pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, delive
                 number: n,
                 ..
             } => match number(&next(), &room) {
-                Some(_) => {
-                    health.answered(n);
+                // A leave of a name no longer ours: nothing published, no
+                // echo to wait for.
+                Some(0) => health.forget(n),
+                // Published: its echo comes through the subscription (or,
+                // if the subscription breaks first, it is handed back).
+                Some(seq) => {
+                    health.published_as(n, seq.unsigned_abs());
                     published(1);
                 }
                 // Refused by Redis (the script did not run): never sent,
@@ -90,6 +121,26 @@ pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, delive
             },
         }
     }
+}
+
+/// A granted join claim's echo is expected (see `Health::granted`).
+fn expect_join(health: &Health, room: &str, claim: &Claim, nick: &str, time: Time) {
+    let (seq, nick) = match claim {
+        Claim::Granted(seq) => (*seq, nick),
+        Claim::Restored(seq, got) => (*seq, got.as_str()),
+        _ => return,
+    };
+    let what = What::Join {
+        nick: nick.to_owned(),
+    };
+    health.granted(
+        room,
+        Event {
+            id: seq,
+            time,
+            what,
+        },
+    );
 }
 
 /// An empty room (Redis has nothing, or the read failed).
@@ -154,7 +205,7 @@ pub(super) fn give_back(batch: Vec<Op>, health: &Health, deliver: &Deliver) {
                 number,
                 ..
             } => {
-                health.answered(number);
+                health.forget(number);
                 deliver(Inbound::Unsent { room, event });
             }
             other => unanswered(other, deliver),

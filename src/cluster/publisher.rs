@@ -298,14 +298,6 @@ impl Link {
 }
 
 impl Op {
-    /// An event's publish number.
-    fn number(&self) -> Option<u64> {
-        match self {
-            Op::Publish { number, .. } => Some(*number),
-            _ => None,
-        }
-    }
-
     pub(super) fn room(&self) -> &str {
         match self {
             Op::Join { room, .. }
@@ -389,7 +381,15 @@ fn send(
     deliver: &Deliver,
     history: usize,
 ) {
-    health.sending(batch.iter().filter_map(Op::number));
+    health.sending(batch.iter().filter_map(|op| match op {
+        Op::Publish {
+            room,
+            event,
+            number,
+            ..
+        } => Some((*number, room, event)),
+        _ => None,
+    }));
     let started = Instant::now();
     let mut sent = false;
     let stalled = Cell::new(false);

@@ -92,7 +92,8 @@ return seq
 /// announced the leave), nothing is published: one leave line per member.
 /// KEYS: names, here, seq, holdings. ARGV: room, lowercase nick, nick,
 /// instance, channel, the leave's time (ms), the publish number's tag
-/// (`#N`, see `wire.rs`). Returns 1 (left) or 0 (not ours any more).
+/// (`#N`, see `wire.rs`). Returns the leave's sequence number, or 0 (not
+/// ours any more).
 const LEAVE: &str = r"
 redis.call('SREM', KEYS[4], ARGV[1] .. '\t' .. ARGV[2])
 if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[4] .. '\t' .. ARGV[3] then return 0 end
@@ -100,7 +101,7 @@ redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. ARGV[7] .. '\t' .. ARGV[6] .. '\tL\t' .. ARGV[3])
-return 1
+return seq
 ";
 
 /// Publish an event that claims no name: a chat or `/me` line (kept, with

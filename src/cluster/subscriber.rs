@@ -18,7 +18,7 @@ use super::conn::{Backoff, Endpoint};
 use super::scripts::Script;
 use super::wire;
 use super::{parse_states, Deliver, Health, Inbound, Part};
-use crate::event::RoomState;
+use crate::event::{Envelope, RoomState, What};
 use crate::throttle::Throttle;
 use crate::throttled;
 
@@ -79,6 +79,7 @@ pub(super) fn run(
             return;
         }
         health.lost(Part::Subscriber, &e, deliver);
+        health.hand_back_unechoed(deliver);
         backoff.failed();
         if !backoff.wait(stop) {
             break;
@@ -101,7 +102,10 @@ struct Reading {
 /// [`Inbound::Up`] another thread's recovery owes) is handed on when its
 /// token comes through the subscription (see `scripts::SNAPSHOT`): after
 /// every event published before it was read, so none of those is dropped
-/// as old by a core that never saw it. The first goes to `on_subscribed`.
+/// as old by a core that never saw it. The first goes to `on_subscribed`,
+/// after the events this instance published while no subscription
+/// listened (their echo was lost: see `Health::lost_echoes`), merged in
+/// order with the events held back until then.
 fn listen(
     con: &mut Connection,
     on_subscribed: &mut dyn FnMut(Vec<RoomState>),
@@ -133,6 +137,9 @@ fn listen(
     };
     health.take_want_up();
     let mut reading = Some(read(true)?);
+    // Until the first state's token: the events received, held back to
+    // be merged with those whose echo was lost (see `Health::lost_echoes`).
+    let mut held: Option<Vec<Envelope>> = Some(Vec::new());
     let mut heard = Instant::now();
     loop {
         if reading.is_none() && health.take_want_up() {
@@ -156,6 +163,17 @@ fn listen(
                 if channel == sync {
                     if let Some(r) = reading.take_if(|r| r.token == payload) {
                         if r.first {
+                            // What of ours ran while no subscription
+                            // listened, then what came since, in order.
+                            let (lines, mut echoes) = health.lost_echoes(&r.rooms);
+                            for line in lines {
+                                deliver(line);
+                            }
+                            echoes.extend(held.take().unwrap_or_default());
+                            echoes.sort_by_key(|e| e.seq);
+                            for envelope in echoes {
+                                deliver(Inbound::Event(envelope));
+                            }
                             on_subscribed(r.rooms);
                         } else {
                             deliver(Inbound::Up(r.rooms));
@@ -171,8 +189,18 @@ fn listen(
                         health.stats.received();
                         let handed_back = wire::published_number(&payload, &health.instance)
                             .is_some_and(|n| !health.echo(n));
+                        if envelope.mine
+                            && matches!(
+                                envelope.event.what,
+                                What::Join { .. } | What::Rename { .. }
+                            )
+                        {
+                            health.granted_echo(&envelope.room, envelope.seq);
+                        }
                         if handed_back {
                             log::debug!("redis-sub: a late echo of a line delivered already");
+                        } else if let Some(held) = held.as_mut() {
+                            held.push(envelope);
                         } else {
                             deliver(Inbound::Event(envelope));
                         }
