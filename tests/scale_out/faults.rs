@@ -167,7 +167,13 @@ pub fn survive<G>(
     let guard = fault(&mut redis);
     let mut slowest = Duration::ZERO;
     let mut i = 0;
-    let cut_off = |page: SocketAddr| healthz(page).0 == 503;
+    // (What these checks see counts too: a watcher may miss a short 503.)
+    let mut checked: [Vec<(u16, String)>; 2] = [Vec::new(), Vec::new()];
+    let mut cut_off = |i: usize, page: SocketAddr| {
+        let (status, body) = healthz(page);
+        checked[i].push((status, body));
+        status == 503
+    };
     let deadline = Instant::now() + WAIT;
     loop {
         // Both at once, so both instances meet the failure together.
@@ -178,7 +184,7 @@ pub fn survive<G>(
         });
         slowest = slowest.max(took_a).max(took_b);
         i += 1;
-        if cut_off(a.page_addr()) && cut_off(b.page_addr()) {
+        if cut_off(0, a.page_addr()) & cut_off(1, b.page_addr()) {
             break;
         }
         assert!(
@@ -192,13 +198,17 @@ pub fn survive<G>(
         healthz(a.page_addr()).0 == 200 && healthz(b.page_addr()).0 == 200
     });
     let healed_in = healed.elapsed();
-    let during = watches.map(|w| {
+    let [mut during_a, mut during_b] = watches.map(|w| {
         w.stop()
             .into_iter()
             .filter(|(at, ..)| *at >= started)
             .map(|(_, status, body)| (status, body))
             .collect::<Vec<_>>()
     });
+    let [checked_a, checked_b] = checked;
+    during_a.extend(checked_a.into_iter().filter(|(s, _)| *s == 503).take(1));
+    during_b.extend(checked_b.into_iter().filter(|(s, _)| *s == 503).take(1));
+    let during = [during_a, during_b];
     eprintln!(
         "{what}: healthz during {during:?}; back in {healed_in:?}; slowest own line {slowest:?}"
     );
