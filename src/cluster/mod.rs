@@ -23,7 +23,17 @@
 //! ```
 //!
 //! A room's events reach its members only after the round trip through
-//! Redis, on every instance alike: one order per room everywhere. Events
+//! Redis, on every instance alike: one order per room everywhere (except
+//! for the lines of a stalled window, delivered here at once: see
+//! [`publisher`]).
+//!
+//! However Redis fails (it stalls, goes away, restarts, refuses, cuts the
+//! subscription), the first thread to notice tells the core once
+//! ([`Inbound::Down`], with the cause, for `/healthz` and one warning);
+//! each thread retries on its own; once every one reaches Redis again the
+//! core hears [`Inbound::Up`] with fresh states. Each event of ours
+//! reaches the core exactly once, as its echo or handed back
+//! ([`Inbound::Unsent`]), whatever broke (see `Health`'s echoes). Events
 //! travel typed (`wire.rs`), so each instance renders them for its own
 //! clients. Nicknames are claimed in Redis by atomic scripts ([`scripts`]),
 //! under their fold (`nickname::fold`); each room's members and history
@@ -621,7 +631,7 @@ impl Cluster {
 
     /// Stop: the threads end (within a quarter second; the publisher once
     /// what is queued is sent, which may take a stalled Redis
-    /// `COMMAND_TIMEOUT` plus `publisher::LATE_WAIT`, 6 s), then our lease is dropped and our remaining
+    /// `publisher::STALL_AFTER` plus `publisher::LATE_WAIT`, 5.3 s), then our lease is dropped and our remaining
     /// members' leaves are announced to the other instances at once.
     /// Blocks until then (each Redis step bounded by its timeout). A
     /// [`Link`] still held afterwards answers as if Redis were away.

@@ -1,6 +1,8 @@
 //! Several instances sharing a real `redis-server` started on a free port
 //! (testkit's `RedisServer`): one order, names, presence, history, resume,
-//! an instance killed, start-up with and without Redis, metrics. Without
+//! an instance killed, start-up with and without Redis, metrics; and
+//! Redis failing every way (`redis_*`, one module per kind of failure,
+//! sharing `faults`): noticed, healed, consistent. Without
 //! `redis-server` the tests print a skip line outside CI and fail in CI.
 //! Run one: `cargo test --test scale_out order`.
 
