@@ -53,6 +53,8 @@ pub(super) fn answer(batch: Vec<Op>, values: Vec<Value>, health: &Health, delive
                 nicks,
                 time,
             } => {
+                // (First the release's answer: how many names it freed.)
+                let _ = next();
                 let claims: Vec<Claim> =
                     nicks.iter().map(|nick| join_claim(next(), nick)).collect();
                 published(claims.iter().filter(|c| is_published(c)).count());

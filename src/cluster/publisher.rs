@@ -235,12 +235,13 @@ impl Link {
     /// Claim again, after an outage or a lapsed lease, the names our
     /// members in `room` have, in one round trip however many. A name we
     /// still hold is left as it is ([`Claim::Held`]); a freed one is
-    /// claimed and its join published again. Called on the broadcaster
-    /// thread; returns at once.
+    /// claimed and its join published again; a name we hold there that
+    /// none of `nicks` is (its member left, or took another name, while
+    /// Redis was away) is freed, its leave published for the others.
+    /// Called on the broadcaster thread; returns at once.
     ///
-    /// Returns `Some` (one [`Claim::Offline`] per name; empty for no
-    /// names) if Redis is away, the queue is full or there is nothing to
-    /// claim: no answer follows. `None`: queued; exactly one
+    /// Returns `Some` (one [`Claim::Offline`] per name) if Redis is away
+    /// or the queue is full: no answer follows. `None`: queued; exactly one
     /// [`Inbound::Reclaimed`](super::Inbound::Reclaimed) with this
     /// `ticket` follows, one claim per name, in order.
     pub fn reclaim(
@@ -251,9 +252,6 @@ impl Link {
         time: Time,
     ) -> Option<Vec<Claim>> {
         let n = nicks.len();
-        if n == 0 {
-            return Some(Vec::new());
-        }
         self.queue(Op::Reclaim {
             room: room.to_owned(),
             ticket,
@@ -580,6 +578,12 @@ fn pipeline(conn: &Conn, batch: &[Op], instance: &str, history: usize) -> redis:
             }
             Op::Reclaim { nicks, time, .. } => {
                 let ms = time.0.to_string();
+                let lowers: Vec<String> = nicks.iter().map(|n| fold(n)).collect();
+                conn.call(&mut pipe, Script::Release)
+                    .arg(4)
+                    .arg(&[&keys.names, &keys.here, &keys.seq, &holdings])
+                    .arg(&[room, instance, &channel, &ms])
+                    .arg(&lowers);
                 for nick in nicks {
                     conn.call(&mut pipe, Script::Join)
                         .arg(5)

@@ -18,10 +18,11 @@ pub enum Script {
     Reap,
     Snapshot,
     Ping,
+    Release,
 }
 
 /// Every script, in [`Script`] order.
-pub const ALL: [&str; 7] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT, PING];
+pub const ALL: [&str; 8] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT, PING, RELEASE];
 
 /// Claim a nickname in a room and announce the join.
 /// KEYS: names, here, seq, rooms, holdings. ARGV: room, lowercase nick,
@@ -188,3 +189,35 @@ return out
 /// that holds back scripts (a `CLIENT PAUSE`, `WRITE` or `ALL`, or a
 /// stopped process) is noticed by its first answer alone.
 const PING: &str = "return 1";
+
+/// After an outage, free the names this instance still holds in a room
+/// but no member of it has any more (it left, or took another name, while
+/// Redis did not answer), and publish each one's leave for the other
+/// instances (tagged `#0`: this instance showed it already).
+/// KEYS: names, here, seq, holdings. ARGV: room, instance, channel, the
+/// time (ms), then the lowercase names our members have. Returns how many
+/// were freed.
+const RELEASE: &str = r"
+local keep = {}
+for i = 5, #ARGV do keep[ARGV[i]] = true end
+local prefix = ARGV[1] .. '\t'
+local n = 0
+for _, held in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  if string.sub(held, 1, #prefix) == prefix then
+    local lower = string.sub(held, #prefix + 1)
+    if not keep[lower] then
+      redis.call('SREM', KEYS[4], held)
+      local cur = redis.call('HGET', KEYS[1], lower)
+      if cur and string.sub(cur, 1, #ARGV[2] + 1) == ARGV[2] .. '\t' then
+        local nick = string.sub(cur, #ARGV[2] + 2)
+        redis.call('HDEL', KEYS[1], lower)
+        redis.call('ZREM', KEYS[2], lower)
+        local seq = redis.call('INCR', KEYS[3])
+        redis.call('PUBLISH', ARGV[3], seq .. '\t' .. ARGV[2] .. '#0\t' .. ARGV[4] .. '\tL\t' .. nick)
+        n = n + 1
+      end
+    end
+  end
+end
+return n
+";

@@ -187,8 +187,9 @@ fn listen(
                 match wire::decode(channel, &payload, &health.instance) {
                     Some(envelope) => {
                         health.stats.received();
-                        let handed_back = wire::published_number(&payload, &health.instance)
-                            .is_some_and(|n| !health.echo(n));
+                        let number = wire::published_number(&payload, &health.instance);
+                        // `#0`: a leave for the others only (see `wire::tag`).
+                        let handed_back = number.is_some_and(|n| n == 0 || !health.echo(n));
                         if envelope.mine
                             && matches!(
                                 envelope.event.what,

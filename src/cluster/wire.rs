@@ -21,7 +21,9 @@ use crate::event::{Envelope, Event, Time, What};
 /// the publisher tell its own late echo of a line it handed back for local
 /// delivery (a stalled Redis that ran it after all) from every other.
 /// Instances that do not know it read `INSTANCE#N` as someone else's id,
-/// which is what it is to them.
+/// which is what it is to them. `#0` marks a leave published for the
+/// other instances only (a name freed after an outage: this instance
+/// showed the leave or rename already).
 pub fn tag(number: u64) -> String {
     format!("#{number}")
 }

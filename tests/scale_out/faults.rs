@@ -156,6 +156,10 @@ pub fn survive<G>(
     let mut redis = RedisServer::start()?;
     let (a, b, ann, bob) = two_instances(&redis);
     let (mut ann, mut bob) = (Member::new(ann), Member::new(bob));
+    // Eve, on A too, leaves during the failure.
+    let mut eve = TestClient::connect(a.chat_addr());
+    ann.recv_until(&joined(&eve.nick));
+    bob.recv_until(&joined(&eve.nick));
     // Lines said while Redis answers reach every instance, once.
     ann.chat("before from a");
     bob.recv_until(&format!("{}: before from a", ann.nick()));
@@ -192,6 +196,14 @@ pub fn survive<G>(
             "{what}: not reported cut off within {WAIT:?}"
         );
     }
+    // While cut off, Eve leaves and Ann takes a new name: A shows both at
+    // once; once healed, B must agree (Eve gone, Ann's old name free).
+    eve.close();
+    ann.recv_until(&left(&eve.nick));
+    let old = ann.nick();
+    ann.client.send("/nick anna");
+    ann.recv_until(&format!(" .... {old} is now anna."));
+    ann.client.nick = "anna".to_owned();
     heal(&mut redis, guard);
     let healed = Instant::now();
     let back = wait_until(HEAL * 3, || {
