@@ -229,6 +229,20 @@ pub struct Health {
     pub stats: Stats,
 }
 
+/// The kind of an outage, from its cause in words, for `/metrics`.
+fn kind_of(cause: &str) -> &'static str {
+    let has = |words: &[&str]| words.iter().any(|w| cause.contains(w));
+    if has(&["refused:", "NOPERM", "OOM", "READONLY", "NOSCRIPT"]) {
+        "refused"
+    } else if has(&["no answer within", "timed out", "temporarily unavailable"]) {
+        "unanswered"
+    } else if has(&["end of file", "reset", "broken pipe", "aborted"]) {
+        "closed"
+    } else {
+        "unreachable"
+    }
+}
+
 /// How long the same cause of an outage is not warned about again.
 const WARN_AGAIN_AFTER: Duration = Duration::from_secs(60);
 
@@ -307,6 +321,7 @@ impl Health {
             "redis: connected; instance {} in step with its peers",
             self.instance
         );
+        crate::metrics::redis_in_step();
         if part != Part::Subscriber {
             self.want_up.store(true, Ordering::Release);
         }
@@ -320,6 +335,7 @@ impl Health {
         let thread = part.name();
         if before == 0 {
             let cause = format!("{thread}: {err}");
+            crate::metrics::redis_cut_off(kind_of(&cause));
             let again = {
                 let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
                 let again = warned
