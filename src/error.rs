@@ -32,6 +32,10 @@ pub enum Error {
     /// `--redis` was given and Redis could not be reached (or the URL is
     /// bad): the instance does not start alone when asked to join others.
     Redis { addr: String, reason: String },
+    /// Redis answered but refused what the instance needs (an ACL without
+    /// `psubscribe` or `evalsha`, ...): `reason` in Redis's words, which
+    /// name the missing permission.
+    RedisRefused { addr: String, reason: String },
 }
 
 impl fmt::Display for Error {
@@ -59,6 +63,9 @@ impl fmt::Display for Error {
             Error::Redis { addr, reason } => {
                 write!(f, "could not reach Redis at {addr}: {reason}")
             }
+            Error::RedisRefused { addr, reason } => {
+                write!(f, "Redis at {addr} refused this instance: {reason}")
+            }
         }
     }
 }
@@ -69,7 +76,7 @@ impl std::error::Error for Error {
             Error::Bind { source, .. }
             | Error::Listener { source, .. }
             | Error::Spawn { source, .. } => Some(source),
-            Error::Redis { .. } => None,
+            Error::Redis { .. } | Error::RedisRefused { .. } => None,
             Error::Config(_) => None,
         }
     }

@@ -1,4 +1,4 @@
-//! What operators see at `/metrics` (issue 13, point 10): one process-wide
+//! What operators see at `/metrics`: one process-wide
 //! registry of counters and gauges, in the Prometheus text format.
 //!
 //! Every thread counts here (the room, client readers, writers, the page
@@ -121,6 +121,8 @@ struct Redis {
     published: Counter,
     received: Counter,
     round_trip: Histogram,
+    in_step: Gauge,
+    outages: Family<Reason, Counter>,
 }
 
 #[cfg(feature = "redis")]
@@ -151,11 +153,25 @@ impl Redis {
             Unit::Seconds,
             round_trip.clone(),
         );
+        let in_step = Gauge::default();
+        registry.register(
+            "redis_in_step",
+            "1 while this instance is in step with its peers through Redis, 0 while it is cut off",
+            in_step.clone(),
+        );
+        let outages = Family::<Reason, Counter>::default();
+        registry.register(
+            "redis_outages",
+            "Times this instance was cut off from its peers, by kind: unanswered (a stall, a timeout), unreachable (no connection), refused (an error answer: OOM, NOPERM, READONLY...), closed (Redis closed a connection)",
+            outages.clone(),
+        );
         Redis {
             registry,
             published,
             received,
             round_trip,
+            in_step,
+            outages,
         }
     }
 }
@@ -171,6 +187,21 @@ fn redis() -> &'static Redis {
 #[cfg(feature = "redis")]
 pub fn redis_enabled() {
     redis();
+}
+
+/// This instance is back in step with its peers (or is, at start).
+#[cfg(feature = "redis")]
+pub fn redis_in_step() {
+    redis().in_step.set(1);
+}
+
+/// This instance is cut off from its peers; `kind`: `unanswered`,
+/// `unreachable`, `refused` or `closed`.
+#[cfg(feature = "redis")]
+pub fn redis_cut_off(kind: &'static str) {
+    let redis = redis();
+    redis.in_step.set(0);
+    redis.outages.get_or_create(&[("kind", kind)]).inc();
 }
 
 /// `n` room events were published to Redis. Fed from `cluster::Stats`.

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{Client, Connection, RedisResult, Value};
+use redis::{Client, Connection, RedisError, RedisResult, ServerError, Value};
 
 use super::scripts::{Script, ALL};
 
@@ -20,9 +20,26 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// First wait before reconnecting; doubled after each failure...
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 /// ...up to this.
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// A sleeping thread looks at its stop flag this often.
 const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// A refusal in Redis's own words, `CODE detail` (`NOPERM this user has
+/// no permissions to run the 'evalsha' command`, `OOM command not allowed
+/// when used memory > 'maxmemory'.`).
+pub fn refusal(e: &ServerError) -> String {
+    match e.details() {
+        Some(detail) => format!("{} {detail}", e.code()),
+        None => e.code().to_owned(),
+    }
+}
+
+/// If `e` is Redis refusing a command (it answered with an error, not a
+/// lost connection), the refusal in its words.
+pub fn refused(e: &RedisError) -> Option<String> {
+    let errors = e.clone().into_server_errors()?;
+    errors.first().map(|(_, e)| refusal(e))
+}
 
 /// Where Redis is, parsed once from `--redis`.
 #[derive(Clone)]
@@ -177,7 +194,8 @@ impl<'a> Reconnecting<'a> {
     }
 }
 
-/// Waits between reconnection attempts: 100 ms, doubling to 5 s; reset
+/// Waits between reconnection attempts: 100 ms, doubling to 1 s (so Redis
+/// is back within about a second of answering again); reset
 /// once connected.
 pub struct Backoff {
     next: Duration,

@@ -46,7 +46,9 @@ pub(super) fn run(
             tick(c, health, deliver, lease, &mut renewed, &mut first)
         });
         match ticked {
-            Ok(()) => health.ok(Part::Lease),
+            Ok(()) => {
+                health.ok(Part::Lease);
+            }
             Err(e) => health.lost(Part::Lease, &e, deliver),
         }
         if !sleep_unless(stop, reap_every) {

@@ -13,11 +13,35 @@
 //! When Redis is away the handle says so at once ([`Claim::Offline`],
 //! [`Unsent`], `false`) and the core serves its own clients; whatever was
 //! queued and never sent comes back as [`Inbound::Unsent`], to be
-//! delivered locally. A batch that was sent but not answered within
-//! [`COMMAND_TIMEOUT`] may still run: Redis is reported down, and the
-//! publisher waits on that connection for the late answer (up to
-//! [`LATE_WAIT`]) rather than hand its lines back (they would be shown
-//! twice). A successful round trip brings Redis back up.
+//! delivered locally.
+//!
+//! # A stalled Redis
+//! Every pipeline starts with a script that does nothing (`PING` would
+//! not do: a `CLIENT PAUSE WRITE` answers it), and when idle the
+//! publisher sends that script alone every [`HEARTBEAT`]. If its answer
+//! does not come within [`STALL_AFTER`], Redis is reported down at once,
+//! and everything that would wait for it is served here instead: the
+//! batch's events are handed back ([`Inbound::Unsent`]) and so is every
+//! operation queued behind it. So no room's line waits on a stall longer
+//! than [`STALL_AFTER`], whichever room's batch stalled. The claims of
+//! the stalled batch wait for their late answer (up to [`LATE_WAIT`]);
+//! Redis may still run the batch then: each event is tagged with its
+//! publish number (`wire::tag`), and the subscriber drops the late echo
+//! of one handed back, so nobody here sees a line twice and the other
+//! instances see it once.
+//!
+//! The trade-off: the lines of the stalled window reach this instance's
+//! members before they reach Redis, so during a stall a room's order may
+//! differ between instances for those lines (each instance still shows
+//! each line once). Outside a stall every instance has the same order.
+//!
+//! # A refusing Redis
+//! An answer that refuses (`OOM`, `NOPERM`, `READONLY`, ...) reports
+//! Redis down with the refusal as the cause, like an outage: the refused
+//! lines are delivered here, refused claims are decided here. While down,
+//! the publisher probes (the do-nothing script and a short-lived write of
+//! its own key) every [`IDLE_POLL`] within its backoff, and Redis is back
+//! once a probe succeeds.
 
 use std::cell::Cell;
 use std::io;
@@ -32,7 +56,7 @@ use super::answers::{answer, give_back, lost};
 use super::conn::{Conn, Endpoint, Reconnecting, COMMAND_TIMEOUT};
 use super::scripts::Script;
 use super::wire::{self, RoomKeys};
-use super::{Deliver, Health, Part};
+use super::{Deliver, Health, Inbound, Part};
 use crate::event::{Claim, Event, Time, What};
 use crate::nickname::fold;
 
@@ -49,6 +73,12 @@ pub const LATE_WAIT: Duration = Duration::from_secs(5);
 /// The publisher looks at its stop flag this often while idle (and, while
 /// Redis is down, tries a round trip of its own this often at most).
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How long the first answer of a pipeline may take before Redis is taken
+/// for stalled (far above a round trip, well under what a member notices).
+pub const STALL_AFTER: Duration = Duration::from_millis(300);
+/// While idle and up, the publisher sends its do-nothing script this often,
+/// so a stall is noticed without a line to send.
+const HEARTBEAT: Duration = Duration::from_millis(500);
 
 /// An event the publisher could not take: deliver it locally.
 #[derive(Debug, PartialEq, Eq)]
@@ -84,6 +114,8 @@ pub(super) enum Op {
         room: String,
         event: Event,
         body: String,
+        /// Its publish number (`wire::tag`).
+        number: u64,
     },
     /// Read the room's state.
     Open { room: String },
@@ -128,6 +160,7 @@ impl Link {
             room: room.to_owned(),
             event: event.clone(),
             body,
+            number: self.health.next_number(),
         };
         match self.ops.try_send(op) {
             Ok(()) => Ok(()),
@@ -202,12 +235,13 @@ impl Link {
     /// Claim again, after an outage or a lapsed lease, the names our
     /// members in `room` have, in one round trip however many. A name we
     /// still hold is left as it is ([`Claim::Held`]); a freed one is
-    /// claimed and its join published again. Called on the broadcaster
-    /// thread; returns at once.
+    /// claimed and its join published again; a name we hold there that
+    /// none of `nicks` is (its member left, or took another name, while
+    /// Redis was away) is freed, its leave published for the others.
+    /// Called on the broadcaster thread; returns at once.
     ///
-    /// Returns `Some` (one [`Claim::Offline`] per name; empty for no
-    /// names) if Redis is away, the queue is full or there is nothing to
-    /// claim: no answer follows. `None`: queued; exactly one
+    /// Returns `Some` (one [`Claim::Offline`] per name) if Redis is away
+    /// or the queue is full: no answer follows. `None`: queued; exactly one
     /// [`Inbound::Reclaimed`](super::Inbound::Reclaimed) with this
     /// `ticket` follows, one claim per name, in order.
     pub fn reclaim(
@@ -218,9 +252,6 @@ impl Link {
         time: Time,
     ) -> Option<Vec<Claim>> {
         let n = nicks.len();
-        if n == 0 {
-            return Some(Vec::new());
-        }
         self.queue(Op::Reclaim {
             room: room.to_owned(),
             ticket,
@@ -285,11 +316,12 @@ pub(super) fn channel(health: Arc<Health>) -> (Link, Receiver<Op>) {
 /// The publisher thread's body: send what the broadcaster queued, batch by
 /// batch, until the queue is empty and either every [`Link`] is dropped or
 /// `stop` is set. Blocks on the queue, then on Redis for one round trip per
-/// batch (at most [`COMMAND_TIMEOUT`] plus [`LATE_WAIT`]). While Redis is
-/// down for this thread and nothing is queued, it tries a round trip of
-/// its own every [`IDLE_POLL`] (within its backoff), so Redis comes back
-/// up without waiting for the core to queue something (it queues nothing
-/// while Redis is down). `conn` is the connection made at start-up.
+/// batch (at most [`STALL_AFTER`] plus [`LATE_WAIT`]). While up and idle,
+/// it sends its heartbeat every [`HEARTBEAT`]. While Redis is down for
+/// this thread and nothing is queued, it probes every [`IDLE_POLL`]
+/// (within its backoff), so Redis comes back up without waiting for the
+/// core to queue something (it queues nothing while Redis is down).
+/// `conn` is the connection made at start-up.
 pub(super) fn run(
     endpoint: &Endpoint,
     stop: &AtomicBool,
@@ -302,77 +334,166 @@ pub(super) fn run(
     let mut redis = Reconnecting::new(endpoint, conn);
     let publisher = Part::Publisher as u8;
     let failing = || health.failing.load(Ordering::Acquire);
+    let mut last = Instant::now();
     loop {
-        let first = match queue.recv_timeout(IDLE_POLL) {
-            Ok(op) => op,
+        let batch = match queue.recv_timeout(IDLE_POLL) {
+            Ok(first) => {
+                let mut batch = vec![first];
+                batch.extend(queue.try_iter().take(MAX_PIPELINE - 1));
+                batch
+            }
             Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Acquire) => break,
             Err(RecvTimeoutError::Timeout) => {
                 let failing = failing();
                 if failing & publisher != 0 {
                     // Only we are failing: the others reach Redis, so try
                     // now rather than wait out the backoff.
-                    match redis.run(failing == publisher, probe) {
-                        Ok(()) => health.ok(Part::Publisher),
+                    match redis.run(failing == publisher, |c| probe(c, &health.instance)) {
+                        Ok(()) => {
+                            health.ok(Part::Publisher);
+                        }
                         Err(e) => health.lost(Part::Publisher, &e, deliver),
                     }
+                    continue;
                 }
-                continue;
+                if failing != 0 || last.elapsed() < HEARTBEAT {
+                    continue;
+                }
+                Vec::new() // the heartbeat: the do-nothing script alone
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let mut batch = vec![first];
-        batch.extend(queue.try_iter().take(MAX_PIPELINE - 1));
-        let started = Instant::now();
-        let mut sent = false;
-        let stalled = Cell::new(false);
-        let late = || {
-            stalled.set(true);
-            let slow = format!("no answer within {} ms", COMMAND_TIMEOUT.as_millis());
-            health.lost(Part::Publisher, &slow, deliver);
-        };
-        let result = redis.run(health.is_up(), |c| {
-            if stalled.get() {
-                // The connection broke while we waited for a late answer:
-                // Redis may have run the batch, so it is never sent again.
-                let gone = io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "connection lost while waiting for a late answer",
-                );
-                return Err(gone.into());
-            }
-            exchange(c, &batch, &health.instance, history, &mut sent, &late)
-        });
-        match result {
-            Ok(values) => {
-                health.stats.round_trip(started.elapsed());
-                health.ok(Part::Publisher);
-                answer(batch, values, health, deliver);
-            }
-            Err(e) => {
-                health.lost(Part::Publisher, &e, deliver);
-                if sent {
-                    // Redis may still run it: never handed back.
-                    lost(batch, deliver);
-                } else {
-                    give_back(batch, deliver);
-                }
-            }
-        }
+        send(&mut redis, batch, queue, health, deliver, history);
+        last = Instant::now();
     }
     log::debug!("redis-pub: stopping");
 }
 
-/// One `PING` round trip, to learn whether Redis answers again.
-fn probe(conn: &mut Conn) -> redis::RedisResult<()> {
-    redis::cmd("PING").query::<Value>(&mut conn.con).map(drop)
+/// Send one batch and hand each operation its outcome (see the module's
+/// doc for a stall and a refusal).
+fn send(
+    redis: &mut Reconnecting<'_>,
+    batch: Vec<Op>,
+    queue: &Receiver<Op>,
+    health: &Health,
+    deliver: &Deliver,
+    history: usize,
+) {
+    health.sending(batch.iter().filter_map(|op| match op {
+        Op::Publish {
+            room,
+            event,
+            number,
+            ..
+        } => Some((*number, room, event)),
+        _ => None,
+    }));
+    let started = Instant::now();
+    let mut sent = false;
+    let stalled = Cell::new(false);
+    let late = || {
+        stalled.set(true);
+        let slow = format!("no answer within {} ms", STALL_AFTER.as_millis());
+        health.lost(Part::Publisher, &slow, deliver);
+        // Serve here what would wait: this batch's events (Redis may still
+        // run them: their late echo is dropped) and everything queued.
+        hand_back(&batch, health, deliver);
+        give_back(queue.try_iter().collect(), health, deliver);
+    };
+    let result = redis.run(health.is_up(), |c| {
+        if stalled.get() {
+            // The connection broke while we waited for a late answer:
+            // Redis may have run the batch, so it is never sent again.
+            let gone = io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "connection lost while waiting for a late answer",
+            );
+            return Err(gone.into());
+        }
+        exchange(c, &batch, &health.instance, history, &mut sent, &late)
+    });
+    match result {
+        Ok(values) => {
+            if !batch.is_empty() {
+                health.stats.round_trip(started.elapsed());
+            }
+            match refusal(&values) {
+                Some(cause) => health.lost(Part::Publisher, &cause, deliver),
+                None => {
+                    health.ok(Part::Publisher);
+                }
+            }
+            // (The first answer is the do-nothing script's.)
+            answer(batch, values.into_iter().skip(1).collect(), health, deliver);
+        }
+        Err(e) => {
+            health.lost(Part::Publisher, &e, deliver);
+            if sent {
+                // Redis may still run it: events handed back are dropped
+                // if they come back.
+                lost(batch, health, deliver);
+            } else {
+                give_back(batch, health, deliver);
+            }
+        }
+    }
 }
 
-/// Send the batch as one pipeline behind a `PING`, and read one answer per
-/// operation. The `PING`'s answer is read within [`COMMAND_TIMEOUT`]; if it
-/// does not come, `late` is called (Redis is reported down) and the rest
-/// is waited for up to [`LATE_WAIT`], on this connection (the client skips
-/// the late `PONG` itself). Sets `sent` once the batch may have reached
-/// Redis (written, or a write that timed out part way).
+/// The first refusal among `values`, in words (`OOM`, `NOPERM`,
+/// `READONLY`, ...): none of our scripts answers an error otherwise.
+fn refusal(values: &[Value]) -> Option<String> {
+    values.iter().find_map(|v| match v {
+        Value::ServerError(e) => Some(format!("refused: {}", super::conn::refusal(e))),
+        _ => None,
+    })
+}
+
+/// The events of a batch whose answer is late: handed back for local
+/// delivery, each unless its echo came already.
+fn hand_back(batch: &[Op], health: &Health, deliver: &Deliver) {
+    for op in batch {
+        if let Op::Publish {
+            room,
+            event,
+            number,
+            ..
+        } = op
+        {
+            if health.hand_back(*number) {
+                deliver(Inbound::Unsent {
+                    room: room.clone(),
+                    event: event.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// One round trip that runs a script and writes (a short-lived key of our
+/// own), to learn whether Redis answers and takes writes again.
+fn probe(conn: &mut Conn, instance: &str) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    conn.call(&mut pipe, Script::Ping).arg(0);
+    pipe.cmd("SET")
+        .arg(wire::probe_key(instance))
+        .arg(1)
+        .arg("PX")
+        .arg(1000);
+    let values: Vec<Value> = pipe.query(&mut conn.con)?;
+    match refusal(&values) {
+        Some(cause) => Err(io::Error::other(cause).into()),
+        None => Ok(()),
+    }
+}
+
+/// Send the batch as one pipeline behind the do-nothing script, and read
+/// its answer then one per operation (the script's first). The script's
+/// answer is read within [`STALL_AFTER`]; if it does not come, `late` is
+/// called (Redis is reported down, the batch's events handed back) and
+/// the rest is waited for up to [`LATE_WAIT`], on this connection (the
+/// client skips the late answer itself, and it stands as `Nil`). Sets
+/// `sent` once the batch may have reached Redis (written, or a write that
+/// timed out part way).
 ///
 /// # Errors
 /// The write or a read failed, or timed out past [`LATE_WAIT`].
@@ -386,7 +507,9 @@ fn exchange(
 ) -> redis::RedisResult<Vec<Value>> {
     *sent = false;
     let pipe = pipeline(conn, batch, instance, history);
-    let mut packed = redis::cmd("PING").get_packed_command();
+    let mut lead = redis::pipe();
+    conn.call(&mut lead, Script::Ping).arg(0);
+    let mut packed = lead.get_packed_pipeline();
     packed.extend(pipe.get_packed_pipeline());
     if let Err(e) = conn.con.send_packed_command(&packed) {
         *sent = e.is_timeout();
@@ -400,15 +523,23 @@ fn exchange(
     Ok(answers)
 }
 
-/// The `PONG`, then `n` answers (see [`exchange`]).
+/// The do-nothing script's answer, then `n` answers (see [`exchange`]).
 fn read_answers(conn: &mut Conn, n: usize, late: &dyn Fn()) -> redis::RedisResult<Vec<Value>> {
+    conn.con.set_read_timeout(Some(STALL_AFTER))?;
+    let mut answers = Vec::with_capacity(n + 1);
     match conn.con.recv_response() {
-        Ok(_) => {}
-        Err(e) if e.is_timeout() => late(),
+        Ok(value) => answers.push(value),
+        Err(e) if e.is_timeout() => {
+            late();
+            answers.push(Value::Nil);
+        }
         Err(e) => return Err(e),
     }
     conn.con.set_read_timeout(Some(LATE_WAIT))?;
-    (0..n).map(|_| conn.con.recv_response()).collect()
+    for _ in 0..n {
+        answers.push(conn.con.recv_response()?);
+    }
+    Ok(answers)
 }
 
 /// One pipeline for the whole batch; one answer per operation (a reclaim:
@@ -447,6 +578,12 @@ fn pipeline(conn: &Conn, batch: &[Op], instance: &str, history: usize) -> redis:
             }
             Op::Reclaim { nicks, time, .. } => {
                 let ms = time.0.to_string();
+                let lowers: Vec<String> = nicks.iter().map(|n| fold(n)).collect();
+                conn.call(&mut pipe, Script::Release)
+                    .arg(4)
+                    .arg(&[&keys.names, &keys.here, &keys.seq, &holdings])
+                    .arg(&[room, instance, &channel, &ms])
+                    .arg(&lowers);
                 for nick in nicks {
                     conn.call(&mut pipe, Script::Join)
                         .arg(5)
@@ -493,6 +630,7 @@ fn pipeline(conn: &Conn, batch: &[Op], instance: &str, history: usize) -> redis:
                         time,
                         ..
                     },
+                number,
                 ..
             } => {
                 conn.call(&mut pipe, Script::Leave)
@@ -505,20 +643,27 @@ fn pipeline(conn: &Conn, batch: &[Op], instance: &str, history: usize) -> redis:
                         instance,
                         &channel,
                         &time.0.to_string(),
+                        &wire::tag(*number),
                     ]);
             }
-            Op::Publish { event, body, .. } => {
+            Op::Publish {
+                event,
+                body,
+                number,
+                ..
+            } => {
                 let keep = if event.is_kept() { "1" } else { "0" };
+                let tagged = format!("{instance}{}", wire::tag(*number));
                 conn.call(&mut pipe, Script::Publish)
                     .arg(3)
                     .arg(&[&keys.seq, &keys.history, wire::ROOMS])
-                    .arg(&[room, instance, body, &channel, &cap, keep]);
+                    .arg(&[room, &tagged, body, &channel, &cap, keep]);
             }
             Op::Open { .. } => {
                 conn.call(&mut pipe, Script::Snapshot)
                     .arg(1)
                     .arg(wire::ROOMS)
-                    .arg(&[wire::PREFIX, room]);
+                    .arg(&[wire::PREFIX, "", "", room]);
             }
         }
     }

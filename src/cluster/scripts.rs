@@ -17,10 +17,12 @@ pub enum Script {
     Publish,
     Reap,
     Snapshot,
+    Ping,
+    Release,
 }
 
 /// Every script, in [`Script`] order.
-pub const ALL: [&str; 6] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT];
+pub const ALL: [&str; 8] = [JOIN, RENAME, LEAVE, PUBLISH, REAP, SNAPSHOT, PING, RELEASE];
 
 /// Claim a nickname in a room and announce the join.
 /// KEYS: names, here, seq, rooms, holdings. ARGV: room, lowercase nick,
@@ -90,21 +92,24 @@ return seq
 /// instance no longer holds it (its lease ran out and a reaper already
 /// announced the leave), nothing is published: one leave line per member.
 /// KEYS: names, here, seq, holdings. ARGV: room, lowercase nick, nick,
-/// instance, channel, the leave's time (ms). Returns 1 (left) or 0 (not ours any more).
+/// instance, channel, the leave's time (ms), the publish number's tag
+/// (`#N`, see `wire.rs`). Returns the leave's sequence number, or 0 (not
+/// ours any more).
 const LEAVE: &str = r"
 redis.call('SREM', KEYS[4], ARGV[1] .. '\t' .. ARGV[2])
 if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[4] .. '\t' .. ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[2])
 local seq = redis.call('INCR', KEYS[3])
-redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. '\t' .. ARGV[6] .. '\tL\t' .. ARGV[3])
-return 1
+redis.call('PUBLISH', ARGV[5], seq .. '\t' .. ARGV[4] .. ARGV[7] .. '\t' .. ARGV[6] .. '\tL\t' .. ARGV[3])
+return seq
 ";
 
 /// Publish an event that claims no name: a chat or `/me` line (kept, with
 /// its sequence number, in the room's capped history), a private line, a
 /// notice.
-/// KEYS: seq, history, rooms. ARGV: room, instance, the event as it
+/// KEYS: seq, history, rooms. ARGV: room, instance with its publish
+/// number's tag (`INSTANCE#N`, see `wire.rs`), the event as it
 /// travels (`TIME_MS\tKIND\tFIELDS`, see `wire.rs`), channel, history cap
 /// (0: keep none), whether to keep it (`1`) or not (`0`).
 /// Returns the sequence number.
@@ -154,12 +159,15 @@ return n
 
 /// Rooms' state at one instant: for each room `{name, seq, {holder\tnick,
 /// ...} in arrival order, {history entries, `SEQ\tTIME_MS\tKIND\tFIELDS`}}`.
-/// KEYS: rooms. ARGV: key prefix, then the rooms wanted (none: every room
-/// in the set).
+/// KEYS: rooms. ARGV: key prefix, a channel to publish a token on once
+/// read (empty: none), that token, then the rooms wanted (none: every room
+/// in the set). The token, published in the same atomic step, tells the
+/// subscriber which of the events it receives came before the state
+/// (those before the token) and which after.
 const SNAPSHOT: &str = r"
 local rooms = {}
-if #ARGV > 1 then
-  for i = 2, #ARGV do rooms[#rooms + 1] = ARGV[i] end
+if #ARGV > 3 then
+  for i = 4, #ARGV do rooms[#rooms + 1] = ARGV[i] end
 else
   rooms = redis.call('SMEMBERS', KEYS[1])
 end
@@ -173,5 +181,43 @@ for _, room in ipairs(rooms) do
   local seq = redis.call('GET', base .. ':seq') or '0'
   table.insert(out, {room, seq, here, redis.call('LRANGE', base .. ':history', 0, -1)})
 end
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return out
+";
+
+/// Does nothing, answers 1: what leads each publisher pipeline, so a Redis
+/// that holds back scripts (a `CLIENT PAUSE`, `WRITE` or `ALL`, or a
+/// stopped process) is noticed by its first answer alone.
+const PING: &str = "return 1";
+
+/// After an outage, free the names this instance still holds in a room
+/// but no member of it has any more (it left, or took another name, while
+/// Redis did not answer), and publish each one's leave for the other
+/// instances (tagged `#0`: this instance showed it already).
+/// KEYS: names, here, seq, holdings. ARGV: room, instance, channel, the
+/// time (ms), then the lowercase names our members have. Returns how many
+/// were freed.
+const RELEASE: &str = r"
+local keep = {}
+for i = 5, #ARGV do keep[ARGV[i]] = true end
+local prefix = ARGV[1] .. '\t'
+local n = 0
+for _, held in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  if string.sub(held, 1, #prefix) == prefix then
+    local lower = string.sub(held, #prefix + 1)
+    if not keep[lower] then
+      redis.call('SREM', KEYS[4], held)
+      local cur = redis.call('HGET', KEYS[1], lower)
+      if cur and string.sub(cur, 1, #ARGV[2] + 1) == ARGV[2] .. '\t' then
+        local nick = string.sub(cur, #ARGV[2] + 2)
+        redis.call('HDEL', KEYS[1], lower)
+        redis.call('ZREM', KEYS[2], lower)
+        local seq = redis.call('INCR', KEYS[3])
+        redis.call('PUBLISH', ARGV[3], seq .. '\t' .. ARGV[2] .. '#0\t' .. ARGV[4] .. '\tL\t' .. nick)
+        n = n + 1
+      end
+    end
+  end
+end
+return n
 ";

@@ -8,16 +8,17 @@
 //! [`Inbound::Up`] another thread's recovery owes (see `Health`), so every
 //! `Up` is ordered with the events around it.
 
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisResult};
+use redis::{Connection, RedisResult, Value};
 
 use super::conn::{Backoff, Endpoint};
 use super::scripts::Script;
 use super::wire;
 use super::{parse_states, Deliver, Health, Inbound, Part};
-use crate::event::RoomState;
+use crate::event::{Envelope, RoomState, What};
 use crate::throttle::Throttle;
 use crate::throttled;
 
@@ -26,6 +27,9 @@ const POLL: Duration = Duration::from_millis(250);
 /// A subscription silent this long is pinged, so a Redis that vanished
 /// without closing the connection is noticed.
 const PING_AFTER: Duration = Duration::from_secs(3);
+/// How long a state's token may take to come back through the
+/// subscription before the subscription is taken for broken.
+const TOKEN_WAIT: Duration = Duration::from_secs(2);
 
 static MALFORMED: Throttle = Throttle::new(5);
 
@@ -37,25 +41,26 @@ pub(super) fn run(
     health: &Health,
     deliver: &Deliver,
     stop: &AtomicBool,
-    started: crossbeam_channel::Sender<Result<(), String>>,
+    started: crossbeam_channel::Sender<RedisResult<()>>,
 ) {
     let mut started = Some(started);
     let mut backoff = Backoff::default();
     while !stop.load(Ordering::Acquire) {
         let attempt = endpoint.connect_subscriber(POLL).and_then(|mut con| {
             // Subscribed first, then the snapshot: whatever is published
-            // between the two is in both, and the core drops what it
-            // already has by sequence number. Nothing falls in a gap.
-            let mut on_subscribed = || -> RedisResult<()> {
-                health.take_want_up();
-                let rooms = snapshot(endpoint, &health.instance)?;
-                health.ok(Part::Subscriber);
-                deliver(Inbound::Up(rooms));
+            // between the two comes before the snapshot's token and is in
+            // the state; the core drops it by sequence number. Nothing
+            // falls in a gap.
+            let mut on_subscribed = |rooms: Vec<RoomState>| {
+                // (If another thread still fails, the last to recover owes
+                // the `Up`, sent by `listen`.)
+                if health.ok(Part::Subscriber) {
+                    deliver(Inbound::Up(rooms));
+                }
                 backoff.succeeded();
                 if let Some(started) = started.take() {
                     let _ = started.send(Ok(()));
                 }
-                Ok(())
             };
             listen(
                 &mut con,
@@ -70,10 +75,11 @@ pub(super) fn run(
             break; // stopped
         };
         if let Some(started) = started.take() {
-            let _ = started.send(Err(e.to_string()));
+            let _ = started.send(Err(e));
             return;
         }
         health.lost(Part::Subscriber, &e, deliver);
+        health.hand_back_unechoed(deliver);
         backoff.failed();
         if !backoff.wait(stop) {
             break;
@@ -82,36 +88,123 @@ pub(super) fn run(
     log::debug!("redis-sub: stopping");
 }
 
-/// Subscribe, call `on_subscribed`, then forward messages (and the
-/// [`Inbound::Up`] another thread's recovery owes) until `stop` (`Ok`) or
-/// the connection fails (`Err`).
+/// A state read, waiting for its token to come through the subscription.
+struct Reading {
+    token: String,
+    rooms: Vec<RoomState>,
+    /// Read on subscribing (else owed by another thread's recovery).
+    first: bool,
+    since: Instant,
+}
+
+/// Subscribe, read every room's state, then forward messages until `stop`
+/// (`Ok`) or the connection fails (`Err`). A state (the first, then the
+/// [`Inbound::Up`] another thread's recovery owes) is handed on when its
+/// token comes through the subscription (see `scripts::SNAPSHOT`): after
+/// every event published before it was read, so none of those is dropped
+/// as old by a core that never saw it. The first goes to `on_subscribed`,
+/// after the events this instance published while no subscription
+/// listened (their echo was lost: see `Health::lost_echoes`), merged in
+/// order with the events held back until then.
 fn listen(
     con: &mut Connection,
-    on_subscribed: &mut dyn FnMut() -> RedisResult<()>,
+    on_subscribed: &mut dyn FnMut(Vec<RoomState>),
     endpoint: &Endpoint,
     health: &Health,
     deliver: &Deliver,
     stop: &AtomicBool,
 ) -> RedisResult<()> {
+    // (Not `PubSub::psubscribe`, which takes a refusal for a confirmation.)
+    let reply: Value = redis::cmd("PSUBSCRIBE")
+        .arg(wire::ROOM_PATTERN)
+        .query(con)?;
+    if let Value::ServerError(e) = reply {
+        return Err(e.into());
+    }
     let mut pubsub = con.as_pubsub();
-    pubsub.psubscribe(wire::ROOM_PATTERN)?;
-    on_subscribed()?;
+    let sync = wire::sync_channel(&health.instance);
+    let mut tokens = 0u64;
+    let mut read = |first: bool| -> RedisResult<Reading> {
+        tokens += 1;
+        let token = tokens.to_string();
+        let rooms = snapshot(endpoint, &health.instance, Some((&sync, &token)))?;
+        Ok(Reading {
+            token,
+            rooms,
+            first,
+            since: Instant::now(),
+        })
+    };
+    health.take_want_up();
+    let mut reading = Some(read(true)?);
+    // Until the first state's token: the events received, held back to
+    // be merged with those whose echo was lost (see `Health::lost_echoes`).
+    let mut held: Option<Vec<Envelope>> = Some(Vec::new());
     let mut heard = Instant::now();
     loop {
-        if health.take_want_up() {
-            // Read after the events delivered so far: the core drops what
-            // follows up to each room's seq.
-            deliver(Inbound::Up(snapshot(endpoint, &health.instance)?));
+        if reading.is_none() && health.take_want_up() {
+            reading = Some(read(false)?);
+        }
+        if reading
+            .as_ref()
+            .is_some_and(|r| r.since.elapsed() > TOKEN_WAIT)
+        {
+            let lost = io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the subscription did not bring back the state's token",
+            );
+            return Err(lost.into());
         }
         match pubsub.get_message() {
             Ok(msg) => {
                 heard = Instant::now();
                 let channel = msg.get_channel_name();
                 let payload = String::from_utf8_lossy(msg.get_payload_bytes());
+                if channel == sync {
+                    if let Some(r) = reading.take_if(|r| r.token == payload) {
+                        if r.first {
+                            // What of ours ran while no subscription
+                            // listened, then what came since, in order.
+                            let (lines, mut echoes) = health.lost_echoes(&r.rooms);
+                            for line in lines {
+                                deliver(line);
+                            }
+                            echoes.extend(held.take().unwrap_or_default());
+                            echoes.sort_by_key(|e| e.seq);
+                            for envelope in echoes {
+                                deliver(Inbound::Event(envelope));
+                            }
+                            on_subscribed(r.rooms);
+                        } else {
+                            deliver(Inbound::Up(r.rooms));
+                        }
+                    }
+                    continue;
+                }
+                if wire::is_sync_channel(channel) {
+                    continue; // another instance's
+                }
                 match wire::decode(channel, &payload, &health.instance) {
                     Some(envelope) => {
                         health.stats.received();
-                        deliver(Inbound::Event(envelope));
+                        let number = wire::published_number(&payload, &health.instance);
+                        // `#0`: a leave for the others only (see `wire::tag`).
+                        let handed_back = number.is_some_and(|n| n == 0 || !health.echo(n));
+                        if envelope.mine
+                            && matches!(
+                                envelope.event.what,
+                                What::Join { .. } | What::Rename { .. }
+                            )
+                        {
+                            health.granted_echo(&envelope.room, envelope.seq);
+                        }
+                        if handed_back {
+                            log::debug!("redis-sub: a late echo of a line delivered already");
+                        } else if let Some(held) = held.as_mut() {
+                            held.push(envelope);
+                        } else {
+                            deliver(Inbound::Event(envelope));
+                        }
                     }
                     None => throttled!(
                         MALFORMED,
@@ -135,13 +228,23 @@ fn listen(
 }
 
 /// Every room's state at one instant (one script, so one consistent
-/// view), as the instance `me` sees it. Opens a connection of its own:
-/// blocks for a few round trips.
+/// view), as the instance `me` sees it; with `mark` (a channel, a token),
+/// the script publishes the token there once it has read. Opens a
+/// connection of its own: blocks for a few round trips.
 ///
 /// # Errors
 /// The connection or the script failed.
-pub(super) fn snapshot(endpoint: &Endpoint, me: &str) -> RedisResult<Vec<RoomState>> {
+pub(super) fn snapshot(
+    endpoint: &Endpoint,
+    me: &str,
+    mark: Option<(&str, &str)>,
+) -> RedisResult<Vec<RoomState>> {
     let mut conn = endpoint.connect()?;
-    let value = conn.run(Script::Snapshot, &[wire::ROOMS], &[wire::PREFIX])?;
+    let (channel, token) = mark.unwrap_or_default();
+    let value = conn.run(
+        Script::Snapshot,
+        &[wire::ROOMS],
+        &[wire::PREFIX, channel, token],
+    )?;
     parse_states(value, me)
 }

@@ -271,6 +271,12 @@ fn lines_come_back_to_every_instance_in_one_order_with_history() {
             ..RoomState::default()
         }
     );
+    // (Counted once the publisher reads its answers, which may come after
+    // the lines came back through the subscription.)
+    let deadline = Instant::now() + WAIT;
+    while a.stats().published.load(Ordering::Relaxed) < 7 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(a.stats().published.load(Ordering::Relaxed) >= 7);
     assert!(b.stats().received.load(Ordering::Relaxed) >= 12);
     assert!(a.stats().round_trips.load(Ordering::Relaxed) >= 1);
@@ -472,10 +478,10 @@ fn redis_going_away_is_told_once_and_coming_back_resynchronizes() {
         "{claims:?}"
     );
     assert_eq!(reclaim(&link, &rx, names), [Claim::Held, Claim::Held]);
-    assert_eq!(
-        link.reclaim("main", 6, Vec::new(), Time(1)),
-        Some(Vec::new())
-    );
+    // No member left: nothing claimed, and the names we held are freed.
+    assert_eq!(reclaim(&link, &rx, Vec::new()), []);
+    let again = reclaim(&link, &rx, vec!["ann".into()]);
+    assert!(matches!(again[..], [Claim::Granted(_)]), "{again:?}");
     drop(link);
     cluster.stop();
 }
@@ -535,9 +541,11 @@ fn a_publish_timeout_does_not_leave_health_down() {
     assert!(!link.is_up());
     assert_eq!(link.publish("main", &chat("x")), Err(Unsent(chat("x"))));
     drop(paused);
-    // ...the batch is not handed back: its late answer is read, its line
-    // comes back once, through Redis...
+    // ...the batch's line is handed back at once, for local delivery; its
+    // claim waits for the late answer; Redis runs the line late, and its
+    // echo is dropped here: the line reaches the core once.
     let mut lines = Vec::new();
+    let mut handed_back = Vec::new();
     let mut claim = None;
     let mut up = false;
     let deadline = Instant::now() + WAIT;
@@ -550,10 +558,11 @@ fn a_publish_timeout_does_not_leave_health_down() {
                 ..
             }) => claim = Some(c),
             Ok(Inbound::Up(_)) => up = true,
-            Ok(Inbound::Unsent { event, .. }) => panic!("handed back: {event:?}"),
+            Ok(Inbound::Unsent { event, .. }) => handed_back.push(event.what),
             _ => {}
         }
     }
+    assert_eq!(handed_back, [chat("slow").what]);
     assert!(matches!(claim, Some(Claim::Granted(_))), "{claim:?}");
     // ...and Redis is up again, with fresh states for the core, though the
     // subscription never broke.
@@ -564,7 +573,7 @@ fn a_publish_timeout_does_not_leave_health_down() {
         lines.push(what(&rx));
     }
     let slow = lines.iter().filter(|w| **w == chat("slow").what).count();
-    assert_eq!(slow, 1, "{lines:?}");
+    assert_eq!(slow, 0, "the late echo was delivered too: {lines:?}");
     drop(link);
     cluster.stop();
 }

@@ -16,6 +16,18 @@
 
 use crate::event::{Envelope, Event, Time, What};
 
+/// The tag that follows the instance id in a published event: `#N`, the
+/// publisher's own number for it, counted from 1 since it started. Lets
+/// the publisher tell its own late echo of a line it handed back for local
+/// delivery (a stalled Redis that ran it after all) from every other.
+/// Instances that do not know it read `INSTANCE#N` as someone else's id,
+/// which is what it is to them. `#0` marks a leave published for the
+/// other instances only (a name freed after an outage: this instance
+/// showed the leave or rename already).
+pub fn tag(number: u64) -> String {
+    format!("#{number}")
+}
+
 /// Every key and channel starts with this, so one Redis can hold other data.
 pub const PREFIX: &str = "chat:";
 /// The pattern every subscriber listens to: every room's channel.
@@ -28,6 +40,23 @@ pub const ROOMS: &str = "chat:rooms";
 /// The pub/sub channel of a room; its keys share the prefix.
 pub fn room_channel(room: &str) -> String {
     format!("{PREFIX}room:{room}")
+}
+
+/// The channel on which the snapshot script tells the subscriber of the
+/// instance `instance` that the state it read is complete (see
+/// `scripts::SNAPSHOT`). Under the room pattern, so the one subscription
+/// hears it; no room name holds a `:`, so it is no room's channel (other
+/// instances ignore it: [`is_sync_channel`]).
+pub fn sync_channel(instance: &str) -> String {
+    format!("{PREFIX}room:{instance}:sync")
+}
+
+/// Whether `channel` is some instance's [`sync_channel`].
+pub fn is_sync_channel(channel: &str) -> bool {
+    channel
+        .strip_prefix(PREFIX)
+        .and_then(|c| c.strip_prefix("room:"))
+        .is_some_and(|c| c.ends_with(":sync"))
 }
 
 /// The keys a room keeps in Redis.
@@ -60,6 +89,12 @@ impl RoomKeys {
 /// The lease key of an instance: present while the instance is alive.
 pub fn lease_key(instance: &str) -> String {
     format!("{PREFIX}instance:{instance}")
+}
+
+/// A short-lived key an instance writes to learn whether Redis takes
+/// writes again, after a refusal.
+pub fn probe_key(instance: &str) -> String {
+    format!("{PREFIX}instance:{instance}:probe")
 }
 
 /// Set of `ROOM\tlowercase-nickname` an instance holds, for its reaper.
@@ -211,6 +246,7 @@ pub fn decode(channel: &str, payload: &str, me: &str) -> Option<Envelope> {
     }
     let (number, rest) = payload.split_once('\t')?;
     let (instance, body) = rest.split_once('\t')?;
+    let instance = instance.split_once('#').map_or(instance, |(id, _)| id);
     let seq = seq(number)?;
     Some(Envelope {
         room: room.to_owned(),
@@ -218,6 +254,15 @@ pub fn decode(channel: &str, payload: &str, me: &str) -> Option<Envelope> {
         mine: instance == me,
         event: decode_body(seq, body)?,
     })
+}
+
+/// The publish number `N` of a message `SEQ\tINSTANCE#N\t...` that the
+/// instance `me` published; `None` for anyone else's or an untagged one.
+pub fn published_number(payload: &str, me: &str) -> Option<u64> {
+    let (_, rest) = payload.split_once('\t')?;
+    let (instance, _) = rest.split_once('\t')?;
+    let (id, n) = instance.split_once('#')?;
+    (id == me).then(|| number(n)).flatten()
 }
 
 /// Read a history entry, `SEQ\tTIME_MS\tKIND\tFIELDS`; `None` if malformed
@@ -407,6 +452,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tagged_message_is_ours_with_its_number() {
+        let body = encode(&at(5, What::Notice { text: "x".into() })).unwrap();
+        let payload = format!("3\tabc{}\t{body}", tag(17));
+        assert!(decode("chat:room:main", &payload, "abc").unwrap().mine);
+        assert!(!decode("chat:room:main", &payload, "abd").unwrap().mine);
+        assert_eq!(published_number(&payload, "abc"), Some(17));
+        assert_eq!(published_number(&payload, "abd"), None);
+        assert_eq!(published_number(&format!("3\tabc\t{body}"), "abc"), None);
+        assert_eq!(published_number(&format!("3\tabc#x\t{body}"), "abc"), None);
+    }
+
+    #[test]
     fn a_session_digest_is_stable_and_hides_the_id() {
         let id = "abcdefghijklmnop-0123";
         assert_eq!(session_digest(id), session_digest(id));
@@ -423,5 +480,8 @@ mod tests {
         assert_eq!(keys.names, "chat:room:math:names");
         assert_eq!(lease_key("ab"), "chat:instance:ab");
         assert_eq!(holdings_key("ab"), "chat:instance:ab:members");
+        assert!(is_sync_channel(&sync_channel("ab")));
+        assert_eq!(decode(&sync_channel("ab"), "1\tab\t5\tJ\tx", "ab"), None);
+        assert!(!is_sync_channel(&room_channel("ab")));
     }
 }

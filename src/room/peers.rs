@@ -491,7 +491,8 @@ impl<H: Clone> Room<H> {
 
     /// Redis is back (`state`: the room as it holds it now), or our lease
     /// lapsed (`None`): start again from its view, and claim again the
-    /// names of our members, in order of arrival.
+    /// names of our members, in order of arrival (which also frees the
+    /// names of those who left or took another name meanwhile).
     pub fn resync(&mut self, state: Option<&RoomState>) {
         if self.peers.is_none() {
             return;
@@ -504,9 +505,7 @@ impl<H: Clone> Room<H> {
             .iter()
             .map(|(&id, m)| (m.arrival, id, m.nickname.clone()))
             .collect();
-        if ours.is_empty() {
-            return;
-        }
+        // (Even with no member left: the claim frees the names they had.)
         ours.sort_unstable();
         let ours: Vec<(ClientId, String)> = ours.into_iter().map(|(_, id, n)| (id, n)).collect();
         let nicks = ours.iter().map(|(_, nick)| nick.clone()).collect();

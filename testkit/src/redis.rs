@@ -5,12 +5,13 @@
 //! `openssl`, for TLS) makes the test print a skip line and pass; in CI
 //! ([`crate::in_ci`]) it fails.
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{have_program, Scratch, START};
+use crate::{have_program, Scratch, START, WAIT};
 
 /// A `redis-server` child process on a free loopback port.
 pub struct RedisServer {
@@ -113,12 +114,66 @@ impl RedisServer {
         let dir = std::mem::replace(&mut self.dir, Scratch::new("redis"));
         *self = RedisServer::on(self.port, dir, self.tls);
     }
+
+    /// Start it again (after [`RedisServer::kill`]) on the same port and in
+    /// the same directory, so with whatever it saved there (`SAVE` before
+    /// the kill: a restart that keeps its data); returns once it answers.
+    pub fn start_again(&mut self) {
+        self.kill();
+        let dir = std::mem::replace(&mut self.dir, Scratch::new("redis"));
+        *self = RedisServer::on(self.port, dir, self.tls);
+        // Listening comes before loading: wait until it answers.
+        assert!(
+            crate::wait_until(START, || self.try_command(&["PING"]).as_deref()
+                == Some("+PONG")),
+            "redis-server did not load its data"
+        );
+    }
+
+    /// Send one command on a connection of its own (RESP) and return the
+    /// first line of the answer (`+OK`, `-ERR ...`, `:1`, `$5`...). Panics
+    /// if it does not answer within [`WAIT`] (a plain one only).
+    pub fn command(&self, args: &[&str]) -> String {
+        self.try_command(args)
+            .unwrap_or_else(|| panic!("redis did not answer {args:?}"))
+    }
+
+    /// [`RedisServer::command`], or `None` if it does not answer within
+    /// [`WAIT`].
+    pub fn try_command(&self, args: &[&str]) -> Option<String> {
+        command_at(self.port, args)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Send one command to the plain Redis on loopback `port`, on a connection
+/// of its own (RESP), and return the first line of the answer; `None` if
+/// it does not answer within [`WAIT`]. (For a thread of the test's own.)
+pub fn command_at(port: u16, args: &[&str]) -> Option<String> {
+    let mut con = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    con.set_read_timeout(Some(WAIT)).ok()?;
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    con.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    let mut byte = [0u8];
+    while !answer.ends_with(b"\r\n") {
+        con.read_exact(&mut byte).ok()?;
+        answer.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&answer).trim_end().to_owned())
 }
 
 /// A CA (`ca.crt`, `ca.key`) and a server certificate it signed for

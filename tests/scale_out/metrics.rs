@@ -1,8 +1,10 @@
 //! `/metrics` of an instance started with `--redis`:
 //! `chat_redis_published_total`, `chat_redis_received_total` and the
 //! `chat_redis_round_trip_seconds` histogram are there at start and move
-//! with the lines its clients send; an instance without `--redis` shows
-//! none of them. The real binary against a real `redis-server`.
+//! with the lines its clients send; `chat_redis_in_step` and
+//! `chat_redis_outages_total{kind}` show an outage (a stall, a refusal)
+//! while it lasts and after; an instance without `--redis` shows none of
+//! them. The real binary against a real `redis-server`.
 
 use testkit::redis::RedisServer;
 use testkit::*;
@@ -79,6 +81,46 @@ fn redis_counters_move_with_the_lines() {
         Some(trips),
         "{text}"
     );
+
+    // An outage shows, by kind, and so does the end of it.
+    assert_eq!(sample(&text, "chat_redis_in_step"), Some(1.0), "{text}");
+    for (kind, fault, heal) in [
+        (
+            "unanswered",
+            &["CLIENT", "PAUSE", "1500", "ALL"][..],
+            &["SET", "test:unpaused", "1"][..],
+        ),
+        (
+            "refused",
+            &["CONFIG", "SET", "maxmemory", "1"][..],
+            &["CONFIG", "SET", "maxmemory", "0"][..],
+        ),
+    ] {
+        let name = format!("chat_redis_outages_total{{kind=\"{kind}\"}}");
+        assert!(redis.command(fault).starts_with('+'));
+        let mut i = 0;
+        assert!(
+            wait_until(WAIT, || {
+                // A line meets the failure (one every 100 ms at most).
+                i += 1;
+                if i % 20 == 1 {
+                    ann.send(&format!("during {kind} {i}"));
+                }
+                text = scrape(server.page_addr);
+                sample(&text, "chat_redis_in_step") == Some(0.0)
+                    && sample(&text, &name).is_some_and(|n| n >= 1.0)
+            }),
+            "{kind}: no outage shown:\n{text}"
+        );
+        assert!(redis.command(heal).starts_with('+'));
+        assert!(
+            wait_until(WAIT, || {
+                text = scrape(server.page_addr);
+                sample(&text, "chat_redis_in_step") == Some(1.0)
+            }),
+            "{kind}: not back in step:\n{text}"
+        );
+    }
 
     // Without --redis, nothing Redis-related, not even at zero.
     let plain = start_binary!(None, &["--rate", "0"]);
