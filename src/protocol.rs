@@ -158,6 +158,30 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` made safe to put in a log line: as [`clean`], and line feeds
+/// and every carriage return become U+FFFD too, so what a client sent
+/// (an `Origin`, a `Host`, a request target, a forwarded header, a user
+/// agent, a reason, a nickname, a room name) can neither forge a log line
+/// nor drive the terminal that shows the log. Tabs and everything else are
+/// kept byte for byte.
+///
+/// The one way client bytes reach a log: every `log::` call that formats
+/// such bytes wraps them in `log_safe`, and the binary's logger passes
+/// every whole line through it once more (`logging`), so a call site that
+/// forgets is still safe. Replacing rather than escaping makes that second
+/// pass a no-op on a line already made safe (U+FFFD is no control).
+pub fn log_safe(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| c != '\t' && c.is_control(); // C0 (LF, CR too), DEL, C1
+    if !text.chars().any(bad) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .collect(),
+    )
+}
+
 /// Append `event` to `out` as one text frame in `format`; `history`: it is
 /// replayed to a newcomer (JSON flags it).
 pub fn encode(event: &Event, format: Format, history: bool, out: &mut Vec<u8>) {

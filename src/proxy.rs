@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::addr::{canonical, canonical_addr};
 use crate::http::head::Head;
 
 /// The client's address for an upgrade request `head` that came from
@@ -38,7 +39,9 @@ pub fn client_addr(
     x_forwarded_for: &[&str],
     forwarded: &[&str],
 ) -> SocketAddr {
-    if !trusted.contains(&peer.ip()) {
+    let peer = canonical_addr(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| canonical(*t) == canonical(ip));
+    if !is_trusted(peer.ip()) {
         return peer;
     }
     let hops: Vec<&str> = if x_forwarded_for.iter().any(|v| !v.trim().is_empty()) {
@@ -56,7 +59,7 @@ pub fn client_addr(
     };
     for hop in hops.iter().rev() {
         match parse_node(hop) {
-            Some(addr) if trusted.contains(&addr.ip()) => continue,
+            Some(addr) if is_trusted(addr.ip()) => continue,
             Some(addr) => return addr,
             None => return peer,
         }
@@ -77,7 +80,12 @@ fn forwarded_for(element: &str) -> Option<&str> {
 
 /// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`,
 /// `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:4711`. No port: 0.
+/// In canonical form (`::ffff:192.0.2.1` is `192.0.2.1`).
 fn parse_node(node: &str) -> Option<SocketAddr> {
+    parse_node_as_written(node).map(canonical_addr)
+}
+
+fn parse_node_as_written(node: &str) -> Option<SocketAddr> {
     if let Ok(ip) = node.parse::<IpAddr>() {
         return Some(SocketAddr::new(ip, 0));
     }

@@ -47,6 +47,9 @@ mod resume;
 mod room;
 
 pub use path::{Place, RoomName, SessionId};
+// The command parser, for `fuzz_api` (the fuzz targets and property tests).
+#[doc(hidden)]
+pub use commands::{parse as parse_command, Command};
 use room::Room;
 pub use room::MAX_BATCH_EVENTS;
 
