@@ -14,7 +14,7 @@ use crate::http::head::Head;
 /// `peer`: [`client_addr`] over its `X-Forwarded-For` and `Forwarded` lists.
 pub fn client_of(peer: SocketAddr, head: &Head, trusted: &[IpAddr]) -> SocketAddr {
     if trusted.is_empty() {
-        return peer;
+        return canonical_addr(peer);
     }
     let x_forwarded_for: Vec<&str> = head.list("X-Forwarded-For").collect();
     let forwarded: Vec<&str> = head.list("Forwarded").collect();
@@ -165,5 +165,66 @@ mod tests {
             addr("203.0.113.9:0")
         );
         assert_eq!(client_addr(proxy, &trusted, &[], &["for=_hidden"]), proxy);
+    }
+
+    /// A host is the same however it is written: an IPv4-mapped IPv6
+    /// address (`::ffff:127.0.0.1`, what a dual-stack listener sees) is
+    /// its IPv4 address, in the trust list, the peer and the headers, and
+    /// the answer is in canonical form.
+    #[test]
+    fn mapped_and_plain_ipv4_are_one_host() {
+        let mapped_proxy = addr("[::ffff:127.0.0.1]:5000");
+        let plain_proxy = addr("127.0.0.1:5000");
+        for (peer, trusted) in [
+            (mapped_proxy, "127.0.0.1"),
+            (plain_proxy, "::ffff:127.0.0.1"),
+            (mapped_proxy, "::ffff:127.0.0.1"),
+        ] {
+            let trusted = [trusted.parse().unwrap()];
+            let got = client_addr(peer, &trusted, &["::ffff:203.0.113.9"], &[]);
+            assert_eq!(got, addr("203.0.113.9:0"), "{peer} {trusted:?}");
+            // A trusted proxy written the other way is still skipped.
+            let got = client_addr(peer, &trusted, &["198.51.100.1", "::ffff:127.0.0.1"], &[]);
+            assert_eq!(got, addr("198.51.100.1:0"), "{peer} {trusted:?}");
+            let got = client_addr(peer, &trusted, &[], &["for=\"[::ffff:198.51.100.2]:80\""]);
+            assert_eq!(got, addr("198.51.100.2:80"), "{peer} {trusted:?}");
+        }
+        // Untrusted: the peer, in canonical form.
+        let trusted = ["10.0.0.1".parse().unwrap()];
+        assert_eq!(
+            client_addr(mapped_proxy, &trusted, &["203.0.113.9"], &[]),
+            plain_proxy
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use crate::addr::canonical;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Any header lines: never a panic; an untrusted peer's headers
+            /// are ignored; from a trusted one, the answer is the peer or an
+            /// untrusted address, in canonical form.
+            #[test]
+            fn the_answer_is_the_peer_or_untrusted(
+                xff in proptest::collection::vec("[0-9a-f.:\\[\\], ]{0,40}", 0..3),
+                fwd in proptest::collection::vec("(for=|For=|by=|;|,| |\"|[0-9a-f.:\\[\\]]){0,20}", 0..3),
+            ) {
+                let xff: Vec<&str> = xff.iter().map(String::as_str).collect();
+                let fwd: Vec<&str> = fwd.iter().map(String::as_str).collect();
+                let trusted: [IpAddr; 2] = ["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+                let stranger = addr("198.51.100.7:6000");
+                prop_assert_eq!(client_addr(stranger, &trusted, &xff, &fwd), stranger);
+                let proxy = addr("[::ffff:10.0.0.1]:5000");
+                let got = client_addr(proxy, &trusted, &xff, &fwd);
+                prop_assert_eq!(canonical_addr(got), got);
+                if got != canonical_addr(proxy) {
+                    prop_assert!(!trusted.contains(&canonical(got.ip())), "{}", got);
+                }
+            }
+        }
     }
 }

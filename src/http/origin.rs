@@ -207,4 +207,33 @@ mod tests {
         let any = OriginPolicy::new(&["*".into()], 8080).unwrap();
         assert!(any.allows(Some("http://evil.example"), "127.0.0.1:12345"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Any text: an origin or a reason, never a panic; an origin's
+            /// serialization parses back to the same origin.
+            #[test]
+            fn parse_round_trips(
+                text in "([a-zA-Z][a-zA-Z0-9+.-]{0,6}://)?(\\[[0-9a-fA-F:.]{0,12}\\]|[a-zA-Z0-9.%_-]{0,12})(:[0-9]{0,6})?/?",
+                host in "[ -~]{0,20}",
+            ) {
+                if let Ok(origin) = Origin::parse(&text) {
+                    let shown = origin.to_string();
+                    prop_assert_eq!(Origin::parse(&shown), Ok(origin), "{}", shown);
+                }
+                let policy = OriginPolicy::new(&[], 8080).unwrap();
+                let _ = policy.allows(Some(&text), &host);
+            }
+
+            #[test]
+            fn any_text_never_panics(text in any::<String>()) {
+                let _ = Origin::parse(&text);
+            }
+        }
+    }
 }
