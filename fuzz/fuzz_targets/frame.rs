@@ -61,14 +61,31 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();
     let (nick, said) = text.split_once(' ').unwrap_or(("nick", &text));
     let events = [
-        What::Chat { nick: nick.into(), text: said.into() },
-        What::Action { nick: nick.into(), text: said.into() },
-        What::Private { from: nick.into(), to: said.into(), text: said.into() },
+        What::Chat {
+            nick: nick.into(),
+            text: said.into(),
+        },
+        What::Action {
+            nick: nick.into(),
+            text: said.into(),
+        },
+        What::Private {
+            from: nick.into(),
+            to: said.into(),
+            text: said.into(),
+        },
         What::Notice { text: said.into() },
-        What::Rename { from: nick.into(), to: said.into() },
+        What::Rename {
+            from: nick.into(),
+            to: said.into(),
+        },
     ];
     for what in events {
-        let event = Event { id: 1, time: Time(0), what };
+        let event = Event {
+            id: 1,
+            time: Time(0),
+            what,
+        };
         for format in [Format::Text, Format::Json] {
             let mut out = Vec::new();
             encode_event(&event, format, false, &mut out);

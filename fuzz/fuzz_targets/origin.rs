@@ -15,7 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let policy = OriginPolicy::new(&["http://a.example:8443".to_owned()], 8080).unwrap();
     let allowed = policy.allows(Some(origin), host);
     // `*` allows all; no Origin (not a browser) is allowed.
-    assert!(OriginPolicy::new(&["*".to_owned()], 8080).unwrap().allows(Some(origin), host));
+    assert!(OriginPolicy::new(&["*".to_owned()], 8080)
+        .unwrap()
+        .allows(Some(origin), host));
     assert!(policy.allows(None, host));
     // Whatever is allowed parses as an origin.
     assert!(!allowed || Origin::parse(origin).is_ok());

@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
         assert_eq!(RoomName::parse(name).as_ref(), Some(&place.room));
         if let Some(session) = &place.session {
-            assert_eq!(SessionId::parse(session.as_secret()).as_ref(), Some(session));
+            assert_eq!(
+                SessionId::parse(session.as_secret()).as_ref(),
+                Some(session)
+            );
         }
     }
     if let Some(room) = RoomName::parse(&text) {

@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(upgrade.subprotocols.iter().all(|p| !p.is_empty()));
         }
         Err(refusal) => {
-            assert!(matches!(refusal.status, 400 | 403 | 405 | 426), "{refusal:?}");
+            assert!(
+                matches!(refusal.status, 400 | 403 | 405 | 426),
+                "{refusal:?}"
+            );
             assert!(!refusal.why.contains(['\r', '\n']), "{refusal:?}");
             assert!(!log_safe(&refusal.why).contains(['\r', '\n', '\u{1b}', '\u{85}']));
         }
