@@ -11,7 +11,8 @@ build:
 	$(CARGO) build --release
 
 ## The tutorial itself, translated (examples/seed.rs): page :8080, chat :12345;
-## `make seed ARGS="0 0"` picks free ports (printed).
+## `make seed ARGS="0 0"` picks free ports (printed): use it while the
+## server runs, else the seed stops at "Address already in use".
 seed:
 	$(CARGO) run --example seed -- $(ARGS)
 

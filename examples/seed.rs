@@ -179,9 +179,25 @@ fn main() -> Result<(), Error> {
         let port = args.next().map_or(Ok(default), |arg| {
             arg.parse().map_err(|_| format!("bad port: {arg}"))
         })?;
-        Ok(TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("port {port}: {e}"))?)
+        TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+            // The usual cause: the server (or another seed) already has it.
+            let hint = match e.kind() {
+                io::ErrorKind::AddrInUse => {
+                    "; is a server already running? `make seed ARGS=\"0 0\"` picks free ports"
+                }
+                _ => "",
+            };
+            format!("port {port}: {e}{hint}").into()
+        })
     };
-    let (chat, page) = (bind(12345)?, bind(8080)?);
+    let (chat, page) = match (bind(12345), bind(8080)) {
+        (Ok(chat), Ok(page)) => (chat, page),
+        // One line, not `Error: "..."` in Debug quotes.
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("seed: {e}");
+            std::process::exit(1);
+        }
+    };
     let (chat_port, page_port) = (chat.local_addr()?.port(), page.local_addr()?.port());
     let html = HTML.replace(":12345/", &format!(":{chat_port}/"));
     let page = tiny_http::Server::from_listener(page, None)?;

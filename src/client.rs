@@ -36,7 +36,7 @@ use crate::http::upgrade::{self, Refusal, Refused, Upgrade};
 use crate::id::ClientId;
 use crate::outbox::Outbox;
 use crate::permit::Permits;
-use crate::protocol::{self, close, Format, JSON_SUBPROTOCOL, SLOW_DOWN};
+use crate::protocol::{self, close, log_safe, Format, JSON_SUBPROTOCOL, SLOW_DOWN};
 use crate::proxy;
 use crate::room::path::NOT_A_ROOM;
 use crate::room::{LeaveReason, Place};
@@ -164,7 +164,7 @@ fn refuse(id: ClientId, stream: &TcpStream, peer: SocketAddr, refusal: &Refusal)
         Level::Info,
         "client-{id}: refused {peer}: {} {}",
         refusal.status,
-        refusal.why
+        log_safe(&refusal.why) // may quote the client's Origin
     );
     upgrade::refuse(stream, refusal);
 }
@@ -376,7 +376,8 @@ fn read_error(id: ClientId, error: WsError, outbox: &Outbox) -> LeaveReason {
     throttled!(
         WARNINGS,
         Level::Warn,
-        "client-{id}: {error}; closing with {code}"
+        "client-{id}: {}; closing with {code}",
+        log_safe(&error.to_string()) // tungstenite's words may quote the client's
     );
     outbox.close(code, close::cause(code));
     LeaveReason::ProtocolError(code)

@@ -305,24 +305,73 @@ impl Config {
                     ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                         Ok(Command::Print(e.to_string()))
                     }
-                    _ => Err(one_line(&e.to_string())),
+                    _ => Err(one_line(&e.to_string(), unknown_port_flag(&e))),
                 }
             }
         }
     }
 }
 
+/// What to say for an unknown flag that means a port (`--port`, `--prot`,
+/// `--ports`): there are two, and which is which.
+const PORT_FLAGS: &str =
+    "the page's port is --http-port (default 8080), the chat's is --ws-port (default 12345)";
+
+/// Whether `e` is an unknown flag that contains `port` or is one typo away
+/// from it (`--prot`, `--pot`, `--chat-prt`): then [`PORT_FLAGS`] helps.
+fn unknown_port_flag(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return false;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return false;
+    };
+    let name = arg.trim_start_matches('-');
+    let name = name.split('=').next().unwrap_or(name).to_ascii_lowercase();
+    name.contains("port") || name.split(['-', '_']).any(|word| typos(word, "port") <= 1)
+}
+
+/// Edits (insert, delete, replace, swap two neighbours) from `a` to `b`:
+/// the optimal string alignment distance, on bytes (flags are ASCII).
+fn typos(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// clap's errors span several lines (usage, a tip); keep the first, which
 /// says what was wrong, and the tip (for a mistyped flag, the flag meant),
+/// and for a flag meaning a port (`port_flag`) which port flag is which,
 /// and point at --help.
-fn one_line(message: &str) -> String {
+fn one_line(message: &str, port_flag: bool) -> String {
     let first = message.lines().next().unwrap_or("bad arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    let tips: String = message
+    let mut tips: String = message
         .lines()
         .filter_map(|line| line.trim().strip_prefix("tip: "))
         .map(|tip| format!("; {tip}"))
         .collect();
+    if port_flag {
+        tips.push_str(&format!("; {PORT_FLAGS}"));
+    }
     format!("{first}{tips} (see --help)")
 }
 
@@ -407,6 +456,35 @@ mod tests {
         let err = parse(&["--ws-prot", "9000"]).unwrap_err();
         assert!(err.contains("'--ws-port'"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn a_flag_meaning_a_port_gets_both_port_flags() {
+        for flag in [
+            "--port",
+            "--prot",
+            "--PORT=8080",
+            "--ports",
+            "--pot",
+            "--chat-prot",
+        ] {
+            let err = parse(&[flag, "8080"]).unwrap_err();
+            assert!(
+                err.contains("--http-port") && err.contains("--ws-port"),
+                "{flag}: {err}"
+            );
+            assert!(
+                err.contains("(the page)") || err.contains("page's port"),
+                "{flag}: {err}"
+            );
+            assert!(!err.contains('\n'), "{err}");
+        }
+        // Nothing about ports for a flag that has nothing to do with them.
+        let err = parse(&["--colour"]).unwrap_err();
+        assert!(!err.contains("--ws-port"), "{err}");
+        assert_eq!(typos("prot", "port"), 1);
+        assert_eq!(typos("post", "port"), 1);
+        assert_eq!(typos("bind", "port"), 4);
     }
 
     #[test]

@@ -29,7 +29,11 @@
 //! - `permit`: counted permits (client seats, writer threads).
 //! - `throttle`: rate limits (a client's flood limit, the log's).
 //! - `health`: `/healthz` and `/metrics` on the page port, for operators.
+//! - `logging`: the binary's logger, which makes every line safe
+//!   (`protocol::log_safe`: no client bytes can forge a log line).
 //! - `metrics`: the counters and gauges `/metrics` shows.
+//! - `addr`: one spelling per host (`::ffff:127.0.0.1` is `127.0.0.1`),
+//!   for every comparison and log line.
 //! - `proxy`: the same-origin rule and the client address behind a proxy.
 //! - `startup`: binding, and the start-up lines for a classroom.
 //! - `os`: the operating-system edge: the non-blocking send and the
@@ -83,6 +87,7 @@
 //! # Ok::<(), chat_server::Error>(())
 //! ```
 
+mod addr;
 mod broadcaster;
 mod client;
 #[cfg(feature = "redis")]
@@ -97,6 +102,7 @@ mod frame;
 mod health;
 mod http;
 mod id;
+mod logging;
 mod metrics;
 mod nickname;
 mod os;
@@ -118,5 +124,35 @@ pub(crate) use throttle::throttled;
 pub use config::{Command, Config, Limits, Rooms};
 pub use error::Error;
 pub use id::ClientId;
+pub use logging::init as init_logging;
 pub use os::raise_fd_limit;
 pub use server::Server;
+
+/// The parsers a client's (or a peer instance's) bytes reach, re-exported
+/// for the fuzz targets (`fuzz/`) and nothing else: not part of the API,
+/// no stability promised. Exactly the entry points the targets call:
+/// the request-head reader and the upgrade checks, the origin parser and
+/// policy, `Forwarded`/`X-Forwarded-For`, the room path and session
+/// parser, the command parser and nickname rules, the frame encoder, the
+/// line rendering and its cleaning, and (feature `redis`) the Redis record
+/// decoder.
+#[doc(hidden)]
+pub mod fuzz_api {
+    pub use crate::addr::{canonical, canonical_addr};
+    pub use crate::event::{Event, Time, What};
+    pub use crate::frame::{encode as encode_frame, encode_close, encode_parts, CLOSE, TEXT};
+    pub use crate::http::head::{parse as parse_head, Head, ReadFailure, MAX_HEAD_BYTES};
+    pub use crate::http::origin::{Origin, OriginPolicy};
+    pub use crate::http::upgrade::{check as check_upgrade, Refusal, Upgrade};
+    pub use crate::nickname::{fold, is_allowed, is_server_name};
+    pub use crate::protocol::{clean, encode as encode_event, log_safe, Format};
+    pub use crate::proxy::{client_addr, client_of};
+    pub use crate::room::path::SessionId;
+    pub use crate::room::{parse_command, Command, Place, RoomName};
+
+    /// The Redis record decoder (published events and history entries).
+    #[cfg(feature = "redis")]
+    pub use crate::cluster::wire::{
+        decode as decode_record, decode_history, encode as encode_record,
+    };
+}

@@ -15,10 +15,7 @@ fn main() -> ExitCode {
         }
         Err(message) => return fail(&message),
     };
-    let _ = simple_logger::SimpleLogger::new()
-        .with_level(config.log_level)
-        .with_utc_timestamps()
-        .init();
+    chat_server::init_logging(config.log_level);
     // Registered before the listeners open, so no signal is missed.
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,

@@ -37,6 +37,23 @@ type Reason = [(&'static str, &'static str); 1];
 /// A label set with one label holding an HTTP status code.
 type Status = [(&'static str, u16); 1];
 
+/// Every `reason` a dropped client is counted under (`room::LeaveReason`'s
+/// labels, and `too_slow`).
+pub const DROP_REASONS: [&str; 6] = [
+    "aborted",
+    "protocol_error",
+    "idle_timeout",
+    "read_failed",
+    "panicked",
+    "too_slow",
+];
+/// Every status a WebSocket handshake is refused with (`http::upgrade`'s
+/// `Refusal::new`).
+pub const REFUSAL_STATUSES: [u16; 9] = [400, 403, 404, 405, 414, 426, 431, 503, 505];
+/// Every status the page server answers with itself (`http::page`,
+/// `health`).
+pub const PAGE_STATUSES: [u16; 8] = [200, 304, 400, 404, 405, 412, 501, 503];
+
 /// The metrics. Names follow Prometheus' conventions: `chat_` prefix,
 /// `_total` on counters (added by the encoder), `_bytes` for a size.
 struct Metrics {
@@ -108,6 +125,19 @@ impl Metrics {
             "Requests to the page port, by HTTP status",
             m.page_requests.clone(),
         );
+        // Every known label value exists from the start, at zero: a rate
+        // over a series that appears with its first event misses that
+        // event, and an absent series reads as "no data", not "none"
+        // (Prometheus' instrumentation practice).
+        for reason in DROP_REASONS {
+            let _ = m.dropped.get_or_create(&[("reason", reason)]);
+        }
+        for status in REFUSAL_STATUSES {
+            let _ = m.refused.get_or_create(&[("status", status)]);
+        }
+        for status in PAGE_STATUSES {
+            let _ = m.page_requests.get_or_create(&[("status", status)]);
+        }
         Metrics { registry, ..m }
     }
 }
@@ -245,8 +275,8 @@ pub fn dropped_too_slow() {
     dropped("too_slow");
 }
 
-/// A client was dropped for `reason` (the `reason` label: `aborted`,
-/// `protocol_error`, `idle_timeout`, `read_failed`, `panicked`, `too_slow`).
+/// A client was dropped for `reason` (the `reason` label: one of
+/// [`DROP_REASONS`]).
 pub fn dropped(reason: &'static str) {
     METRICS.dropped.get_or_create(&[("reason", reason)]).inc();
 }
@@ -333,5 +363,45 @@ mod tests {
             text.contains("# TYPE chat_clients_connected gauge"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_known_label_value_starts_at_zero() {
+        let text = encode();
+        for reason in DROP_REASONS {
+            let name = format!("chat_clients_dropped_total{{reason=\"{reason}\"}}");
+            assert!(sample(&text, &name).is_some(), "{name}:\n{text}");
+        }
+        for status in REFUSAL_STATUSES {
+            let name = format!("chat_handshakes_refused_total{{status=\"{status}\"}}");
+            assert!(sample(&text, &name).is_some(), "{name}:\n{text}");
+        }
+        for status in PAGE_STATUSES {
+            let name = format!("chat_page_requests_total{{status=\"{status}\"}}");
+            assert!(sample(&text, &name).is_some(), "{name}:\n{text}");
+        }
+    }
+
+    /// The lists name every value the code counts under (a test, so the
+    /// room's types stay out of this module).
+    #[test]
+    fn the_lists_are_complete() {
+        use crate::http::upgrade::Refusal;
+        use crate::room::LeaveReason;
+        for status in 100..600 {
+            let named = Refusal::new(status, "").reason != "Error";
+            assert_eq!(named, REFUSAL_STATUSES.contains(&status), "{status}");
+        }
+        let reasons = [
+            LeaveReason::Aborted,
+            LeaveReason::ProtocolError(1002),
+            LeaveReason::TimedOut,
+            LeaveReason::ReadFailed(String::new()),
+            LeaveReason::Panicked,
+        ];
+        for reason in reasons {
+            let label = reason.label().unwrap();
+            assert!(DROP_REASONS.contains(&label), "{label}");
+        }
     }
 }

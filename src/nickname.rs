@@ -158,4 +158,29 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Folding twice is folding once, and the rules judge a name as
+            /// they judge its fold.
+            #[test]
+            fn fold_is_idempotent(nick in any::<String>()) {
+                let folded = fold(&nick);
+                prop_assert_eq!(fold(&folded), folded.clone());
+                prop_assert_eq!(is_server_name(&nick), is_server_name(&folded));
+            }
+
+            /// The same with names drawn from the letters that fold oddly.
+            #[test]
+            fn fold_is_idempotent_on_odd_letters(nick in "[ßẞſKkΣσςİıiIǅǄǆΐΰﬀﬁﬅ\u{345}Ιιᾼᾳῼῳ-]{1,8}") {
+                let folded = fold(&nick);
+                prop_assert_eq!(fold(&folded), folded.clone());
+            }
+        }
+    }
 }

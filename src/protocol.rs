@@ -265,6 +265,38 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` made safe to put in a log line: as [`clean`], and line feeds
+/// and every carriage return become U+FFFD too, so what a client sent
+/// (an `Origin`, a `Host`, a request target, a forwarded header, a user
+/// agent, a reason, a nickname, a room name) can neither forge a log line
+/// nor drive the terminal that shows the log. Tabs and everything else are
+/// kept byte for byte.
+///
+/// The one way client bytes reach a log: every `log::` call that formats
+/// such bytes wraps them in `log_safe`, and the binary's logger passes
+/// every whole line through it once more (`logging`), so a call site that
+/// forgets is still safe. Replacing rather than escaping makes that second
+/// pass a no-op on a line already made safe (U+FFFD is no control).
+pub fn log_safe(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| c != '\t' && c.is_control(); // C0 (LF, CR too), DEL, C1
+    if !text.chars().any(bad) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .collect(),
+    )
+}
+
+/// A nickname (or any name) made safe to show: one line, always. The
+/// nickname rules allow no control at all, but names also come from other
+/// instances and the store, so the renderer does not rely on them: as
+/// [`log_safe`], line feeds included.
+fn name(nick: &str) -> Cow<'_, str> {
+    log_safe(nick)
+}
+
 /// Append `event` to `out` as one text frame in `format`; `history`: it is
 /// replayed to a newcomer (JSON flags it).
 pub fn encode(event: &Event, format: Format, history: bool, out: &mut Vec<u8>) {
@@ -284,30 +316,28 @@ fn encode_text(event: &Event, out: &mut Vec<u8>) {
         frame::encode_parts(frame::TEXT, &parts, out);
     };
     match &event.what {
-        What::Chat { nick, text: t } => text(&[&clean(nick), ": ", &clean(t)], out),
-        What::Action { nick, text: t } => text(&["* ", &clean(nick), " ", &clean(t)], out),
+        What::Chat { nick, text: t } => text(&[&name(nick), ": ", &clean(t)], out),
+        What::Action { nick, text: t } => text(&["* ", &name(nick), " ", &clean(t)], out),
         What::Private { from, to, text: t } => {
-            text(&[&clean(from), " -> ", &clean(to), ": ", &clean(t)], out)
+            text(&[&name(from), " -> ", &name(to), ": ", &clean(t)], out)
         }
-        What::Join { nick } => text(&[SYSTEM, &clean(nick), " has joined."], out),
-        What::Leave { nick } => text(&[SYSTEM, &clean(nick), " has left."], out),
-        What::Rename { from, to } => {
-            text(&[SYSTEM, &clean(from), " is now ", &clean(to), "."], out)
-        }
-        What::Welcome { nick, .. } => text(&[SYSTEM, "you are ", &clean(nick), "."], out),
+        What::Join { nick } => text(&[SYSTEM, &name(nick), " has joined."], out),
+        What::Leave { nick } => text(&[SYSTEM, &name(nick), " has left."], out),
+        What::Rename { from, to } => text(&[SYSTEM, &name(from), " is now ", &name(to), "."], out),
+        What::Welcome { nick, .. } => text(&[SYSTEM, "you are ", &name(nick), "."], out),
         What::Presence { members, count } => {
             let names: Vec<String> = members
                 .iter()
                 .map(|m| {
                     if m.teacher {
-                        format!("@{}", m.nick)
+                        format!("@{}", name(&m.nick))
                     } else {
-                        m.nick.clone()
+                        name(&m.nick).into_owned()
                     }
                 })
                 .collect();
             let line = here_now(*count, names.iter().map(String::as_str));
-            text(&[&clean(&line)], out)
+            text(&[&line], out)
         }
         What::Notice { text: t } => text(&[SYSTEM, &clean(t)], out),
         other => {
@@ -460,13 +490,13 @@ pub fn to_json(event: &Event, history: bool) -> Vec<u8> {
             } else {
                 "action"
             };
-            json.nick = Some(clean(nick));
+            json.nick = Some(name(nick));
             json.text = Some(clean(text));
         }
         What::Private { from, to, text } => {
             json.kind = "private";
-            json.from = Some(clean(from));
-            json.to = Some(clean(to));
+            json.from = Some(name(from));
+            json.to = Some(name(to));
             json.text = Some(clean(text));
         }
         What::Join { nick } | What::Leave { nick } => {
@@ -475,16 +505,16 @@ pub fn to_json(event: &Event, history: bool) -> Vec<u8> {
             } else {
                 "leave"
             };
-            json.nick = Some(clean(nick));
+            json.nick = Some(name(nick));
         }
         What::Rename { from, to } => {
             json.kind = "rename";
-            json.from = Some(clean(from));
-            json.to = Some(clean(to));
+            json.from = Some(name(from));
+            json.to = Some(name(to));
         }
         What::Welcome { nick, room } => {
             json.kind = "welcome";
-            json.nick = Some(clean(nick));
+            json.nick = Some(name(nick));
             json.room = Some(room);
         }
         What::Presence { members, count } => {
@@ -493,7 +523,7 @@ pub fn to_json(event: &Event, history: bool) -> Vec<u8> {
                 members
                     .iter()
                     .map(|m| JsonMember {
-                        nick: clean(&m.nick),
+                        nick: name(&m.nick),
                         role: if m.teacher { "teacher" } else { "student" },
                     })
                     .collect(),
@@ -668,5 +698,97 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&to_json(&notice, false)).unwrap();
         assert_eq!(json["type"], "notice");
         assert!(json.get("id").is_none());
+    }
+
+    mod properties {
+        use super::*;
+        use crate::event::Present;
+        use proptest::prelude::*;
+
+        /// Whether `text` is one line: no control but tab.
+        fn one_line(text: &str) -> bool {
+            !text.chars().any(|c| c != '\t' && c.is_control())
+        }
+
+        /// Any event, its names and (line-feed-free) text anything at all.
+        fn any_event() -> impl Strategy<Value = Event> {
+            let name = any::<String>;
+            let text = || any::<String>().prop_map(|t| t.replace('\n', " "));
+            let what = prop_oneof![
+                (name(), text()).prop_map(|(nick, text)| What::Chat { nick, text }),
+                (name(), text()).prop_map(|(nick, text)| What::Action { nick, text }),
+                (name(), name(), text()).prop_map(|(from, to, text)| What::Private {
+                    from,
+                    to,
+                    text
+                }),
+                name().prop_map(|nick| What::Join { nick }),
+                name().prop_map(|nick| What::Leave { nick }),
+                (name(), name()).prop_map(|(from, to)| What::Rename { from, to }),
+                (name(), name()).prop_map(|(nick, room)| What::Welcome { nick, room }),
+                proptest::collection::vec(name(), 0..4).prop_map(|names| What::Presence {
+                    count: names.len(),
+                    members: names
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, nick)| Present {
+                            nick,
+                            teacher: i == 0
+                        })
+                        .collect(),
+                }),
+                text().prop_map(|text| What::Notice { text }),
+            ];
+            (any::<u64>(), what).prop_map(|(id, what)| Event {
+                id,
+                time: Time(0),
+                what,
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// The plain-text line of any event is one frame and one line
+            /// (its text had no line feed), whatever its names and text hold.
+            #[test]
+            fn the_plain_line_of_any_event_is_one_line(event in any_event()) {
+                let mut out = Vec::new();
+                encode(&event, Format::Text, false, &mut out);
+                let mut cursor = std::io::Cursor::new(&out[..]);
+                let (_, len) = tungstenite::protocol::frame::FrameHeader::parse(&mut cursor)
+                    .unwrap()
+                    .unwrap();
+                let start = cursor.position() as usize;
+                prop_assert_eq!(out.len() - start, len as usize, "one frame");
+                let line = std::str::from_utf8(&out[start..]).unwrap();
+                prop_assert!(one_line(line), "{:?}", line);
+            }
+
+            /// In JSON every string is clean too, and names are one line.
+            #[test]
+            fn json_strings_are_clean(event in any_event()) {
+                let value: serde_json::Value = serde_json::from_slice(&to_json(&event, false)).unwrap();
+                for field in ["nick", "from", "to"] {
+                    if let Some(s) = value.get(field).and_then(|v| v.as_str()) {
+                        prop_assert!(one_line(s), "{}: {:?}", field, s);
+                    }
+                }
+                if let Some(s) = value.get("text").and_then(|v| v.as_str()) {
+                    prop_assert_eq!(clean(s), s);
+                }
+            }
+
+            /// `clean` keeps what is safe byte for byte and is idempotent;
+            /// `log_safe` leaves no control but tab.
+            #[test]
+            fn cleaning_is_idempotent(text in any::<String>()) {
+                let once = clean(&text).into_owned();
+                prop_assert_eq!(clean(&once), once.as_str());
+                prop_assert!(one_line(&log_safe(&text)));
+                let safe = log_safe(&text).into_owned();
+                prop_assert_eq!(log_safe(&safe), safe.as_str());
+            }
+        }
     }
 }

@@ -7,13 +7,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::addr::{canonical, canonical_addr};
 use crate::http::head::Head;
 
 /// The client's address for an upgrade request `head` that came from
 /// `peer`: [`client_addr`] over its `X-Forwarded-For` and `Forwarded` lists.
 pub fn client_of(peer: SocketAddr, head: &Head, trusted: &[IpAddr]) -> SocketAddr {
     if trusted.is_empty() {
-        return peer;
+        return canonical_addr(peer);
     }
     let x_forwarded_for: Vec<&str> = head.list("X-Forwarded-For").collect();
     let forwarded: Vec<&str> = head.list("Forwarded").collect();
@@ -38,7 +39,9 @@ pub fn client_addr(
     x_forwarded_for: &[&str],
     forwarded: &[&str],
 ) -> SocketAddr {
-    if !trusted.contains(&peer.ip()) {
+    let peer = canonical_addr(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| canonical(*t) == canonical(ip));
+    if !is_trusted(peer.ip()) {
         return peer;
     }
     let hops: Vec<&str> = if x_forwarded_for.iter().any(|v| !v.trim().is_empty()) {
@@ -56,7 +59,7 @@ pub fn client_addr(
     };
     for hop in hops.iter().rev() {
         match parse_node(hop) {
-            Some(addr) if trusted.contains(&addr.ip()) => continue,
+            Some(addr) if is_trusted(addr.ip()) => continue,
             Some(addr) => return addr,
             None => return peer,
         }
@@ -77,7 +80,12 @@ fn forwarded_for(element: &str) -> Option<&str> {
 
 /// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`,
 /// `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:4711`. No port: 0.
+/// In canonical form (`::ffff:192.0.2.1` is `192.0.2.1`).
 fn parse_node(node: &str) -> Option<SocketAddr> {
+    parse_node_as_written(node).map(canonical_addr)
+}
+
+fn parse_node_as_written(node: &str) -> Option<SocketAddr> {
     if let Ok(ip) = node.parse::<IpAddr>() {
         return Some(SocketAddr::new(ip, 0));
     }
@@ -157,5 +165,66 @@ mod tests {
             addr("203.0.113.9:0")
         );
         assert_eq!(client_addr(proxy, &trusted, &[], &["for=_hidden"]), proxy);
+    }
+
+    /// A host is the same however it is written: an IPv4-mapped IPv6
+    /// address (`::ffff:127.0.0.1`, what a dual-stack listener sees) is
+    /// its IPv4 address, in the trust list, the peer and the headers, and
+    /// the answer is in canonical form.
+    #[test]
+    fn mapped_and_plain_ipv4_are_one_host() {
+        let mapped_proxy = addr("[::ffff:127.0.0.1]:5000");
+        let plain_proxy = addr("127.0.0.1:5000");
+        for (peer, trusted) in [
+            (mapped_proxy, "127.0.0.1"),
+            (plain_proxy, "::ffff:127.0.0.1"),
+            (mapped_proxy, "::ffff:127.0.0.1"),
+        ] {
+            let trusted = [trusted.parse().unwrap()];
+            let got = client_addr(peer, &trusted, &["::ffff:203.0.113.9"], &[]);
+            assert_eq!(got, addr("203.0.113.9:0"), "{peer} {trusted:?}");
+            // A trusted proxy written the other way is still skipped.
+            let got = client_addr(peer, &trusted, &["198.51.100.1", "::ffff:127.0.0.1"], &[]);
+            assert_eq!(got, addr("198.51.100.1:0"), "{peer} {trusted:?}");
+            let got = client_addr(peer, &trusted, &[], &["for=\"[::ffff:198.51.100.2]:80\""]);
+            assert_eq!(got, addr("198.51.100.2:80"), "{peer} {trusted:?}");
+        }
+        // Untrusted: the peer, in canonical form.
+        let trusted = ["10.0.0.1".parse().unwrap()];
+        assert_eq!(
+            client_addr(mapped_proxy, &trusted, &["203.0.113.9"], &[]),
+            plain_proxy
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use crate::addr::canonical;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Any header lines: never a panic; an untrusted peer's headers
+            /// are ignored; from a trusted one, the answer is the peer or an
+            /// untrusted address, in canonical form.
+            #[test]
+            fn the_answer_is_the_peer_or_untrusted(
+                xff in proptest::collection::vec("[0-9a-f.:\\[\\], ]{0,40}", 0..3),
+                fwd in proptest::collection::vec("(for=|For=|by=|;|,| |\"|[0-9a-f.:\\[\\]]){0,20}", 0..3),
+            ) {
+                let xff: Vec<&str> = xff.iter().map(String::as_str).collect();
+                let fwd: Vec<&str> = fwd.iter().map(String::as_str).collect();
+                let trusted: [IpAddr; 2] = ["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+                let stranger = addr("198.51.100.7:6000");
+                prop_assert_eq!(client_addr(stranger, &trusted, &xff, &fwd), stranger);
+                let proxy = addr("[::ffff:10.0.0.1]:5000");
+                let got = client_addr(proxy, &trusted, &xff, &fwd);
+                prop_assert_eq!(canonical_addr(got), got);
+                if got != canonical_addr(proxy) {
+                    prop_assert!(!trusted.contains(&canonical(got.ip())), "{}", got);
+                }
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
+use crate::addr;
 use crate::broadcaster::{self, Input, Peers};
 use crate::client::{self, Context};
 #[cfg(feature = "redis")]
@@ -216,7 +217,11 @@ impl Server {
         let ctx = Arc::new(Context {
             limits,
             origins,
-            trusted_proxies: config.trusted_proxies.clone(),
+            trusted_proxies: config
+                .trusted_proxies
+                .iter()
+                .map(|ip| addr::canonical(*ip))
+                .collect(),
             inputs: events.clone(),
             seats: seats.clone(),
         });
@@ -453,6 +458,8 @@ fn accept_loop(listener: &TcpListener, ctx: &Arc<Context>, stop: &AtomicBool) ->
                 continue;
             }
         };
+        // One spelling per host from here on: logs, trust, the room.
+        let peer = addr::canonical_addr(peer);
         threads.retain(|c| !c.thread.is_finished());
         if threads.len() >= ctx.limits.max_clients + HANDSHAKE_SLACK {
             throttled!(

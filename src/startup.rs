@@ -124,8 +124,9 @@ pub fn announce(
     public_url: Option<&str>,
     teacher_key: &str,
 ) {
-    log::info!("page at http://{page_addr}/");
-    log::info!("chat at ws://{chat_addr}/");
+    for line in listening_lines(page_addr, chat_addr) {
+        log::info!("{line}");
+    }
     if let Some(url) = public_url {
         log::info!("students: open {url}");
         log::info!(
@@ -189,6 +190,23 @@ pub fn page_url(page_addr: SocketAddr, page_v4: bool, public_url: Option<&str>) 
         ip
     };
     format!("http://{}/", SocketAddr::new(ip, page_addr.port()))
+}
+
+/// Where the server listens. Only an address one can open is written as a
+/// link (`page at http://127.0.0.1:8080/`, `chat at ws://...`); on
+/// `0.0.0.0` or `::`, which no browser can open, one line says so without
+/// a link (`listening on 0.0.0.0:8080 (page) and 0.0.0.0:12345 (chat)`),
+/// and the `students: open` lines that follow are the links.
+pub fn listening_lines(page_addr: SocketAddr, chat_addr: SocketAddr) -> Vec<String> {
+    if page_addr.ip().is_unspecified() || chat_addr.ip().is_unspecified() {
+        return vec![format!(
+            "listening on {page_addr} (page) and {chat_addr} (chat)"
+        )];
+    }
+    vec![
+        format!("page at http://{page_addr}/"),
+        format!("chat at ws://{chat_addr}/"),
+    ]
 }
 
 /// Every non-loopback address of this machine's interfaces, IPv4 first.
@@ -276,6 +294,26 @@ mod tests {
         assert!(hint(&denied, addr, "--http-port")
             .unwrap()
             .contains("CAP_NET_BIND_SERVICE"));
+    }
+
+    #[test]
+    fn only_openable_addresses_are_links() {
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert_eq!(
+            listening_lines(at("0.0.0.0:8080"), at("0.0.0.0:12345")),
+            ["listening on 0.0.0.0:8080 (page) and 0.0.0.0:12345 (chat)"]
+        );
+        assert_eq!(
+            listening_lines(at("[::]:8080"), at("[::]:12345")),
+            ["listening on [::]:8080 (page) and [::]:12345 (chat)"]
+        );
+        assert_eq!(
+            listening_lines(at("127.0.0.1:8080"), at("127.0.0.1:12345")),
+            [
+                "page at http://127.0.0.1:8080/",
+                "chat at ws://127.0.0.1:12345/"
+            ]
+        );
     }
 
     #[test]

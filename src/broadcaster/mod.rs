@@ -19,7 +19,7 @@ use tungstenite::Utf8Bytes;
 use crate::event::Time;
 use crate::id::ClientId;
 use crate::outbox::Outbox;
-use crate::protocol::Format;
+use crate::protocol::{log_safe, Format};
 use crate::room::{self, Admission, Core, LeaveReason, Output, Place, Settings};
 use crate::store::{Restored, Store, Write};
 
@@ -313,7 +313,8 @@ impl Broadcaster {
                     room: room.to_string(),
                 }),
                 Output::DroppedTooSlow => crate::metrics::dropped_too_slow(),
-                Output::Log(level, line) => log::log!(level, "{line}"),
+                // Room lines name nicknames and rooms, a client's words.
+                Output::Log(level, line) => log::log!(level, "{}", log_safe(&line)),
             }
         }
     }

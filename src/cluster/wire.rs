@@ -484,4 +484,31 @@ mod tests {
         assert_eq!(decode(&sync_channel("ab"), "1\tab\t5\tJ\tx", "ab"), None);
         assert!(!is_sync_channel(&room_channel("ab")));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Any record: an event or none, never a panic; what decodes
+            /// encodes back to the same record.
+            #[test]
+            fn decode_never_panics_and_round_trips(
+                record in "[0-9]{0,3}\t(me|other)?\t[0-9]{0,4}\t[CAPJLNSX]\t[a-z\t\u{0}-\u{1f} ]{0,20}",
+                any_text in any::<String>(),
+            ) {
+                for text in [&record, &any_text] {
+                    if let Some(envelope) = decode("chat:room:chat", text, "me") {
+                        if let Some(body) = encode(&envelope.event) {
+                            let again = decode_history(&format!("{}\t{body}", envelope.seq));
+                            prop_assert_eq!(again.as_ref(), Some(&envelope.event));
+                        }
+                    }
+                    let _ = decode_history(text);
+                }
+            }
+        }
+    }
 }

@@ -291,4 +291,69 @@ mod tests {
         assert_eq!(head.once("Host"), Err("Host"));
         assert_eq!(head.once("Origin"), Ok(None));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A well-formed head: request line, fields, the empty line.
+        fn a_head() -> impl Strategy<Value = Vec<u8>> {
+            let field = ("[A-Za-z][A-Za-z0-9-]{0,12}", "[ -~]{0,24}")
+                .prop_map(|(n, v)| format!("{n}: {v}\r\n"));
+            (
+                "(GET|POST|HEAD|OPTIONS)",
+                "/[a-zA-Z0-9/?=&%._-]{0,40}",
+                "HTTP/1\\.[01]",
+                proptest::collection::vec(field, 0..8),
+                "(\r\n){0,2}",
+            )
+                .prop_map(|(method, target, version, fields, before)| {
+                    format!(
+                        "{before}{method} {target} {version}\r\n{}\r\n",
+                        fields.concat()
+                    )
+                    .into_bytes()
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+
+            /// Any bytes: an answer, never a panic; a refusal is one of
+            /// the statuses the reader answers with.
+            #[test]
+            fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+                match parse(&bytes) {
+                    Ok(Some((_, len))) => prop_assert!(len <= bytes.len()),
+                    Ok(None) => {}
+                    Err(ReadFailure::Bad(status, _)) => {
+                        prop_assert!(matches!(status, 400 | 414 | 431 | 505))
+                    }
+                    Err(e) => prop_assert!(false, "{e:?}"),
+                }
+            }
+
+            /// A head that parses once parses the same from any split into
+            /// reads: every earlier read waits, the last gives the head.
+            #[test]
+            fn any_split_into_reads_parses_the_same(
+                head in a_head(),
+                early in proptest::collection::vec(any::<u8>(), 0..16),
+                cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..6),
+            ) {
+                let mut bytes = head.clone();
+                bytes.extend_from_slice(&early);
+                let (whole, len) = parse(&bytes).unwrap().unwrap();
+                prop_assert_eq!(len, head.len());
+                let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(head.len())).collect();
+                cuts.sort_unstable();
+                for cut in cuts {
+                    prop_assert!(matches!(parse(&bytes[..cut]), Ok(None)), "cut at {}", cut);
+                }
+                let (again, len2) = parse(&bytes[..len]).unwrap().unwrap();
+                prop_assert_eq!(format!("{again:?}"), format!("{whole:?}"));
+                prop_assert_eq!(len2, len);
+            }
+        }
+    }
 }

@@ -32,6 +32,7 @@ use crate::broadcaster::Input;
 use crate::config::Limits;
 use crate::health;
 use crate::metrics;
+use crate::protocol::log_safe;
 use crate::room::path::RoomName;
 
 /// The page, with the placeholders its opening comment lists to fill in.
@@ -208,10 +209,11 @@ impl Page {
         }
         let response = self.response(&request);
         metrics::page_request(response.status_code().0);
+        // The method and target are the client's bytes (`log_safe`).
         log::debug!(
             "page: {} {} -> {}",
-            request.method(),
-            request.url(),
+            log_safe(&request.method().to_string()),
+            log_safe(request.url()),
             response.status_code().0
         );
         if let Err(e) = request.respond(response) {

@@ -351,4 +351,37 @@ mod tests {
             .iter()
             .any(|(n, _)| *n == "Retry-After"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+
+            /// Any head with any fields: an upgrade or a refusal, never a
+            /// panic; a refusal's reason is one line (body and log).
+            #[test]
+            fn never_panics(
+                fields in proptest::collection::vec(
+                    ("(Host|Upgrade|Connection|Origin|Sec-WebSocket-Key|Sec-WebSocket-Version|Sec-WebSocket-Protocol|Content-Length|X-A)",
+                     "[ -~\u{80}-\u{10ffff}]{0,30}"),
+                    0..10,
+                ),
+                target in "[ -~]{0,20}",
+            ) {
+                let mut req = format!("GET {} HTTP/1.1\r\n", target.replace(' ', "/"));
+                for (name, value) in &fields {
+                    req.push_str(&format!("{name}: {value}\r\n"));
+                }
+                req.push_str("\r\n");
+                let policy = OriginPolicy::new(&[], 8080).unwrap();
+                if let Ok(Some((head, len))) = head::parse(req.as_bytes()) {
+                    if let Err(refusal) = check(head, req.as_bytes()[len..].to_vec(), &policy) {
+                        prop_assert!(!refusal.why.contains(['\r', '\n']), "{:?}", refusal);
+                    }
+                }
+            }
+        }
+    }
 }

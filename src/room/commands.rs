@@ -254,4 +254,34 @@ mod tests {
         };
         assert_eq!(echo, format!("{}…", "x".repeat(MAX_ECHO_CHARS)));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Any line: a command or chat, never a panic; what a command
+            /// carries is part of the line, trimmed as documented.
+            #[test]
+            fn parse_never_panics(line in "/?(nick|NICK|me|msg|who|help|[a-zA-Zé]{1,5}|/|1| )?[ \t\u{85}\u{a0}a-z]{0,6}.{0,20}") {
+                match parse(&line) {
+                    Command::Chat(text) => prop_assert!(line.contains(text)),
+                    Command::Nick(nick) => prop_assert_eq!(nick.trim(), nick),
+                    Command::Me(action) => prop_assert!(!action.is_empty()),
+                    Command::Msg { to, text } => {
+                        prop_assert!(!to.is_empty() && !to.contains(char::is_whitespace));
+                        prop_assert!(!text.trim().is_empty() && line.contains(text));
+                    }
+                    Command::Unknown(word) => prop_assert!(word.chars().count() <= MAX_ECHO_CHARS + 1),
+                    Command::Teach { word, args } => {
+                        prop_assert!(!word.is_empty());
+                        prop_assert!(line.contains(args));
+                    }
+                    Command::Who | Command::Help | Command::Usage(_) => {}
+                }
+            }
+        }
+    }
 }

@@ -56,6 +56,9 @@ mod room;
 mod teacher;
 
 pub use path::{Place, RoomName};
+// The command parser, for `fuzz_api` (the fuzz targets and property tests).
+#[doc(hidden)]
+pub use commands::{parse as parse_command, Command};
 use room::Room;
 pub use room::MAX_BATCH_EVENTS;
 

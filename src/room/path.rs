@@ -264,4 +264,34 @@ mod tests {
             "SessionId(..)"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Any target: a place or none, never a panic; a room name is
+            /// valid, lowercase and parses back to itself.
+            #[test]
+            fn a_room_name_is_valid_and_stable(
+                target in "(/|/ws/|http://h/|wss://h)?[a-zA-Z0-9_/?&=%.-]{0,40}(session=[A-Za-z0-9_-]{0,70})?",
+                any_text in any::<String>(),
+            ) {
+                for text in [&target, &any_text] {
+                    if let Some(place) = Place::from_target(text) {
+                        let name = place.room.as_str();
+                        prop_assert!((1..=MAX_ROOM_NAME).contains(&name.len()));
+                        prop_assert_eq!(name, name.to_ascii_lowercase());
+                        prop_assert_eq!(RoomName::parse(name), Some(place.room.clone()));
+                        if let Some(session) = &place.session {
+                            let again = SessionId::parse(session.as_secret());
+                            prop_assert_eq!(again.as_ref(), Some(session));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

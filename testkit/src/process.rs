@@ -12,12 +12,16 @@ use crate::WAIT;
 pub struct ChildServer {
     /// The child (its stdin and stdout are null; stderr is [`Self::log`]).
     pub child: std::process::Child,
-    /// Where its chat port listens (read from its `chat at ws://` line).
+    /// Where its chat port listens (read from its `chat at ws://` line, or
+    /// on `0.0.0.0`/`::` its `listening on PAGE (page) and CHAT (chat)`).
     pub chat_addr: SocketAddr,
-    /// Where its page port listens (read from its `page at http://` line).
+    /// Where its page port listens (read from its `page at http://` line,
+    /// or its `listening on` line).
     pub page_addr: SocketAddr,
     /// The child's stderr, line by line, after the two address lines.
     pub log: crossbeam_channel::Receiver<String>,
+    /// The lines read before [`Self::log`]: up to the address line(s).
+    pub start_lines: Vec<String>,
 }
 
 /// Start the `chat-server` binary of the package under test with `args`
@@ -88,6 +92,7 @@ impl ChildServer {
             chat_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             page_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             log,
+            start_lines: Vec::new(),
         };
         let addr_after = |line: &str, marker: &str| -> Option<SocketAddr> {
             let rest = &line[line.find(marker)? + marker.len()..];
@@ -101,6 +106,10 @@ impl ChildServer {
             });
             page = page.or_else(|| addr_after(&line, "page at http://"));
             chat = chat.or_else(|| addr_after(&line, "chat at ws://"));
+            if let Some((p, c)) = listening_on(&line) {
+                (page, chat) = (Some(p), Some(c));
+            }
+            child.start_lines.push(line);
         }
         child.chat_addr = chat.unwrap();
         child.page_addr = page.unwrap();
@@ -140,6 +149,15 @@ impl ChildServer {
         }
         None
     }
+}
+
+/// The page and chat addresses in a `listening on PAGE (page) and CHAT
+/// (chat)` line (the binary bound to `0.0.0.0` or `::`).
+pub fn listening_on(line: &str) -> Option<(SocketAddr, SocketAddr)> {
+    let rest = &line[line.find("listening on ")? + "listening on ".len()..];
+    let (page, rest) = rest.split_once(" (page) and ")?;
+    let chat = rest.trim_end().strip_suffix(" (chat)")?;
+    Some((page.parse().ok()?, chat.parse().ok()?))
 }
 
 impl Drop for ChildServer {

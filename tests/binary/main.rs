@@ -5,6 +5,7 @@
 
 mod accept_errors;
 mod lifecycle;
+mod log_lines;
 mod seed_example;
 mod shutdown_load;
 mod startup_errors;

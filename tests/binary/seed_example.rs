@@ -89,6 +89,24 @@ fn the_page_is_the_tutorials_and_points_at_the_chat_port() {
 }
 
 /// Send `text` and read it back as `user-N: text`; return `user-N`.
+/// A port already taken (the server running, say): one line that says how
+/// to pick free ports, and exit code 1.
+#[test]
+fn a_port_in_use_says_how_to_pick_free_ones() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Command::new(seed_binary())
+        .args([port.as_str(), "0"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run examples/seed");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("port {port}:")), "{err}");
+    assert!(err.contains("make seed ARGS=\"0 0\""), "{err}");
+}
+
 fn say_and_learn_nick(client: &mut TestClient, text: &str) -> String {
     client.send(text);
     let line = client.recv_text();

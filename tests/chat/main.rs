@@ -6,6 +6,7 @@
 
 mod broadcast;
 mod commands;
+mod control_characters;
 mod history;
 mod json_format;
 mod max_rooms;

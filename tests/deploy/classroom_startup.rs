@@ -2,7 +2,8 @@
 //! `--bind ::` the real binary prints one `students: open http://ADDR:PORT/`
 //! line per non-loopback interface address, each of which serves the page
 //! while its chat port takes a client, and says both ports must be reachable;
-//! `--public-url` is printed as given instead.
+//! `--public-url` is printed as given instead. The unspecified address is
+//! never a link: `listening on 0.0.0.0:P (page) and 0.0.0.0:C (chat)`.
 
 use testkit::*;
 
@@ -86,6 +87,20 @@ fn interface_addresses(v4: bool, v6: bool) -> Vec<IpAddr> {
 
 fn check(bind: &str, v4: bool, v6: bool) {
     let server = start_binary!(None, &["--bind", bind]);
+    // `0.0.0.0` and `::` are no links: one `listening on` line says where.
+    let listening = server.start_lines.last().expect("an address line");
+    assert!(
+        listening.ends_with(&format!(
+            "listening on {} (page) and {} (chat)",
+            server.page_addr, server.chat_addr
+        )),
+        "{listening}"
+    );
+    assert!(server.page_addr.ip().is_unspecified(), "{listening}");
+    for line in &server.start_lines {
+        assert!(!line.contains("page at http://"), "{line}");
+        assert!(!line.contains("chat at ws://"), "{line}");
+    }
     let lines = student_lines(&server);
     let mut ips = opened(&lines, server.page_addr.port());
     let expected = interface_addresses(v4, v6);

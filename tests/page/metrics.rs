@@ -48,6 +48,45 @@ fn scrape_until(page: SocketAddr, name: &str, want: f64) -> String {
     text
 }
 
+/// Every labelled family shows every value it knows from the start, at
+/// zero, before its first event (Prometheus' instrumentation practice).
+#[test]
+fn labelled_families_start_at_zero() {
+    let server = start_binary!(None, &["--rate", "0"]);
+    let text = scrape(server.page_addr);
+    let has = |name: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .any(|l| l.strip_prefix(name).is_some_and(|v| v.starts_with(' ')))
+    };
+    for reason in [
+        "aborted",
+        "protocol_error",
+        "idle_timeout",
+        "read_failed",
+        "panicked",
+        "too_slow",
+    ] {
+        let name = format!("chat_clients_dropped_total{{reason=\"{reason}\"}}");
+        assert!(has(&name), "{name}:\n{text}");
+        assert_eq!(sample(&text, &name), 0.0, "{name}");
+    }
+    for status in [400, 403, 404, 405, 414, 426, 431, 503, 505] {
+        let name = format!("chat_handshakes_refused_total{{status=\"{status}\"}}");
+        assert!(has(&name), "{name}:\n{text}");
+        assert_eq!(sample(&text, &name), 0.0, "{name}");
+    }
+    for status in [200, 304, 400, 404, 405, 412, 501, 503] {
+        let name = format!("chat_page_requests_total{{status=\"{status}\"}}");
+        assert!(has(&name), "{name}:\n{text}");
+    }
+    // This scrape is the first page request: counted after it was answered.
+    assert_eq!(
+        sample(&text, "chat_page_requests_total{status=\"200\"}"),
+        0.0
+    );
+}
+
 #[test]
 fn metrics_follow_the_clients() {
     let server = start_binary!(None, &["--rate", "0"]);
