@@ -553,7 +553,7 @@ pub mod close {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
 
     /// What a close code we send says happened, for the close frame's
-    /// reason and the log: a limit is not a protocol error (issue 9, point 9).
+    /// reason and the log: a limit is not a protocol error.
     pub fn cause(code: u16) -> &'static str {
         match code {
             GOING_AWAY => "going away",

@@ -117,7 +117,7 @@ impl Server {
         let public = config
             .public_url
             .as_deref()
-            .and_then(startup::public_origin);
+            .and_then(crate::config::public_origin);
         let allowed: Vec<String> = config
             .allowed_origins
             .iter()

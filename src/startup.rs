@@ -1,75 +1,11 @@
-//! Getting started: the `--bind` and `--public-url` flags' parsers, binding
-//! the two listeners, and the start-up lines that tell a teacher what to
-//! give students (issue 13, points 7 and 8). Runs once, on the main thread,
-//! before any other thread starts.
+//! Getting started: binding the two listeners, and the start-up lines
+//! that tell a teacher what to give students and what to keep. Runs once,
+//! on the main thread, before any other thread starts.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 
-use crate::http::origin::Origin;
 use crate::os;
-
-/// `--bind`: an IP address, or a host name resolved now (`localhost`). A
-/// name with several addresses binds the first IPv4 one, else the first.
-///
-/// # Errors
-/// A one-line message for clap when the name does not resolve.
-pub fn resolve_bind(text: &str) -> Result<IpAddr, String> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    let fix = "give an address such as 127.0.0.1, 0.0.0.0 (every IPv4 address) or ::";
-    let addrs: Vec<IpAddr> = match (text, 0).to_socket_addrs() {
-        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-        Err(e) => {
-            return Err(format!(
-                "`{text}` is not an address, nor a host name we could resolve ({e}): {fix}"
-            ))
-        }
-    };
-    addrs
-        .iter()
-        .find(|ip| ip.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| format!("`{text}` resolves to no address: {fix}"))
-}
-
-/// `--public-url`: an `http://` or `https://` URL with a host, kept as given
-/// (it is printed and put in the page as is). Characters that could end an
-/// HTML attribute or a log line are refused.
-///
-/// # Errors
-/// A one-line message for clap saying what a valid value looks like.
-pub fn parse_public_url(text: &str) -> Result<String, String> {
-    let usage = "give the address people open, e.g. https://chat.example.org/";
-    if text
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
-    {
-        return Err(format!(
-            "`{text}` has characters a URL cannot have: {usage}"
-        ));
-    }
-    if public_origin(text).is_none() {
-        return Err(format!(
-            "`{text}` is not an http:// or https:// URL: {usage}"
-        ));
-    }
-    Ok(text.to_owned())
-}
-
-/// The origin (RFC 6454) of an `http(s)://` URL, as a browser sends it in
-/// `Origin`: lowercase scheme and host, the port only if not the scheme's
-/// default, no path. `None` if it is not such a URL.
-pub fn public_origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let origin = Origin::parse(&format!("{scheme}://{authority}"))
-        .ok()?
-        .to_string();
-    (origin.starts_with("http://") || origin.starts_with("https://")).then_some(origin)
-}
 
 /// Bind a listener on `addr`. On `::` it serves IPv4 too (dual stack,
 /// whatever `net.ipv6.bindv6only` says); where the system has no IPv6 at
@@ -237,51 +173,6 @@ pub fn usable_addresses(v6: bool, v4: bool) -> Vec<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_names_resolve() {
-        assert_eq!(resolve_bind("0.0.0.0"), Ok(IpAddr::from([0, 0, 0, 0])));
-        assert_eq!(resolve_bind("::").map(|ip| ip.is_unspecified()), Ok(true));
-        assert_eq!(
-            resolve_bind("localhost").map(|ip| ip.is_loopback()),
-            Ok(true)
-        );
-        let err = resolve_bind("no-such-host.invalid").unwrap_err();
-        assert!(err.contains("give an address such as"), "{err}");
-    }
-
-    #[test]
-    fn public_urls_and_their_origins() {
-        let cases = [
-            (
-                "https://chat.example.org/",
-                Some("https://chat.example.org"),
-            ),
-            (
-                "https://Chat.Example.org:443/x/",
-                Some("https://chat.example.org"),
-            ),
-            (
-                "http://chat.example.org:8443",
-                Some("http://chat.example.org:8443"),
-            ),
-            (
-                "https://[2001:db8::1]:8443/",
-                Some("https://[2001:db8::1]:8443"),
-            ),
-            ("https://[2001:db8::1]/", Some("https://[2001:db8::1]")),
-            ("ftp://chat.example.org/", None),
-            ("chat.example.org", None),
-            ("https:///", None),
-            ("https://user@chat.example.org/", None),
-            ("https://chat.example.org:99999/", None),
-        ];
-        for (url, origin) in cases {
-            assert_eq!(public_origin(url).as_deref(), origin, "{url}");
-        }
-        assert!(parse_public_url("https://chat.example.org/\"><script>").is_err());
-        assert!(parse_public_url("https://chat.example.org/room").is_ok());
-    }
 
     #[test]
     fn hints_name_the_flag() {

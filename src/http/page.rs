@@ -48,8 +48,8 @@ pub struct PageServer {
 
 /// The page as served: the chat's port, the page's own port, the message
 /// limit and the public URL (`""` when not set) filled in, so the page needs
-/// no request of its own to find the chat (issue 13, point 2: a page opened
-/// on another port than `page_port` is behind a proxy).
+/// no request of its own to find the chat (a page opened on another port
+/// than `page_port` is behind a proxy).
 pub fn render(ws_port: u16, page_port: u16, max_message_bytes: usize, public_url: &str) -> String {
     INDEX_HTML
         .replace("{{WS_PORT}}", &ws_port.to_string())
@@ -243,7 +243,7 @@ impl Page {
         }
         let path = path(request.url());
         let get = matches!(request.method(), Method::Get | Method::Head);
-        // The operators' paths (issue 13, point 10), before any page.
+        // The operators' paths (`/healthz`, `/metrics`), before any page.
         if let Some(answer) = get.then(|| health::answer(path, &self.room)).flatten() {
             return Response::from_string(answer.body)
                 .with_status_code(StatusCode(answer.status))
@@ -296,7 +296,7 @@ fn path(target: &str) -> &str {
     target.split(['?', '#']).next().unwrap_or("")
 }
 
-/// `/NAME`, NAME a room name by the chat's own rule (issue 11): the page
+/// `/NAME`, NAME a room name by the chat's own rule: the page
 /// for that room.
 fn is_room_path(path: &str) -> bool {
     path.strip_prefix('/').and_then(RoomName::parse).is_some()
