@@ -1,4 +1,4 @@
-//! Behind a reverse proxy (issue 13, point 4): the client's address from
+//! Behind a reverse proxy: the client's address from
 //! `X-Forwarded-For` or `Forwarded` (RFC 7239) when the connection comes
 //! from a trusted proxy (`--trust-proxy`). Pure functions, run on each
 //! client's own thread after its handshake. (The same-origin rule for a
