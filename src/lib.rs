@@ -4,8 +4,10 @@
 //! # Layout
 //! In the order a chat line flows, socket to socket:
 //! - `server`: starts and stops everything; the acceptor thread.
-//! - `http`: HTTP on both ports: the bounded request-head reader, the
-//!   WebSocket upgrade (101, every refusal, the origin policy), the page.
+//! - `http`: parsers for both ports: the bounded request-head reader, the
+//!   WebSocket upgrade (101, every refusal, the origin policy).
+//! - `page`: the page port (tiny_http): the page, `/healthz`, `/metrics`,
+//!   transcripts, QR codes.
 //! - `client`: one client's session, run by its reader thread: frames in,
 //!   inputs for the broadcaster out.
 //! - `broadcaster`: the one thread that owns the room core, feeds it one
@@ -46,6 +48,7 @@
 //! - `cluster` never imports `room`, and `room` never imports `cluster`:
 //!   they meet only in `broadcaster`, through `event`'s types.
 //! - `metrics` takes labels, never domain types.
+//! - `http` imports nothing from the crate.
 //! - Nothing on the broadcaster thread waits for Redis or the disk.
 
 //! # How a connection ends
@@ -107,6 +110,7 @@ mod metrics;
 mod nickname;
 mod os;
 mod outbox;
+mod page;
 mod permit;
 mod protocol;
 mod proxy;

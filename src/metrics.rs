@@ -50,7 +50,7 @@ pub const DROP_REASONS: [&str; 6] = [
 /// Every status a WebSocket handshake is refused with (`http::upgrade`'s
 /// `Refusal::new`).
 pub const REFUSAL_STATUSES: [u16; 9] = [400, 403, 404, 405, 414, 426, 431, 503, 505];
-/// Every status the page server answers with itself (`http::page`,
+/// Every status the page server answers with itself (`page`,
 /// `health`).
 pub const PAGE_STATUSES: [u16; 8] = [200, 304, 400, 404, 405, 412, 501, 503];
 

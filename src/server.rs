@@ -23,9 +23,9 @@ use crate::cluster::{self, Cluster, ClusterConfig};
 use crate::config::Config;
 use crate::event::Time;
 use crate::http::origin::OriginPolicy;
-use crate::http::page::{self, PageServer};
-use crate::http::transcript::Transcripts;
 use crate::os;
+use crate::page::transcript::Transcripts;
+use crate::page::{self, PageServer};
 use crate::permit::Permits;
 use crate::room;
 use crate::startup;
@@ -234,12 +234,20 @@ impl Server {
                 .map_err(spawn_err("acceptor"))?
         };
         let page_v4 = os::serves_ipv4(&page);
-        let qr = crate::http::qr::Qr {
+        let qr = crate::page::qr::Qr {
             public_url: config.public_url.clone(),
             key: transcripts.key.clone(),
         };
-        let page = PageServer::start(page, html, &config.limits, events.clone(), transcripts, qr)
-            .map_err(spawn_err("page"))?;
+        let page = PageServer::start(
+            page,
+            html,
+            config.limits.page_timeout,
+            config.limits.page_connections,
+            events.clone(),
+            transcripts,
+            qr,
+        )
+        .map_err(spawn_err("page"))?;
         startup::announce(
             page_addr,
             chat_addr,

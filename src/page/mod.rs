@@ -25,15 +25,18 @@ use tiny_http::{Header, Method, Request, Response, StatusCode};
 
 use crossbeam_channel::Sender;
 
-use super::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
-use super::qr::{self, Qr};
-use super::transcript::{self, Transcripts};
+use crate::http::head::{is_path_or_absolute, is_valid_host, MAX_FIELDS, MAX_HEAD_BYTES};
+
+pub mod qr;
+pub mod transcript;
+
 use crate::broadcaster::Input;
-use crate::config::Limits;
 use crate::health;
 use crate::metrics;
 use crate::protocol::log_safe;
 use crate::room::path::RoomName;
+use qr::Qr;
+use transcript::Transcripts;
 
 /// The page, with the placeholders its opening comment lists to fill in.
 const INDEX_HTML: &str = include_str!("../../web/index.html");
@@ -67,16 +70,18 @@ fn attribute_text(text: &str) -> String {
 }
 
 impl PageServer {
-    /// Serve the page on `listener` from a new `page` thread, within the
-    /// page bounds of `limits` (`page_timeout`, `page_connections`), with
-    /// `/healthz` asking `room` whether it answers.
+    /// Serve the page on `listener` from a new `page` thread: each request
+    /// head read within `head_timeout` (`--page-timeout`), at most
+    /// `connections` at once (`--page-connections`), with `/healthz`
+    /// asking `room` whether it answers.
     ///
     /// # Errors
     /// The page thread or tiny_http's accept thread could not be started.
     pub fn start(
         listener: TcpListener,
         html: String,
-        limits: &Limits,
+        head_timeout: Duration,
+        connections: usize,
         room: Sender<Input>,
         transcripts: Transcripts,
         qr: Qr,
@@ -86,8 +91,8 @@ impl PageServer {
             tiny_http::Bounds {
                 max_head_bytes: MAX_HEAD_BYTES,
                 max_headers: MAX_FIELDS,
-                head_timeout: limits.page_timeout,
-                max_connections: limits.page_connections,
+                head_timeout,
+                max_connections: connections,
             },
         )?;
         let page = Page::new(html, room, transcripts, qr);
