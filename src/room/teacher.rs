@@ -579,9 +579,8 @@ impl<H: Clone> Room<H> {
                 self.moderation.mutes.insert(fold(nick), mute);
             }
             What::Unmuted { nick, .. } => {
-                if self.moderation.mutes.remove(&fold(nick)).is_some() {
-                    self.keep(&format!("{}{}", moderation::MUTE, fold(nick)), None, None);
-                }
+                self.moderation.mutes.remove(&fold(nick));
+                self.keep(&format!("{}{}", moderation::MUTE, fold(nick)), None, None);
             }
             What::Lock { locked, .. } => {
                 self.moderation.locked = *locked;
