@@ -97,6 +97,8 @@ pub enum What {
         nick: String,
         by: String,
         barred: bool,
+        /// How long a bar lasts (0 for a kick): every instance bars alike.
+        minutes: u64,
     },
     /// ` .... NICK was muted by BY.` (`mute`, with `minutes`).
     Muted {

@@ -360,6 +360,7 @@ pub fn teacher_line(what: &What) -> Option<String> {
             nick,
             by,
             barred: false,
+            ..
         } => format!("{nick} was removed by {by}."),
         What::Removed { nick, by, .. } => format!("{nick} was barred by {by}."),
         What::Muted { nick, by, .. } => format!("{nick} was muted by {by}."),
@@ -400,7 +401,9 @@ fn teacher_json(event: &Event, history: bool) -> Option<serde_json::Value> {
             by: b,
         } => json!({"type": "role", "nick": c(nick),
             "role": if *teacher { "teacher" } else { "student" }, "by": by(b)}),
-        What::Removed { nick, by, barred } => json!({
+        What::Removed {
+            nick, by, barred, ..
+        } => json!({
             "type": if *barred { "barred" } else { "removed" }, "nick": c(nick), "by": c(by)}),
         What::Muted { nick, by, minutes } => {
             json!({"type": "mute", "nick": c(nick), "by": c(by), "minutes": minutes})

@@ -654,10 +654,23 @@ fn pipeline(conn: &Conn, batch: &[Op], instance: &str, history: usize) -> redis:
             } => {
                 let keep = if event.is_kept() { "1" } else { "0" };
                 let tagged = format!("{instance}{}", wire::tag(*number));
+                let removed = match &event.what {
+                    What::Removed { nick, .. } => fold(nick),
+                    _ => String::new(),
+                };
                 conn.call(&mut pipe, Script::Publish)
                     .arg(3)
                     .arg(&[&keys.seq, &keys.history, wire::ROOMS])
-                    .arg(&[room, &tagged, body, &channel, &cap, keep]);
+                    .arg(&[
+                        room,
+                        &tagged,
+                        body,
+                        &channel,
+                        &cap,
+                        keep,
+                        &removed,
+                        wire::PREFIX,
+                    ]);
             }
             Op::Open { .. } => {
                 conn.call(&mut pipe, Script::Snapshot)

@@ -111,9 +111,24 @@ return seq
 /// KEYS: seq, history, rooms. ARGV: room, instance with its publish
 /// number's tag (`INSTANCE#N`, see `wire.rs`), the event as it
 /// travels (`TIME_MS\tKIND\tFIELDS`, see `wire.rs`), channel, history cap
-/// (0: keep none), whether to keep it (`1`) or not (`0`).
+/// (0: keep none), whether to keep it (`1`) or not (`0`), the lowercase
+/// name a teacher removed (empty: none; freed whichever instance holds
+/// it, so its holder publishes no leave), the key prefix.
 /// Returns the sequence number.
 const PUBLISH: &str = r"
+if ARGV[7] and ARGV[7] ~= '' then
+  local base = ARGV[8] .. 'room:' .. ARGV[1]
+  local cur = redis.call('HGET', base .. ':names', ARGV[7])
+  if cur then
+    redis.call('HDEL', base .. ':names', ARGV[7])
+    redis.call('ZREM', base .. ':here', ARGV[7])
+    local tab = string.find(cur, '\t', 1, true)
+    if tab then
+      local holder = string.sub(cur, 1, tab - 1)
+      redis.call('SREM', ARGV[8] .. 'instance:' .. holder .. ':members', ARGV[1] .. '\t' .. ARGV[7])
+    end
+  end
+end
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[4], seq .. '\t' .. ARGV[2] .. '\t' .. ARGV[3])
 local cap = tonumber(ARGV[5])

@@ -9,7 +9,14 @@
 //! publisher's id; `TIME_MS` the event's time in ms since the Unix epoch.
 //! `KIND` is one letter: `C` chat (`NICK\tTEXT`), `A` action (`/me`:
 //! `NICK\tTEXT`), `P` private (`FROM\tTO\tTEXT`), `J` join (`NICK`), `L`
-//! leave (`NICK`), `N` rename (`FROM\tTO`), `S` notice (`TEXT`).
+//! leave (`NICK`), `N` rename (`FROM\tTO`), `S` notice (`TEXT`); and a
+//! teacher's room lines, a flag or number first, the teacher (`BY`) next
+//! (empty: the server), free text last: `O` role (`0|1\tBY\tNICK`), `X`
+//! removed or barred (`0|1\tMINUTES\tBY\tNICK`), `M` muted
+//! (`MINUTES\tBY\tNICK`), `U` unmuted (`BY\tNICK`), `K` lock (`0|1\tBY`),
+//! `H` quiet (`0|1\tBY`), `W` slow mode (`SECONDS\tBY`), `R` a teacher's
+//! rename (`BY\tFROM\tTO`), `D` delete (`0|1\tIDS\tBY\tNICK`, the ids
+//! comma-separated), `E` clear (`BY`), `I` pin (`0\tBY` unpinned, `1\tBY\tTEXT`).
 //! Nicknames and room names never hold a tab (the nickname rules), so only
 //! the last field, free text, may; it is split off last. A room's history
 //! list in Redis keeps its chat and action lines as `SEQ\tTIME_MS\tKIND\tFIELDS`.
@@ -123,6 +130,43 @@ const JOIN: &str = "J";
 const LEAVE: &str = "L";
 const RENAME: &str = "N";
 const NOTICE: &str = "S";
+const ROLE: &str = "O";
+const REMOVED: &str = "X";
+const MUTED: &str = "M";
+const UNMUTED: &str = "U";
+const LOCK: &str = "K";
+const QUIET: &str = "H";
+const SLOW: &str = "W";
+const RENAMED: &str = "R";
+const DELETE: &str = "D";
+const CLEAR: &str = "E";
+const PIN: &str = "I";
+
+/// A flag as it travels.
+fn flag(on: bool) -> &'static str {
+    if on {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// A flag read back.
+fn read_flag(s: &str) -> Option<bool> {
+    match s {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// An optional teacher (`None`: the server) as it travels: empty.
+fn maybe(by: &Option<String>) -> Option<&str> {
+    match by {
+        Some(by) => name(by),
+        None => Some(""),
+    }
+}
 
 /// An event as it travels, `TIME_MS\tKIND\tFIELDS`: what follows
 /// `SEQ\tINSTANCE\t` in a published message, and `SEQ\t` in a history
@@ -145,18 +189,48 @@ pub fn encode(event: &Event) -> Option<String> {
         What::Rename { from, to } => format!("{RENAME}\t{}\t{}", name(from)?, name(to)?),
         What::Notice { text } => format!("{NOTICE}\t{text}"),
         What::Welcome { .. } | What::Presence { .. } => return None,
-        // A teacher's lines stay on their instance for now.
-        What::Role { .. }
-        | What::Removed { .. }
-        | What::Muted { .. }
-        | What::Unmuted { .. }
-        | What::Lock { .. }
-        | What::Quiet { .. }
-        | What::Slow { .. }
-        | What::Renamed { .. }
-        | What::Delete { .. }
-        | What::Clear { .. }
-        | What::Pin { .. } => return None,
+        What::Role { nick, teacher, by } => {
+            format!(
+                "{ROLE}\t{}\t{}\t{}",
+                flag(*teacher),
+                maybe(by)?,
+                name(nick)?
+            )
+        }
+        What::Removed {
+            nick,
+            by,
+            barred,
+            minutes,
+        } => format!(
+            "{REMOVED}\t{}\t{minutes}\t{}\t{}",
+            flag(*barred),
+            name(by)?,
+            name(nick)?
+        ),
+        What::Muted { nick, by, minutes } => {
+            format!("{MUTED}\t{minutes}\t{}\t{}", name(by)?, name(nick)?)
+        }
+        What::Unmuted { nick, by } => format!("{UNMUTED}\t{}\t{}", maybe(by)?, name(nick)?),
+        What::Lock { by, locked } => format!("{LOCK}\t{}\t{}", flag(*locked), name(by)?),
+        What::Quiet { by, on } => format!("{QUIET}\t{}\t{}", flag(*on), name(by)?),
+        What::Slow { by, seconds } => format!("{SLOW}\t{seconds}\t{}", name(by)?),
+        What::Renamed { from, to, by } => {
+            format!("{RENAMED}\t{}\t{}\t{}", name(by)?, name(from)?, name(to)?)
+        }
+        What::Delete { by, nick, ids, all } => {
+            let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+            format!(
+                "{DELETE}\t{}\t{}\t{}\t{}",
+                flag(*all),
+                ids.join(","),
+                name(by)?,
+                name(nick)?
+            )
+        }
+        What::Clear { by } => format!("{CLEAR}\t{}", name(by)?),
+        What::Pin { by, text: None } => format!("{PIN}\t0\t{}", name(by)?),
+        What::Pin { by, text: Some(t) } => format!("{PIN}\t1\t{}\t{t}", name(by)?),
     };
     Some(format!("{time}\t{fields}"))
 }
@@ -214,6 +288,112 @@ pub fn decode_body(seq: u64, body: &str) -> Option<Event> {
         NOTICE => What::Notice {
             text: fields.to_owned(),
         },
+        ROLE => {
+            let (teacher, rest) = fields.split_once('\t')?;
+            let (by, nick) = rest.split_once('\t')?;
+            What::Role {
+                nick: owned(nick)?,
+                teacher: read_flag(teacher)?,
+                by: if by.is_empty() {
+                    None
+                } else {
+                    Some(owned(by)?)
+                },
+            }
+        }
+        REMOVED => {
+            let (barred, rest) = fields.split_once('\t')?;
+            let (minutes, rest) = rest.split_once('\t')?;
+            let (by, nick) = two(rest)?;
+            What::Removed {
+                nick,
+                by,
+                barred: read_flag(barred)?,
+                minutes: number(minutes)?,
+            }
+        }
+        MUTED => {
+            let (minutes, rest) = fields.split_once('\t')?;
+            let (by, nick) = two(rest)?;
+            What::Muted {
+                nick,
+                by,
+                minutes: number(minutes)?,
+            }
+        }
+        UNMUTED => {
+            let (by, nick) = fields.split_once('\t')?;
+            What::Unmuted {
+                nick: owned(nick)?,
+                by: if by.is_empty() {
+                    None
+                } else {
+                    Some(owned(by)?)
+                },
+            }
+        }
+        LOCK => {
+            let (locked, by) = fields.split_once('\t')?;
+            What::Lock {
+                by: owned(by)?,
+                locked: read_flag(locked)?,
+            }
+        }
+        QUIET => {
+            let (on, by) = fields.split_once('\t')?;
+            What::Quiet {
+                by: owned(by)?,
+                on: read_flag(on)?,
+            }
+        }
+        SLOW => {
+            let (seconds, by) = fields.split_once('\t')?;
+            What::Slow {
+                by: owned(by)?,
+                seconds: u32::try_from(number(seconds)?).ok()?,
+            }
+        }
+        RENAMED => {
+            let (by, rest) = fields.split_once('\t')?;
+            let (from, to) = two(rest)?;
+            What::Renamed {
+                from,
+                to,
+                by: owned(by)?,
+            }
+        }
+        DELETE => {
+            let (all, rest) = fields.split_once('\t')?;
+            let (ids, rest) = rest.split_once('\t')?;
+            let (by, nick) = two(rest)?;
+            let ids = if ids.is_empty() {
+                Vec::new()
+            } else {
+                ids.split(',').map(number).collect::<Option<Vec<u64>>>()?
+            };
+            What::Delete {
+                by,
+                nick,
+                ids,
+                all: read_flag(all)?,
+            }
+        }
+        CLEAR => What::Clear { by: owned(fields)? },
+        PIN => {
+            let (pinned, rest) = fields.split_once('\t')?;
+            if read_flag(pinned)? {
+                let (by, text) = said(rest)?;
+                What::Pin {
+                    by,
+                    text: Some(text),
+                }
+            } else {
+                What::Pin {
+                    by: owned(rest)?,
+                    text: None,
+                }
+            }
+        }
         _ => return None,
     };
     Some(Event {
@@ -322,6 +502,152 @@ mod tests {
             ),
             at(u64::MAX, What::Notice { text: s("") }),
             at(
+                7,
+                What::Role {
+                    nick: s("bob"),
+                    teacher: true,
+                    by: Some(s("MrsK")),
+                },
+            ),
+            at(
+                7,
+                What::Role {
+                    nick: s("bob"),
+                    teacher: false,
+                    by: None,
+                },
+            ),
+            at(
+                8,
+                What::Removed {
+                    nick: s("Zoë"),
+                    by: s("MrsK"),
+                    barred: false,
+                    minutes: 0,
+                },
+            ),
+            at(
+                8,
+                What::Removed {
+                    nick: s("bob"),
+                    by: s("MrsK"),
+                    barred: true,
+                    minutes: 10_080,
+                },
+            ),
+            at(
+                9,
+                What::Muted {
+                    nick: s("bob"),
+                    by: s("MrsK"),
+                    minutes: 5,
+                },
+            ),
+            at(
+                9,
+                What::Unmuted {
+                    nick: s("bob"),
+                    by: Some(s("MrsK")),
+                },
+            ),
+            at(
+                9,
+                What::Unmuted {
+                    nick: s("bob"),
+                    by: None,
+                },
+            ),
+            at(
+                10,
+                What::Lock {
+                    by: s("MrsK"),
+                    locked: true,
+                },
+            ),
+            at(
+                10,
+                What::Lock {
+                    by: s("MrsK"),
+                    locked: false,
+                },
+            ),
+            at(
+                11,
+                What::Quiet {
+                    by: s("MrsK"),
+                    on: true,
+                },
+            ),
+            at(
+                11,
+                What::Quiet {
+                    by: s("MrsK"),
+                    on: false,
+                },
+            ),
+            at(
+                12,
+                What::Slow {
+                    by: s("MrsK"),
+                    seconds: 600,
+                },
+            ),
+            at(
+                12,
+                What::Slow {
+                    by: s("MrsK"),
+                    seconds: 0,
+                },
+            ),
+            at(
+                13,
+                What::Renamed {
+                    from: s("bob"),
+                    to: s("robert"),
+                    by: s("MrsK"),
+                },
+            ),
+            at(
+                14,
+                What::Delete {
+                    by: s("MrsK"),
+                    nick: s("bob"),
+                    ids: vec![3, 17, u64::MAX],
+                    all: true,
+                },
+            ),
+            at(
+                14,
+                What::Delete {
+                    by: s("MrsK"),
+                    nick: s("bob"),
+                    ids: vec![4],
+                    all: false,
+                },
+            ),
+            at(15, What::Clear { by: s("MrsK") }),
+            at(
+                16,
+                What::Pin {
+                    by: s("MrsK"),
+                    text: Some(s("read\tpage 4 🎉\n")),
+                },
+            ),
+            at(
+                16,
+                What::Pin {
+                    by: s("MrsK"),
+                    text: Some(s("")),
+                },
+            ),
+            at(
+                16,
+                What::Pin {
+                    by: s("MrsK"),
+                    text: None,
+                },
+            ),
+            at(
                 0,
                 What::Chat {
                     nick: s("x"),
@@ -380,6 +706,21 @@ mod tests {
                 nick: "a\tb".into(),
                 text: "x".into(),
             },
+            What::Lock {
+                by: "a\tb".into(),
+                locked: true,
+            },
+            What::Removed {
+                nick: "".into(),
+                by: "MrsK".into(),
+                barred: false,
+                minutes: 0,
+            },
+            What::Role {
+                nick: "bob".into(),
+                teacher: true,
+                by: Some(String::new()),
+            },
         ] {
             assert_eq!(encode(&at(1, what.clone())), None, "{what:?}");
         }
@@ -411,6 +752,23 @@ mod tests {
             ("chat:room:main", ""),
             ("chat:room:main", "\t\t\t\t"),
             ("chat:room:main", "1\ta\t5\tJ\tx\u{7}"),
+            // A teacher's lines: a bad flag, number or name.
+            ("chat:room:main", "1\ta\t5\tK\t2\tMrsK"),
+            ("chat:room:main", "1\ta\t5\tK\t1\t"),
+            ("chat:room:main", "1\ta\t5\tH\t1\tMrs\tK"),
+            ("chat:room:main", "1\ta\t5\tW\t99999999999\tMrsK"),
+            ("chat:room:main", "1\ta\t5\tW\t-1\tMrsK"),
+            ("chat:room:main", "1\ta\t5\tX\t1\tx\tMrsK\tbob"),
+            ("chat:room:main", "1\ta\t5\tX\t1\t5\tMrsK"),
+            ("chat:room:main", "1\ta\t5\tM\t5\tMrsK\tbob\tx"),
+            ("chat:room:main", "1\ta\t5\tO\tyes\tMrsK\tbob"),
+            ("chat:room:main", "1\ta\t5\tU\tbob"),
+            ("chat:room:main", "1\ta\t5\tD\t1\t3,x\tMrsK\tbob"),
+            ("chat:room:main", "1\ta\t5\tD\t1\t3,,4\tMrsK\tbob"),
+            ("chat:room:main", "1\ta\t5\tE\t"),
+            ("chat:room:main", "1\ta\t5\tI\t1\tMrsK"),
+            ("chat:room:main", "1\ta\t5\tI\t0\tMrsK\tx"),
+            ("chat:room:main", "1\ta\t5\tR\tMrsK\tbob"),
         ] {
             assert_eq!(decode(channel, payload, "a"), None, "{payload:?}");
         }
@@ -430,7 +788,8 @@ mod tests {
             inputs.extend(full.char_indices().map(|(i, _)| full[..i].to_owned()));
         }
         let alphabet = [
-            '1', '0', '\t', 'C', 'J', 'N', 'P', 'A', 'L', 'S', 'x', 'é', '\n', '-',
+            '1', '0', '\t', 'C', 'J', 'N', 'P', 'A', 'L', 'S', 'x', 'é', '\n', '-', 'O', 'X', 'M',
+            'U', 'K', 'H', 'W', 'R', 'D', 'E', 'I', ',',
         ];
         for _ in 0..2000 {
             let len = (state % 24) as usize;

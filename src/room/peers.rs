@@ -397,6 +397,21 @@ impl<H: Clone> Room<H> {
                 self.announce_event(event);
             }
             (What::Private { .. }, _) => self.deliver_private(event.what),
+            (what, mine) if is_rule(what) => {
+                if let What::Removed { nick, .. } = what {
+                    // Its name is free again (Redis freed it with this).
+                    peers.remove(nick);
+                }
+                if let What::Renamed { from, to, .. } = what {
+                    if let Some((arrival, _)) = peers.remove(from) {
+                        peers.add(arrival, to);
+                    }
+                }
+                if !mine {
+                    self.apply_rule(&event);
+                }
+                self.announce_event(event);
+            }
             _ => self.announce_event(event),
         }
     }
@@ -566,6 +581,24 @@ impl<H: Clone> Room<H> {
             );
         }
     }
+}
+
+/// Whether `what` is a teacher's room line (a rule every instance applies).
+fn is_rule(what: &What) -> bool {
+    matches!(
+        what,
+        What::Role { .. }
+            | What::Removed { .. }
+            | What::Muted { .. }
+            | What::Unmuted { .. }
+            | What::Lock { .. }
+            | What::Quiet { .. }
+            | What::Slow { .. }
+            | What::Renamed { .. }
+            | What::Delete { .. }
+            | What::Clear { .. }
+            | What::Pin { .. }
+    )
 }
 
 /// N, if `nick` is `user-N`.

@@ -319,7 +319,7 @@ impl<H: Clone> Room<H> {
     /// Tell the whole room. Without Redis: [`Room::announce`] at once.
     /// With it: sent to Redis, announced when it comes back (`peers.rs`).
     pub(super) fn publish(&mut self, what: What) {
-        if self.peers.is_some() && !self.closing {
+        if self.shared() {
             let event = self.event(what);
             return self.out.push(Output::Publish {
                 room: self.name.clone(),
@@ -327,6 +327,11 @@ impl<H: Clone> Room<H> {
             });
         }
         self.announce(0, what);
+    }
+
+    /// Whether the room's events go through Redis (see [`Room::publish`]).
+    pub(super) fn shared(&self) -> bool {
+        self.peers.is_some() && !self.closing
     }
 
     /// Where a room event becomes a line for every member: it gets its id

@@ -228,6 +228,11 @@ impl<H: Clone> Room<H> {
             by: None,
         };
         let connected = self.members.get(id).is_some_and(|m| m.handle.is_some());
+        if self.shared() {
+            // The room line comes back from Redis, after this.
+            self.tell(id, &[protocol::YOU_ARE_TEACHER]);
+            return self.publish(role);
+        }
         if !connected {
             self.announce(0, role);
             return self.tell(id, &[protocol::YOU_ARE_TEACHER]);
@@ -269,7 +274,7 @@ impl<H: Clone> Room<H> {
                 self.moderation.locked = locked;
                 self.keep(moderation::LOCK, locked.then(|| "1".to_owned()), None);
                 self.acted(id, if locked { "locked" } else { "unlocked" }, "the room");
-                self.announce(0, What::Lock { by, locked });
+                self.publish(What::Lock { by, locked });
             }
             Order::Kick(nick) => self.remove(id, &by, nick, None),
             Order::Ban(nick, minutes) => self.remove(id, &by, nick, Some(minutes)),
@@ -281,14 +286,14 @@ impl<H: Clone> Room<H> {
                 self.moderation.quiet = on;
                 self.keep(moderation::QUIET, on.then(|| "1".to_owned()), None);
                 self.acted(id, if on { "quieted" } else { "unquieted" }, "the room");
-                self.announce(0, What::Quiet { by, on });
+                self.publish(What::Quiet { by, on });
             }
             Order::Slow(seconds) => {
                 self.moderation.slow = seconds;
                 let value = (seconds > 0).then(|| seconds.to_string());
                 self.keep(moderation::SLOW, value, None);
                 self.acted(id, "set slow mode", &format!("{seconds} s"));
-                self.announce(0, What::Slow { by, seconds });
+                self.publish(What::Slow { by, seconds });
             }
             Order::Rename(nick, new) => self.rename_member(id, &by, nick, new),
             Order::Delete(line) => {
@@ -308,7 +313,7 @@ impl<H: Clone> Room<H> {
                 self.deliver_now();
                 self.out.push(Output::ClearKept(self.name.clone()));
                 self.acted(id, "cleared", "the history");
-                self.announce(0, What::Clear { by });
+                self.publish(What::Clear { by });
             }
             Order::Transcript => {
                 let line = protocol::transcript_link(&self.page_url, self.name.as_str());
@@ -320,7 +325,7 @@ impl<H: Clone> Room<H> {
                     by: by.clone(),
                     text: text.map(str::to_owned),
                 };
-                self.announce(0, what.clone());
+                self.publish(what.clone());
                 let value = text.map(|t| format!("{by}\t{t}"));
                 self.keep(moderation::PIN, value, None);
                 self.moderation.pin = text.map(|_| {
@@ -378,6 +383,15 @@ impl<H: Clone> Room<H> {
     }
 
     fn op(&mut self, id: ClientId, by: &str, nick: &str, teacher: bool) {
+        if self.members.by_nick(nick).is_none() {
+            if let Some(nick) = self.peer_named(nick) {
+                // On another instance: its instance changes it when this
+                // comes back.
+                self.acted(id, if teacher { "opped" } else { "deopped" }, &nick);
+                let by = Some(by.to_owned());
+                return self.publish(What::Role { nick, teacher, by });
+            }
+        }
         let Some(target) = self.target(id, nick) else {
             return;
         };
@@ -397,14 +411,11 @@ impl<H: Clone> Room<H> {
         }
         member.teacher = teacher;
         self.acted(id, if teacher { "opped" } else { "deopped" }, &nick);
-        self.announce(
-            0,
-            What::Role {
-                nick,
-                teacher,
-                by: Some(by.to_owned()),
-            },
-        );
+        self.publish(What::Role {
+            nick,
+            teacher,
+            by: Some(by.to_owned()),
+        });
     }
 
     fn code(&mut self, id: ClientId, on: bool) {
@@ -437,23 +448,58 @@ impl<H: Clone> Room<H> {
         }
     }
 
-    /// `/kick` (`bar`: None) or `/ban` (`bar`: its minutes).
+    /// `/kick` (`bar`: None) or `/ban` (`bar`: its minutes), of a member
+    /// here or, with `--redis`, on another instance (removed there when
+    /// this comes back).
     fn remove(&mut self, id: ClientId, by: &str, nick: &str, bar: Option<u64>) {
-        let Some(target) = self.target(id, nick) else {
-            return;
+        let what = match bar {
+            Some(minutes) => format!("barred for {minutes} min"),
+            None => "removed".to_owned(),
         };
-        let barred = bar.is_some();
-        let (line, reason) = if barred {
+        let nickname = match self.members.by_nick(nick) {
+            Some(target) => {
+                let Some((nickname, peer)) = self.expel(target, by, bar) else {
+                    return;
+                };
+                self.acted(id, &what, &format!("{nickname} ({})", host(peer)));
+                nickname
+            }
+            None => match self.peer_named(nick) {
+                Some(nickname) => {
+                    self.moderation.mutes.remove(&fold(&nickname));
+                    self.acted(id, &what, &format!("{nickname} (on another instance)"));
+                    nickname
+                }
+                None => {
+                    let shown: String = nick.chars().take(32).collect();
+                    return self.tell(id, &[&protocol::not_here(&shown)]);
+                }
+            },
+        };
+        self.publish(What::Removed {
+            nick: nickname,
+            by: by.to_owned(),
+            barred: bar.is_some(),
+            minutes: bar.unwrap_or(0),
+        });
+    }
+
+    /// Member `target` is removed by teacher `by` (barred for `bar`
+    /// minutes, if set): its notice, then close 1008; it is gone at once,
+    /// so its session cannot come back. Returns its name and address.
+    fn expel(
+        &mut self,
+        target: ClientId,
+        by: &str,
+        bar: Option<u64>,
+    ) -> Option<(String, std::net::SocketAddr)> {
+        let (line, reason) = if bar.is_some() {
             (protocol::you_are_barred(by), "barred")
         } else {
             (protocol::you_were_removed(by), "removed")
         };
-        // The notice, then the close frame; the member is gone at once, so
-        // its session cannot come back.
         self.tell(target, &[&line]);
-        let Some(member) = self.members.remove(target) else {
-            return;
-        };
+        let member = self.members.remove(target)?;
         self.gone.push(target);
         if let Some(until) = member.away_until {
             self.away.remove(&(until, target));
@@ -484,20 +530,83 @@ impl<H: Clone> Room<H> {
             self.keep(&key, Some(bar_value(&bar)), Some(bar.until));
             self.moderation.bars.insert(fold(&nickname), bar);
         }
-        let what = if barred {
-            format!("barred for {} min", bar.unwrap_or(0))
-        } else {
-            "removed".to_owned()
-        };
-        self.acted(id, &what, &format!("{nickname} ({})", host(peer)));
-        self.announce(
-            0,
+        Some((nickname, peer))
+    }
+
+    /// A teacher's room line another instance gave (with `--redis`), as
+    /// it came back: the rule holds here too. (The instance that gave it
+    /// applied it at once and ignores its own echo.)
+    pub(super) fn apply_rule(&mut self, event: &Event) {
+        match &event.what {
+            What::Role { nick, teacher, .. } => {
+                if let Some(member) = self
+                    .members
+                    .by_nick(nick)
+                    .and_then(|id| self.members.get_mut(id))
+                {
+                    member.teacher = *teacher;
+                }
+            }
             What::Removed {
-                nick: nickname,
-                by: by.to_owned(),
+                nick,
+                by,
                 barred,
-            },
-        );
+                minutes,
+            } => {
+                if let Some(target) = self.members.by_nick(nick) {
+                    let bar = barred.then_some(*minutes);
+                    if let Some((nickname, peer)) = self.expel(target, by, bar) {
+                        self.log(
+                            log::Level::Info,
+                            format!(
+                                "room {}: {nickname} ({}) removed by teacher {by} on another instance",
+                                self.name,
+                                host(peer)
+                            ),
+                        );
+                    }
+                } else {
+                    self.moderation.mutes.remove(&fold(nick));
+                }
+            }
+            What::Muted { nick, minutes, .. } => {
+                let mute = Mute {
+                    nick: nick.clone(),
+                    until: after_minutes(event.time, *minutes),
+                };
+                let key = format!("{}{}", moderation::MUTE, fold(nick));
+                self.keep(&key, Some(mute_value(&mute)), Some(mute.until));
+                self.moderation.mutes.insert(fold(nick), mute);
+            }
+            What::Unmuted { nick, .. } => {
+                self.moderation.mutes.remove(&fold(nick));
+                self.keep(&format!("{}{}", moderation::MUTE, fold(nick)), None, None);
+            }
+            What::Lock { locked, .. } => {
+                self.moderation.locked = *locked;
+                self.keep(moderation::LOCK, locked.then(|| "1".to_owned()), None);
+            }
+            What::Quiet { on, .. } => {
+                self.moderation.quiet = *on;
+                self.keep(moderation::QUIET, on.then(|| "1".to_owned()), None);
+            }
+            What::Slow { seconds, .. } => {
+                self.moderation.slow = *seconds;
+                let value = (*seconds > 0).then(|| seconds.to_string());
+                self.keep(moderation::SLOW, value, None);
+            }
+            What::Pin { by, text } => {
+                let value = text.as_ref().map(|t| format!("{by}\t{t}"));
+                self.keep(moderation::PIN, value, None);
+                self.moderation.pin = text.as_ref().map(|_| Arc::new(event.clone()));
+            }
+            What::Renamed { from, to, .. } => self.move_mute(from, to),
+            What::Delete { ids, .. } => {
+                self.history.remove(|e| ids.contains(&e.id));
+            }
+            What::Clear { .. } => self.history.clear(),
+            _ => {}
+        }
     }
 
     fn bans(&mut self, id: ClientId) {
@@ -534,11 +643,13 @@ impl<H: Clone> Room<H> {
     }
 
     fn mute(&mut self, id: ClientId, by: &str, nick: &str, minutes: u64) {
-        let Some(target) = self.target(id, nick) else {
-            return;
+        let found = match self.members.by_nick(nick) {
+            Some(target) => self.nickname(target).map(str::to_owned),
+            None => self.peer_named(nick),
         };
-        let Some(nick) = self.nickname(target).map(str::to_owned) else {
-            return;
+        let Some(nick) = found else {
+            let shown: String = nick.chars().take(32).collect();
+            return self.tell(id, &[&protocol::not_here(&shown)]);
         };
         let mute = Mute {
             nick: nick.clone(),
@@ -548,14 +659,11 @@ impl<H: Clone> Room<H> {
         self.keep(&key, Some(mute_value(&mute)), Some(mute.until));
         self.moderation.mutes.insert(fold(&nick), mute);
         self.acted(id, &format!("muted for {minutes} min"), &nick);
-        self.announce(
-            0,
-            What::Muted {
-                nick,
-                by: by.to_owned(),
-                minutes,
-            },
-        );
+        self.publish(What::Muted {
+            nick,
+            by: by.to_owned(),
+            minutes,
+        });
     }
 
     fn unmute(&mut self, id: ClientId, by: &str, nick: &str) {
@@ -565,13 +673,10 @@ impl<H: Clone> Room<H> {
         };
         self.keep(&format!("{}{}", moderation::MUTE, fold(nick)), None, None);
         self.acted(id, "unmuted", &mute.nick);
-        self.announce(
-            0,
-            What::Unmuted {
-                nick: mute.nick,
-                by: Some(by.to_owned()),
-            },
-        );
+        self.publish(What::Unmuted {
+            nick: mute.nick,
+            by: Some(by.to_owned()),
+        });
     }
 
     fn rename_member(&mut self, id: ClientId, by: &str, nick: &str, new: &str) {
@@ -589,14 +694,11 @@ impl<H: Clone> Room<H> {
         }
         self.move_mute(&old, new);
         self.acted(id, "renamed", &format!("{old} to {new}"));
-        self.announce(
-            0,
-            What::Renamed {
-                from: old,
-                to: new.to_owned(),
-                by: by.to_owned(),
-            },
-        );
+        self.publish(What::Renamed {
+            from: old,
+            to: new.to_owned(),
+            by: by.to_owned(),
+        });
     }
 
     /// Whether member `id` may take the name `new`: the nickname rule, and
@@ -646,7 +748,7 @@ impl<H: Clone> Room<H> {
             &format!("removed {} line(s) by", ids.len()),
             nick.as_str(),
         );
-        self.announce(0, What::Delete { by, nick, ids, all });
+        self.publish(What::Delete { by, nick, ids, all });
     }
 
     /// Whether member `id`'s line may reach the room (`private`: a `/msg`,

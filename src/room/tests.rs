@@ -694,6 +694,62 @@ fn shared_an_unsent_line_is_announced_locally() {
     assert_eq!(batch_texts(&mut core, &main()), [format!("{ann}: hi")]);
 }
 
+/// A teacher's rule given on another instance holds here as it comes
+/// back: a mute silences a member here, a removal removes it (its notice,
+/// then close 1008), each announced with Redis's order.
+#[test]
+fn shared_a_rule_from_another_instance_holds_here() {
+    let mut core = core_with(shared());
+    let ann = shared_member(&mut core);
+    let from_b = |seq, what| Envelope {
+        room: main().to_string(),
+        seq,
+        mine: false,
+        event: Event {
+            id: 0,
+            time: T0,
+            what,
+        },
+    };
+    let muted = What::Muted {
+        nick: ann.clone(),
+        by: "MrsK".into(),
+        minutes: 5,
+    };
+    back_from_redis(&mut core, from_b(5, muted));
+    assert_eq!(
+        batch_texts(&mut core, &main()),
+        [format!(" .... {ann} was muted by MrsK.")]
+    );
+    core.message(1, "hi", T0);
+    let out = drain(&mut core);
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Publish { .. })),
+        "{out:?}"
+    );
+    assert_eq!(sent_to(&out, "ann"), [" .... you are muted (5 min left)."]);
+    let removed = What::Removed {
+        nick: ann.clone(),
+        by: "MrsK".into(),
+        barred: false,
+        minutes: 0,
+    };
+    back_from_redis(&mut core, from_b(6, removed));
+    let out = drain(&mut core);
+    assert_eq!(sent_to(&out, "ann"), [" .... you were removed by MrsK."]);
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Close {
+                to: "ann",
+                code: 1008,
+                reason: "removed"
+            }
+        )),
+        "{out:?}"
+    );
+}
+
 /// Losing Redis is told to the room, once.
 #[test]
 fn shared_losing_the_peers_is_told_to_the_room() {

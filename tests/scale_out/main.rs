@@ -23,3 +23,4 @@ mod redis_stall;
 mod redis_stopped;
 mod resume;
 mod start;
+mod teacher_rules;
