@@ -35,8 +35,10 @@ pub struct Member<H> {
     /// The resume secret it gave, if any.
     pub session: Option<SessionId>,
     /// Lines it did not get, kept for a resume (only for a member with a
-    /// session whose connection is ending or gone).
-    pub missed: Option<Missed>,
+    /// session whose connection is ending or gone). Boxed: every member's
+    /// entry in the room's table is as large as the largest field, and
+    /// almost no member has any.
+    pub missed: Option<Box<Missed>>,
     /// Set while away: when its grace ends.
     pub away_until: Option<Time>,
     /// A teacher here (by the key, or `/op`), until it leaves.
