@@ -28,9 +28,9 @@
 //! 9. `bigroom`: 5,000 members, one line's round trip to the last member;
 //!    closed-loop fan-out at 1,000 and 5,000 members, ours and tokio's.
 //! 10. `lecture`: a teacher line every 5 s to 300 students, 30 of them
-//!    chatting at 1 line/s each, 60 s: delivery latency, CPU.
+//!     chatting at 1 line/s each, 60 s: delivery latency, CPU.
 //! 11. `store`: closed-loop fan-out with `--memory-only`, with the store
-//!    on (`--data-dir`) and with `--redis`.
+//!     on (`--data-dir`) and with `--redis`.
 //!
 //! A full run (no `BENCH_QUICK`, no `BENCH_ONLY`) also writes
 //! `docs/bench/latest.md`, `docs/bench/chart.svg` and the README's table

@@ -411,6 +411,17 @@ pub fn machine_threads() -> Option<(u64, u64)> {
     Some((total.parse().ok()?, max))
 }
 
+/// The server has a store (its `--help` lists `--memory-only`); an older
+/// binary, measured for an A/B, keeps everything in memory anyway.
+pub fn has_store(bin: &Path) -> bool {
+    Command::new(bin)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--memory-only"))
+}
+
 /// One WebSocket handshake to `addr`, then the TCP connection dropped
 /// without a close frame (a close frame would be relayed to every client by
 /// an example that relays whatever it reads).
