@@ -232,7 +232,8 @@ impl ServerProc {
             .args(
                 (!extra
                     .iter()
-                    .any(|a| *a == "--data-dir" || *a == "--memory-only"))
+                    .any(|a| *a == "--data-dir" || *a == "--memory-only")
+                    && has_store(bin))
                 .then_some("--memory-only"),
             )
             .stdin(Stdio::null())
