@@ -1,7 +1,7 @@
 # chat-server: `make run` to chat, `make test` to check everything.
 CARGO ?= cargo
 
-.PHONY: run build seed test lint unit test-browser bench screenshot clean install uninstall
+.PHONY: run build seed test lint unit test-browser bench bench-memory screenshot clean install uninstall
 
 ## Build in release mode and start both servers (page :8080, chat :12345).
 run:
@@ -69,6 +69,14 @@ bench:
 	$(CARGO) build --release -p chat-server -p chat-bench
 	bench/peers/setup.sh
 	$(CARGO) run --release -q -p chat-bench --bin load
+
+## Before a commit (under a minute): idle memory per client at 1,000
+## clients, beside docs/bench/baseline.json; exit 2 on a memory REGRESSION
+## (more than 10% worse). Writes nothing.
+bench-memory:
+	$(CARGO) build --release -p chat-server -p chat-bench
+	BENCH_ONLY=idle BENCH_IDLE=1000 BENCH_PEERS=none BENCH_RUNS=1 BENCH_DOCS=0 \
+		BENCH_FAIL_ON_REGRESSION=memory $(CARGO) run --release -q -p chat-bench --bin load
 
 clean:
 	$(CARGO) clean

@@ -35,7 +35,7 @@ use crate::http::origin::OriginPolicy;
 use crate::http::upgrade::{self, Refusal, Refused, Upgrade};
 use crate::id::ClientId;
 use crate::outbox::Outbox;
-use crate::permit::Permits;
+use crate::permit::{Permit, Permits};
 use crate::protocol::{self, close, log_safe, Format, JSON_SUBPROTOCOL, SLOW_DOWN};
 use crate::proxy;
 use crate::room::path::NOT_A_ROOM;
@@ -83,12 +83,51 @@ impl Context {
 /// handshake, join, read until the client goes, leave. Blocks throughout.
 pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Context>) {
     let _ = stream.set_nodelay(true);
+    // The handshake's parsed head, its strings and the 101's text are
+    // freed when `handshake` returns: an idle session keeps only `Start`.
+    let Some(Admitted {
+        start,
+        seat: _seat,
+        guard,
+    }) = handshake(id, &stream, peer, &ctx)
+    else {
+        return;
+    };
+    if let Err(e) = session(start, stream, &ctx, guard) {
+        log::warn!("client-{id}: could not start a session for {peer}: {e}");
+    }
+}
+
+/// What a handshake that ended in `101` leaves for the session.
+struct Admitted<'a> {
+    start: Start,
+    /// Our seat under `--max-clients`, given back when the thread ends.
+    seat: Permit<'a>,
+    /// Once admitted, the room holds our place: the guard's Leave frees it.
+    guard: LeaveGuard<'a>,
+}
+
+/// Read and check the upgrade, take a seat, be admitted to the room and
+/// answer `101`; or refuse and return `None`. Not inlined, so its frames
+/// (the head's parse, the accept key, the answer's formatting) are popped
+/// before the session's read loop starts, and what it allocated is freed.
+#[inline(never)]
+fn handshake<'a>(
+    id: ClientId,
+    stream: &TcpStream,
+    peer: SocketAddr,
+    ctx: &'a Context,
+) -> Option<Admitted<'a>> {
     let deadline = Instant::now() + ctx.limits.handshake_timeout;
-    let upgrade = match upgrade::read_upgrade(&stream, deadline, &ctx.origins) {
+    let upgrade = match upgrade::read_upgrade(stream, deadline, &ctx.origins) {
         Ok(upgrade) => upgrade,
-        Err(Refused::Refused(refusal)) => return refuse(id, &stream, peer, &refusal),
+        Err(Refused::Refused(refusal)) => {
+            refuse(id, stream, peer, &refusal);
+            return None;
+        }
         Err(Refused::Read(ReadFailure::Bad(status, why))) => {
-            return refuse(id, &stream, peer, &Refusal::new(status, why))
+            refuse(id, stream, peer, &Refusal::new(status, why));
+            return None;
         }
         Err(Refused::Read(ReadFailure::TimedOut)) => {
             throttled!(
@@ -96,41 +135,46 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
                 Level::Info,
                 "client-{id}: {peer} did not finish its handshake in time, aborted"
             );
-            return;
+            return None;
         }
         Err(Refused::Read(ReadFailure::Closed)) => {
-            return log::debug!("client-{id}: {peer} left during the handshake")
+            log::debug!("client-{id}: {peer} left during the handshake");
+            return None;
         }
         Err(Refused::Read(ReadFailure::Io(e))) => {
-            return log::debug!("client-{id}: {peer} handshake read failed: {e}")
+            log::debug!("client-{id}: {peer} handshake read failed: {e}");
+            return None;
         }
     };
     // (The target is never logged: it may hold a session secret.)
-    let Some(place) = Place::from_target(&upgrade.target) else {
-        return refuse(id, &stream, peer, &Refusal::new(404, NOT_A_ROOM));
+    let Some(place) = Place::from_target(upgrade.target()) else {
+        refuse(id, stream, peer, &Refusal::new(404, NOT_A_ROOM));
+        return None;
     };
-    let peer = forwarded(id, peer, &upgrade, &ctx);
-    let Some(_seat) = ctx.seats.try_take() else {
+    let peer = forwarded(id, peer, &upgrade, ctx);
+    let Some(seat) = ctx.seats.try_take() else {
         let refusal = Refusal::new(503, "the room is full, try again later");
-        return refuse(id, &stream, peer, &refusal);
+        refuse(id, stream, peer, &refusal);
+        return None;
     };
-    // Once admitted, the room holds our place: the guard's Leave frees it.
     let guard = LeaveGuard {
         id,
         inputs: &ctx.inputs,
         reason: LeaveReason::Aborted,
     };
     if let Err(why) = broadcaster::admit(&ctx.inputs, id, place, deadline) {
-        return refuse(id, &stream, peer, &Refusal::new(503, why));
+        refuse(id, stream, peer, &Refusal::new(503, why));
+        return None;
     }
     // JSON if the client offers it (RFC 6455 section 4.2.2), else plain text.
-    let format = match upgrade.subprotocols.iter().any(|p| p == JSON_SUBPROTOCOL) {
+    let format = match upgrade.subprotocols().any(|p| p == JSON_SUBPROTOCOL) {
         true => Format::Json,
         false => Format::Text,
     };
     let selected = (format == Format::Json).then_some(JSON_SUBPROTOCOL);
-    if let Err(e) = upgrade::accept(&stream, &upgrade, selected) {
-        return log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
+    if let Err(e) = upgrade::accept(stream, &upgrade, selected) {
+        log::debug!("client-{id}: {peer} went before the handshake answer: {e}");
+        return None;
     }
     let start = Start {
         id,
@@ -138,9 +182,7 @@ pub fn serve(id: ClientId, stream: Arc<TcpStream>, peer: SocketAddr, ctx: Arc<Co
         format,
         early: upgrade.rest,
     };
-    if let Err(e) = session(start, stream, &ctx, guard) {
-        log::warn!("client-{id}: could not start a session for {peer}: {e}");
-    }
+    Some(Admitted { start, seat, guard })
 }
 
 /// The client's address: `peer`, or from a trusted proxy the one it

@@ -114,11 +114,13 @@ pub struct Limits {
           value_parser = ranged::<1, { 64 << 20 }>)]
     pub max_message_bytes: usize,
     /// tungstenite's read buffer per connection, in bytes (not a flag;
-    /// default 1024): how much one read asks for. Its own default (128 KiB)
+    /// default 512): how much one read asks for. Its own default (128 KiB)
     /// is allocated, and zeroed, for every connection; a chat line is far
     /// smaller, and a longer message grows the buffer while it is read.
-    /// Measured: 4 KiB cost 4 KiB more per idle client than 1 KiB.
-    #[arg(skip = 1024_usize)]
+    /// Measured: 4 KiB cost 4 KiB more per idle client than 1 KiB. It is
+    /// the buffer the request head was read into, handed on (see
+    /// `http::head::HEAD_CHUNK`): 512 bytes hold a chat line and most heads.
+    #[arg(skip = crate::http::head::HEAD_CHUNK)]
     pub read_buffer_bytes: usize,
     /// Lines queued for a client that is behind, at most; one more and the
     /// room drops it (close 1008, then its connection is aborted)
@@ -464,7 +466,7 @@ mod tests {
     fn every_limit_has_its_documented_default() {
         let l = Limits::default();
         assert_eq!(l.max_message_bytes, 4096);
-        assert_eq!(l.read_buffer_bytes, 1024);
+        assert_eq!(l.read_buffer_bytes, 512);
         assert_eq!(l.outbox_lines, 4096);
         assert_eq!(l.write_timeout, Duration::from_secs(10));
         assert_eq!(l.ping_interval, Duration::from_secs(30));

@@ -52,7 +52,7 @@ pub fn load_average() -> String {
         .join(" ")
 }
 
-fn utc_now() -> String {
+pub fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -110,9 +110,9 @@ pub fn root(cfg: &Config) -> Option<PathBuf> {
 }
 
 /// The command as run: `make bench`, after any `BENCH_*` settings.
-fn command() -> String {
+pub fn command() -> String {
     let mut vars: Vec<String> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("BENCH_") && k != "BENCH_DOCS")
+        .filter(|(k, _)| k.starts_with("BENCH_") && k != "BENCH_DOCS" && k != "BENCH_BASELINE_NOTE")
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     vars.sort();

@@ -4,12 +4,14 @@
 //! coordinator thread except the fleet's worker threads (`fleet`) and the
 //! thread that drains a server's log (`server`).
 
+pub mod baseline;
 pub mod chart;
 pub mod compare;
 pub mod docs;
 pub mod fleet;
 pub mod hist;
 pub mod memory;
+pub mod moments;
 pub mod report;
 pub mod scale_out;
 pub mod scenarios;

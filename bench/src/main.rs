@@ -23,6 +23,14 @@
 //!    instances joined through a `redis-server` started here, next to one
 //!    instance without Redis: closed-loop deliveries/s and paced latency.
 //!    Without `redis-server`, the row is a note saying so.
+//! 8. `bell`: 300 clients join one room within a second, 100 lines of
+//!    history, the store on: connect to presence line, CPU per join.
+//! 9. `bigroom`: 5,000 members, one line's round trip to the last member;
+//!    closed-loop fan-out at 1,000 and 5,000 members, ours and tokio's.
+//! 10. `lecture`: a teacher line every 5 s to 300 students, 30 of them
+//!     chatting at 1 line/s each, 60 s: delivery latency, CPU.
+//! 11. `store`: closed-loop fan-out with `--memory-only`, with the store
+//!     on (`--data-dir`) and with `--redis`.
 //!
 //! A full run (no `BENCH_QUICK`, no `BENCH_ONLY`) also writes
 //! `docs/bench/latest.md`, `docs/bench/chart.svg` and the README's table
@@ -39,12 +47,13 @@
 //! `BENCH_STARTS`, `BENCH_SCALE_OUT=200:500`, `BENCH_SERVER_BIN` (another server binary), `BENCH_OUT`
 //! (output directory; default `target/bench/`).
 
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chat_bench::report::{self, Run, Scenario};
 use chat_bench::scenarios::{self, Config};
 use chat_bench::server::{self, Launch};
-use chat_bench::{compare, docs, scale_out};
+use chat_bench::{baseline, compare, docs, moments, scale_out};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -211,6 +220,84 @@ fn main() {
         }
     }
 
+    if cfg.wants("bell") {
+        let (n, within) = cfg.bell;
+        all.push(Scenario {
+            key: "bell",
+            server: ours.name.clone(),
+            title: format!(
+                "8. the bell: {n} clients join one room within {:.0} s, {} lines of history, the store on",
+                within.as_secs_f64(),
+                scenarios::HISTORY
+            ),
+            runs: repeat(&cfg, "bell", &ours, || moments::bell(&cfg)),
+        });
+    }
+    if cfg.wants("bigroom") {
+        for &n in &cfg.big_room {
+            all.push(Scenario {
+                key: "bigroom",
+                server: ours.name.clone(),
+                title: format!(
+                    "9. the big room: {n} members, one says {} lines one at a time: the round trip to the last member",
+                    cfg.probes
+                ),
+                runs: repeat(&cfg, &format!("bigroom N={n}"), &ours, || {
+                    moments::big_room(&cfg, n)
+                }),
+            });
+        }
+        let tokio: Vec<&Launch> = cfg.peers.iter().filter(|p| p.name == "tokio").collect();
+        for (i, &(n, count)) in cfg.big_fanout.iter().enumerate() {
+            for what in std::iter::once(&ours).chain(tokio.iter().copied()) {
+                let count = if what.is_ours() {
+                    count
+                } else {
+                    cfg.peer_big_fanout.get(i).map_or(count, |&(_, c)| c)
+                };
+                all.push(Scenario {
+                    key: "bigroom",
+                    server: what.name.clone(),
+                    title: format!(
+                        "9. the big room, fan-out: {n} clients x {count} msgs, closed loop ({})",
+                        what.name
+                    ),
+                    runs: repeat(&cfg, &format!("bigroom fanout N={n}"), what, || {
+                        scenarios::fanout(&cfg, what, n, count)
+                    }),
+                });
+            }
+        }
+    }
+    if cfg.wants("lecture") {
+        let (students, chatters, secs, every) = cfg.lecture;
+        all.push(Scenario {
+            key: "lecture",
+            server: ours.name.clone(),
+            title: format!(
+                "10. a lecture: a teacher line every {} s to {students} students, {chatters} of them saying 1 line/s each, {secs} s",
+                every.as_secs()
+            ),
+            runs: repeat(&cfg, "lecture", &ours, || moments::lecture(&cfg)),
+        });
+    }
+    if cfg.wants("store") {
+        let (n, count) = cfg.store_fanout;
+        for store in moments::Store::ALL {
+            all.push(Scenario {
+                key: "store",
+                server: ours.name.clone(),
+                title: format!(
+                    "11. fan-out by store: {n} clients x {count} msgs, closed loop, {}",
+                    store.label()
+                ),
+                runs: repeat(&cfg, &format!("store {}", store.key()), &ours, || {
+                    moments::store_fanout(&cfg, store, n, count)
+                }),
+            });
+        }
+    }
+
     let elapsed = started.elapsed().as_secs_f64();
     let table = report::table(&all);
     let side = compare::Summary::new(&cfg, &all);
@@ -246,6 +333,63 @@ fn main() {
         Ok(()) => println!("load: figures written to {}", out.join(name).display()),
         Err(e) => eprintln!("load: could not write the figures: {e}"),
     }
+    // Every figure beside the last full run's (docs/bench/baseline.json).
+    let figures = baseline::figures(&all);
+    let base_path = std::env::var_os("BENCH_BASELINE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| baseline::path(&docs::root(&cfg).unwrap_or_else(checkout)));
+    let (mut regressions, mut memory_regressions) = (0, 0);
+    match std::fs::read_to_string(&base_path) {
+        Ok(text) => {
+            let base = baseline::parse(&text);
+            let (lines, n) = baseline::compare(&figures, &base);
+            regressions = n;
+            let memory: Vec<baseline::Figure> = figures
+                .iter()
+                .filter(|f| baseline::is_memory(&f.unit))
+                .cloned()
+                .collect();
+            memory_regressions = baseline::compare(&memory, &base).1;
+            println!();
+            println!(
+                "beside the baseline ({}: {}, load average {} before):",
+                base_path.display(),
+                baseline::meta(&text, "date").unwrap_or_default(),
+                baseline::meta(&text, "load_before").unwrap_or_default()
+            );
+            print!("{lines}");
+            println!(
+                "load: {n} REGRESSION(s) (worse than {:.0}% for memory, {:.0}% for time, CPU and rates)",
+                baseline::MEMORY_SLACK * 100.0,
+                baseline::TIME_SLACK * 100.0
+            );
+        }
+        Err(e) => println!(
+            "load: no baseline to compare with ({}: {e})",
+            base_path.display()
+        ),
+    }
+    // A full run writes the baseline (with the README's table below, from
+    // the same figures); BENCH_WRITE_BASELINE=1 makes any run write it.
+    let write_baseline = std::env::var("BENCH_WRITE_BASELINE").is_ok_and(|v| v == "1");
+    if write_baseline || docs::root(&cfg).is_some() {
+        let mut meta: Vec<(&str, String)> = vec![
+            ("date", docs::utc_now()),
+            ("command", docs::command()),
+            ("cores", machine.cores.to_string()),
+            ("cpu", machine.cpu.clone()),
+            ("load_before", machine.load.clone()),
+            ("load_after", docs::load_average()),
+            ("runs", cfg.runs.to_string()),
+        ];
+        if let Ok(note) = std::env::var("BENCH_BASELINE_NOTE") {
+            meta.push(("note", note));
+        }
+        match report::write(&base_path, &baseline::to_json(&meta, &figures)) {
+            Ok(()) => println!("load: wrote {}", base_path.display()),
+            Err(e) => eprintln!("load: could not write the baseline: {e}"),
+        }
+    }
     if let Some(root) = docs::root(&cfg) {
         let run = docs::RunInfo {
             machine,
@@ -262,6 +406,23 @@ fn main() {
             Err(e) => eprintln!("load: could not write the docs: {e}"),
         }
     }
+    // BENCH_FAIL_ON_REGRESSION=1: exit 2 on any regression; `memory`: on
+    // a memory figure's only (`make bench-memory`, before a commit).
+    match std::env::var("BENCH_FAIL_ON_REGRESSION").as_deref() {
+        Ok("1") if regressions > 0 => std::process::exit(2),
+        Ok("memory") if memory_regressions > 0 => {
+            println!("load: {memory_regressions} memory REGRESSION(s)");
+            std::process::exit(2)
+        }
+        _ => {}
+    }
+}
+
+/// The checkout this program was built from (bench/'s parent).
+fn checkout() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Run one scenario `cfg.runs` times against `what`. A peer without a

@@ -56,6 +56,22 @@ pub struct Config {
     /// instances), closed-loop messages each, paced messages/s each (for
     /// `paced`'s seconds). `BENCH_SCALE_OUT=200:500`.
     pub scale_out: (usize, u32, u32),
+    /// The bell: clients joining one room with history, and within how
+    /// long (`BENCH_BELL=300`).
+    pub bell: (usize, Duration),
+    /// The big room's sizes for the round trip to the last member
+    /// (`BENCH_BIG_ROOM=5000`).
+    pub big_room: Vec<usize>,
+    /// The big room's closed-loop fan-out, ours and the peers'
+    /// (`BENCH_BIG_FANOUT=1000:20,5000:2`, `BENCH_PEER_BIG_FANOUT`).
+    pub big_fanout: Vec<(usize, u32)>,
+    pub peer_big_fanout: Vec<(usize, u32)>,
+    /// The lecture: students, chatters among them (1 line/s each),
+    /// seconds, and a teacher line every so often
+    /// (`BENCH_LECTURE=300:30:60`).
+    pub lecture: (usize, usize, u32, Duration),
+    /// Fan-out with each store (`BENCH_STORE_FANOUT=200:500`).
+    pub store_fanout: (usize, u32),
     /// Only these scenarios (`BENCH_ONLY` or arguments); all if empty.
     pub only: Vec<String>,
     /// Peer servers run through the same fan-out, paced and idle scenarios
@@ -155,6 +171,43 @@ impl Config {
                 // far below capacity like `paced`'s 50 x 10.
                 (n.max(2), count, 1)
             },
+            bell: (
+                env_num("BENCH_BELL").unwrap_or(if quick { 100 } else { 300 }),
+                Duration::from_secs(1),
+            ),
+            big_room: env_list("BENCH_BIG_ROOM").unwrap_or(if quick {
+                vec![1000]
+            } else {
+                vec![5000]
+            }),
+            big_fanout: sizes("BENCH_BIG_FANOUT", &[(1000, 2)], &[(1000, 20), (5000, 2)]),
+            peer_big_fanout: sizes(
+                "BENCH_PEER_BIG_FANOUT",
+                &[(1000, 1)],
+                &[(1000, 2), (5000, 1)],
+            ),
+            lecture: {
+                let parts: Vec<u32> = std::env::var("BENCH_LECTURE")
+                    .ok()
+                    .map(|v| v.split(':').filter_map(|p| p.trim().parse().ok()).collect())
+                    .unwrap_or_default();
+                let at = |i: usize, full: u32, small: u32| {
+                    parts
+                        .get(i)
+                        .copied()
+                        .unwrap_or(if quick { small } else { full })
+                };
+                (
+                    at(0, 300, 100) as usize,
+                    at(1, 30, 10) as usize,
+                    at(2, 60, 10).max(1),
+                    Duration::from_secs(5),
+                )
+            },
+            store_fanout: sizes("BENCH_STORE_FANOUT", &[(200, 30)], &[(200, 500)])
+                .first()
+                .copied()
+                .unwrap_or((200, 500)),
             only,
             peers: peers_from_env(),
         }
@@ -255,7 +308,7 @@ pub(crate) fn wait_joined(fleet: &Fleet, target: usize, limit: Duration) -> Resu
 /// Wait until `target` clients are in the server's broadcast set: for ours,
 /// joined and every join notice (`notices` in all) read; for a relaying
 /// peer, past the handshake and each one has heard the beacon.
-fn settle(
+pub(crate) fn settle(
     fleet: &Fleet,
     server: &ServerProc,
     target: usize,
@@ -335,8 +388,23 @@ pub(crate) fn dropped(fleet: &Fleet) -> usize {
     fleet.shared.dropped.load(Ordering::Acquire)
 }
 
-fn start_server(run: &mut Run, what: &Launch) -> Option<ServerProc> {
-    match ServerProc::launch(what, MAX_CLIENTS) {
+pub(crate) fn start_server(run: &mut Run, what: &Launch) -> Option<ServerProc> {
+    start_server_with(run, what, &[])
+}
+
+/// [`start_server`], with more arguments for ours (`--data-dir DIR`,
+/// `--redis URL`; see [`ServerProc::start_with`]).
+pub(crate) fn start_server_with(
+    run: &mut Run,
+    what: &Launch,
+    extra: &[&str],
+) -> Option<ServerProc> {
+    let started = if what.is_ours() {
+        ServerProc::start_with(&what.path, MAX_CLIENTS, extra)
+    } else {
+        ServerProc::launch(what, MAX_CLIENTS)
+    };
+    match started {
         Ok(s) => {
             eprintln!("    {} pid {} at ws://{}/", what.name, s.pid, s.chat);
             Some(s)
@@ -383,8 +451,22 @@ pub fn fanout_in_rooms(
     rooms: u32,
     prefix: &str,
 ) -> Run {
+    fanout_with(cfg, what, n, count, rooms, prefix, &[])
+}
+
+/// [`fanout_in_rooms`] against a server started with `extra` arguments
+/// (ours only: `--data-dir DIR`, `--redis URL`).
+pub(crate) fn fanout_with(
+    cfg: &Config,
+    what: &Launch,
+    n: usize,
+    count: u32,
+    rooms: u32,
+    prefix: &str,
+    extra: &[&str],
+) -> Run {
     let mut run = Run::default();
-    let Some(server) = start_server(&mut run, what) else {
+    let Some(server) = start_server_with(&mut run, what, extra) else {
         return run;
     };
     let mut fleet = Fleet::new(server.chat, server.dialect, cfg.workers, n, Instant::now());
@@ -543,7 +625,7 @@ pub(crate) fn fleet_reasons_or(r: &Report) -> String {
     )
 }
 
-fn latency_rows(run: &mut Run, p: &str, r: &Report) {
+pub(crate) fn latency_rows(run: &mut Run, p: &str, r: &Report) {
     run.put(
         &format!("{p}.p50"),
         "latency p50",
@@ -665,7 +747,10 @@ pub fn paced(cfg: &Config, what: &Launch) -> Run {
 
 /// A blocking tungstenite client for the idle scenario's probing pair; with
 /// ours, once greeted.
-fn pair_client(addr: SocketAddr, dialect: Dialect) -> Result<WebSocket<TcpStream>, String> {
+pub(crate) fn pair_client(
+    addr: SocketAddr,
+    dialect: Dialect,
+) -> Result<WebSocket<TcpStream>, String> {
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("pair connect: {e}"))?;
     let _ = stream.set_nodelay(true);
@@ -790,7 +875,7 @@ fn probe_pair(
 /// Check there are enough free thread ids for `clients` more clients (a
 /// server thread each, and a writer while one is behind), so the benchmark
 /// cannot starve the machine.
-fn thread_room(clients: usize) -> Result<(), String> {
+pub(crate) fn thread_room(clients: usize) -> Result<(), String> {
     let Some((used, max)) = server::machine_threads() else {
         return Ok(());
     };
@@ -1260,11 +1345,14 @@ pub fn has_rooms(bin: &std::path::Path) -> bool {
 
 /// History lines the join-cost scenario puts in its room: the default
 /// `--history`.
-const HISTORY: u32 = 100;
+pub const HISTORY: u32 = 100;
 
 /// One client joining `path`, read up to its greeting; returns it, still
 /// connected, and the history lines it got before the greeting.
-fn join_room(addr: SocketAddr, path: &str) -> Result<(WebSocket<TcpStream>, u32), String> {
+pub(crate) fn join_room(
+    addr: SocketAddr,
+    path: &str,
+) -> Result<(WebSocket<TcpStream>, u32), String> {
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("join connect: {e}"))?;
     let _ = stream.set_nodelay(true);
@@ -1286,6 +1374,43 @@ fn join_room(addr: SocketAddr, path: &str) -> Result<(WebSocket<TcpStream>, u32)
     Err(format!("join {path}: no greeting after 10,000 lines"))
 }
 
+/// Join `path` and say `lines` stamped lines there, each read back (so
+/// they are in the room's history); returns the speaker, still connected.
+pub(crate) fn fill_history(
+    addr: SocketAddr,
+    path: &str,
+    lines: u32,
+) -> Result<WebSocket<TcpStream>, String> {
+    let (mut ws, _) = join_room(addr, path)?;
+    let base = Instant::now();
+    for seq in 0..lines {
+        let stamp = Stamp {
+            sender: 0,
+            seq,
+            sent_ns: base.elapsed().as_nanos() as u64,
+        };
+        let text = String::from_utf8_lossy(&stamp.write()).into_owned();
+        ws.send(Message::text(text))
+            .map_err(|e| format!("history send: {e}"))?;
+    }
+    // Its own lines back: they are in the history now.
+    let mut back = 0;
+    for _ in 0..10 * lines.max(1) {
+        if back == lines {
+            return Ok(ws);
+        }
+        if let Message::Text(t) = ws.read().map_err(|e| format!("history read: {e}"))? {
+            if Stamp::from_line(t.as_bytes()).is_some() {
+                back += 1;
+            }
+        }
+    }
+    match back == lines {
+        true => Ok(ws),
+        false => Err(format!("only {back} of {lines} history lines came back")),
+    }
+}
+
 /// Scenario 6a: join cost with history on. `HISTORY` lines are
 /// said in one room; then `cfg.joins` clients join it one after another,
 /// and as many join an empty room on the same server: the time from
@@ -1297,33 +1422,7 @@ pub fn history_join(cfg: &Config) -> Run {
     let Some(server) = start_server(&mut run, &cfg.ours()) else {
         return run;
     };
-    let filled = (|| {
-        let (mut ws, _) = join_room(server.chat, "/bench-history")?;
-        let base = Instant::now();
-        for seq in 0..HISTORY {
-            let stamp = Stamp {
-                sender: 0,
-                seq,
-                sent_ns: base.elapsed().as_nanos() as u64,
-            };
-            let text = String::from_utf8_lossy(&stamp.write()).into_owned();
-            ws.send(Message::text(text))
-                .map_err(|e| format!("history send: {e}"))?;
-        }
-        // Its own lines back: they are in the history now.
-        let mut back = 0;
-        for _ in 0..10 * HISTORY {
-            if let Message::Text(t) = ws.read().map_err(|e| format!("history read: {e}"))? {
-                if Stamp::from_line(t.as_bytes()).is_some() {
-                    back += 1;
-                    if back == HISTORY {
-                        return Ok(ws);
-                    }
-                }
-            }
-        }
-        Err(format!("only {back} of {HISTORY} history lines came back"))
-    })();
+    let filled = fill_history(server.chat, "/bench-history", HISTORY);
     let speaker = match filled {
         Ok(ws) => ws,
         Err(e) => {

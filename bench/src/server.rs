@@ -72,6 +72,8 @@ pub struct Log {
     /// WARN and ERROR lines once the server is up: the last few, and how many.
     pub warnings: AtomicU64,
     ready: std::sync::atomic::AtomicBool,
+    /// The key of `teacher: open http://...#teacher=KEY`, once printed.
+    teacher_key: Mutex<Option<String>>,
     last_warnings: Mutex<Vec<String>>,
     tail: Mutex<Vec<String>>,
 }
@@ -79,6 +81,10 @@ pub struct Log {
 impl Log {
     fn take(&self, line: &str) {
         self.lines.fetch_add(1, Ordering::Relaxed);
+        if let Some((_, key)) = line.split_once("#teacher=") {
+            let key = key.split_whitespace().next().unwrap_or_default();
+            *self.teacher_key.lock().unwrap_or_else(|e| e.into_inner()) = Some(key.to_string());
+        }
         if line.contains("outbox full, dropped") {
             self.slow_drops.fetch_add(1, Ordering::Relaxed);
         }
@@ -93,6 +99,14 @@ impl Log {
             push_bounded(&self.last_warnings, line, 5);
         }
         push_bounded(&self.tail, line, 8);
+    }
+
+    /// The teacher key the server printed at start, if it did.
+    pub fn teacher_key(&self) -> Option<String> {
+        self.teacher_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn last_warnings(&self) -> Vec<String> {
@@ -201,7 +215,10 @@ impl ServerProc {
     }
 
     /// [`ServerProc::start`] with more arguments (`--redis URL`: one
-    /// instance of a cluster).
+    /// instance of a cluster; `--data-dir DIR`: the store on). Without
+    /// `--data-dir` it adds `--memory-only`: the server's default keeps a
+    /// store in `chat-data` in its working directory, and a benchmark
+    /// always says which it measures.
     pub fn start_with(
         bin: &Path,
         max_clients: usize,
@@ -212,6 +229,13 @@ impl ServerProc {
             .args(["--http-port", "0", "--ws-port", "0", "--rate", "0"])
             .args(["--max-clients", &max, "--log-level", "info"])
             .args(extra)
+            .args(
+                (!extra
+                    .iter()
+                    .any(|a| *a == "--data-dir" || *a == "--memory-only")
+                    && has_store(bin))
+                .then_some("--memory-only"),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -386,6 +410,17 @@ pub fn machine_threads() -> Option<(u64, u64)> {
     let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
     let max = read("/proc/sys/kernel/pid_max")?.min(read("/proc/sys/kernel/threads-max")?);
     Some((total.parse().ok()?, max))
+}
+
+/// The server has a store (its `--help` lists `--memory-only`); an older
+/// binary, measured for an A/B, keeps everything in memory anyway.
+pub fn has_store(bin: &Path) -> bool {
+    Command::new(bin)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--memory-only"))
 }
 
 /// One WebSocket handshake to `addr`, then the TCP connection dropped

@@ -25,6 +25,7 @@ use crate::store::{Restored, Store, Write};
 
 mod deliver;
 mod peers;
+mod reply;
 
 pub use peers::Peers;
 
@@ -34,11 +35,11 @@ pub use peers::Peers;
 #[derive(Debug)]
 pub enum Input {
     /// A client asks, before its `101`, to be let into a room. The
-    /// broadcaster answers on `reply` (a channel of one).
+    /// broadcaster answers on `reply` (a one-shot slot).
     Admit {
         id: ClientId,
         place: Place,
-        reply: Sender<Admission>,
+        reply: reply::Reply,
     },
     /// An admitted client finished its handshake (the seed's `:open`).
     Join {
@@ -86,15 +87,15 @@ pub fn admit(
     place: Place,
     deadline: Instant,
 ) -> Result<(), &'static str> {
-    let (reply, answer) = crossbeam_channel::bounded(1);
+    let (reply, answer) = reply::slot();
     if inputs.send(Input::Admit { id, place, reply }).is_err() {
         return Err("the server is shutting down");
     }
     match answer.recv_deadline(deadline) {
-        Ok(Admission::Welcome) => Ok(()),
-        Ok(Admission::NoRoom) => Err("every room slot is in use, try again later"),
-        Ok(Admission::Closing) => Err("the server is shutting down"),
-        Err(_) => Err("the server is busy, try again later"),
+        Some(Admission::Welcome) => Ok(()),
+        Some(Admission::NoRoom) => Err("every room slot is in use, try again later"),
+        Some(Admission::Closing) => Err("the server is shutting down"),
+        None => Err("the server is busy, try again later"),
     }
 }
 
@@ -212,9 +213,9 @@ impl Broadcaster {
         match input {
             Input::Admit { id, place, reply } => {
                 let answer = self.core.admit(id, place, now);
-                // One answer in a channel of one: never blocks. The reader
-                // may have given up waiting; its Leave will free the place.
-                let _ = reply.try_send(answer);
+                // Never blocks. The reader may have given up waiting; its
+                // Leave will free the place.
+                reply.send(answer);
             }
             Input::Join {
                 id,

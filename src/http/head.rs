@@ -14,26 +14,60 @@ use std::time::{Duration, Instant};
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// A head with more header lines than this is refused with 431. Both ports.
 pub const MAX_FIELDS: usize = 48;
+/// The head is read this many bytes at a time, into a buffer that grows
+/// by as much when a head is longer; what is left of the buffer after the
+/// head becomes the WebSocket's read buffer (`Limits::read_buffer_bytes`),
+/// so a connection allocates one buffer, not two.
+pub const HEAD_CHUNK: usize = 512;
 
 /// A parsed request head. Field names and values as sent (values trimmed;
 /// bytes that are not UTF-8 replaced), in order, repeated lines kept apart.
+///
+/// The method, the target and every name and value live in one string,
+/// one allocation for the whole head: a reader thread parses it and frees
+/// it before its session, and glibc keeps what a thread frees for that
+/// thread alone, so many small strings would stay resident per client.
 #[derive(Debug, Clone)]
 pub struct Head {
-    pub method: String,
-    /// The request target as sent: origin-form (`/path?query`) or another form.
-    pub target: String,
+    text: String,
+    method: Span,
+    target: Span,
     /// HTTP/1.x minor version: 0 or 1.
     pub minor_version: u8,
-    pub fields: Vec<(String, String)>,
+    fields: Vec<(Span, Span)>,
 }
 
+/// Where a piece of [`Head`]'s text is: start and end, in bytes.
+type Span = (u32, u32);
+
 impl Head {
-    /// Every value of field `name` (case-insensitive), one per field line.
-    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    fn at(&self, (start, end): Span) -> &str {
+        self.text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    pub fn method(&self) -> &str {
+        self.at(self.method)
+    }
+
+    /// The request target as sent: origin-form (`/path?query`) or another form.
+    pub fn target(&self) -> &str {
+        self.at(self.target)
+    }
+
+    /// Every field line, name and value, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.fields
             .iter()
+            .map(|&(name, value)| (self.at(name), self.at(value)))
+    }
+
+    /// Every value of field `name` (case-insensitive), one per field line.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// The members of list field `name`: all its lines combined into one
@@ -124,7 +158,8 @@ pub enum ReadFailure {
 }
 
 /// Read one request head. Blocks until it is complete, the client goes, or
-/// `deadline` passes. Returns the head and the bytes that came after it.
+/// `deadline` passes. Returns the head and the bytes that came after it,
+/// in the buffer the head was read into (its capacity kept).
 ///
 /// # Errors
 /// See [`ReadFailure`]; reads never go past [`MAX_HEAD_BYTES`] plus one
@@ -134,7 +169,7 @@ pub fn read_head(
     deadline: Instant,
 ) -> Result<(Head, Vec<u8>), ReadFailure> {
     // On the heap: this runs on a small thread stack.
-    let mut buf = Vec::with_capacity(1024);
+    let mut buf = Vec::with_capacity(HEAD_CHUNK);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -144,7 +179,7 @@ pub fn read_head(
             .set_read_timeout(Some(left))
             .map_err(ReadFailure::Io)?;
         let filled = buf.len();
-        buf.resize(filled + 1024, 0);
+        buf.resize(filled + HEAD_CHUNK, 0);
         let read = stream.read(&mut buf[filled..]);
         buf.truncate(filled + *read.as_ref().unwrap_or(&0));
         match read {
@@ -166,7 +201,8 @@ pub fn read_head(
             Err(e) => return Err(ReadFailure::Io(e)),
         }
         if let Some((head, len)) = parse(&buf)? {
-            return Ok((head, buf.split_off(len)));
+            buf.drain(..len);
+            return Ok((head, buf));
         }
     }
 }
@@ -205,18 +241,31 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, ReadFailure> {
         }
         Err(_) => return Err(ReadFailure::Bad(400, "malformed request")),
     };
+    // Everything fits in the head's own length (a replaced byte may grow
+    // to three, hence the slack).
+    let mut text = String::with_capacity(len + 64);
+    let mut put = |piece: &str| {
+        let start = text.len() as u32;
+        text.push_str(piece);
+        (start, text.len() as u32)
+    };
+    let method = put(request.method.unwrap_or_default());
+    let target = put(request.path.unwrap_or_default());
+    let fields = request
+        .headers
+        .iter()
+        .map(|h| {
+            let name = put(h.name);
+            let value = put(String::from_utf8_lossy(h.value).trim());
+            (name, value)
+        })
+        .collect();
     let head = Head {
-        method: request.method.unwrap_or_default().to_owned(),
-        target: request.path.unwrap_or_default().to_owned(),
+        text,
+        method,
+        target,
         minor_version: request.version.unwrap_or(1),
-        fields: request
-            .headers
-            .iter()
-            .map(|h| {
-                let value = String::from_utf8_lossy(h.value).trim().to_owned();
-                (h.name.to_owned(), value)
-            })
-            .collect(),
+        fields,
     };
     Ok(Some((head, len)))
 }

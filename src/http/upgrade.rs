@@ -24,18 +24,27 @@ const LINGER: Duration = Duration::from_millis(500);
 /// A valid upgrade request.
 #[derive(Debug)]
 pub struct Upgrade {
-    /// `Sec-WebSocket-Key`, to derive the accept key from.
-    key: String,
-    /// The request target, path and query as sent (`/chat?room=a`).
-    pub target: String,
+    /// `Sec-WebSocket-Key`, to derive the accept key from (checked: 24
+    /// bytes of base64).
+    key: [u8; 24],
     /// The whole request head, for checks made after the upgrade's own
     /// (rooms, a trusted proxy's headers).
     pub head: Head,
     /// Bytes that came after the request head (frames sent early).
     pub rest: Vec<u8>,
+}
+
+impl Upgrade {
+    /// The request target, path and query as sent (`/chat?room=a`).
+    pub fn target(&self) -> &str {
+        self.head.target()
+    }
+
     /// The subprotocols the client offers (`Sec-WebSocket-Protocol`, every
     /// field combined, in order; RFC 6455 section 4.1).
-    pub subprotocols: Vec<String>,
+    pub fn subprotocols(&self) -> impl Iterator<Item = &str> + '_ {
+        self.head.list("Sec-WebSocket-Protocol")
+    }
 }
 
 /// An HTTP answer that ends the connection. [`refuse`] adds the fields every
@@ -131,7 +140,7 @@ pub enum Refused {
 /// # Errors
 /// The [`Refusal`] to answer with.
 pub fn check(head: Head, rest: Vec<u8>, origins: &OriginPolicy) -> Result<Upgrade, Refusal> {
-    if head.method != "GET" {
+    if head.method() != "GET" {
         return Err(Refusal::new(405, "a WebSocket handshake is a GET"));
     }
     if head.minor_version != 1 {
@@ -162,8 +171,8 @@ pub fn check(head: Head, rest: Vec<u8>, origins: &OriginPolicy) -> Result<Upgrad
         )
         .with_header("Connection", "Upgrade"));
     }
-    let key = match key {
-        Some(key) if is_valid_key(key) => key.to_owned(),
+    let key = match key.map(|k| <[u8; 24]>::try_from(k.as_bytes())) {
+        Some(Ok(key)) if is_valid_key(&key) => key,
         Some(_) => {
             return Err(Refusal::new(
                 400,
@@ -178,7 +187,7 @@ pub fn check(head: Head, rest: Vec<u8>, origins: &OriginPolicy) -> Result<Upgrad
     if !head::is_valid_host(host) {
         return Err(Refusal::new(400, "invalid Host"));
     }
-    if !head::is_path_or_absolute(&head.target) {
+    if !head::is_path_or_absolute(head.target()) {
         return Err(Refusal::new(400, "the request target must be a path"));
     }
     // Content before the 101 would be read as frames after it (a smuggling
@@ -197,27 +206,11 @@ pub fn check(head: Head, rest: Vec<u8>, origins: &OriginPolicy) -> Result<Upgrad
             format!("origin {} is not allowed", origin.unwrap_or("")),
         ));
     }
-    let subprotocols = head
-        .values("Sec-WebSocket-Protocol")
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .collect();
-    Ok(Upgrade {
-        key,
-        target: head.target.clone(),
-        head,
-        rest,
-        subprotocols,
-    })
+    Ok(Upgrade { key, head, rest })
 }
 
-/// 16 bytes in base64: 22 characters of the alphabet, then `==`.
-fn is_valid_key(key: &str) -> bool {
-    let b = key.as_bytes();
-    b.len() == 24
-        && b[22..] == *b"=="
+fn is_valid_key(b: &[u8; 24]) -> bool {
+    b[22..] == *b"=="
         && b[..22]
             .iter()
             .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
@@ -231,22 +224,26 @@ pub fn accept(
     upgrade: &Upgrade,
     subprotocol: Option<&str>,
 ) -> io::Result<()> {
-    let selected = subprotocol
-        .map(|p| format!("Sec-WebSocket-Protocol: {p}\r\n"))
-        .unwrap_or_default();
-    let response = format!(
+    // Written on the stack: a reader frees nothing it would keep (see
+    // `Head`).
+    let mut buf = [0u8; 256];
+    let mut out = io::Cursor::new(&mut buf[..]);
+    write!(
+        out,
         "HTTP/1.1 101 Switching Protocols\r\n\
          Upgrade: websocket\r\n\
          Connection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{selected}\r\n",
-        derive_accept_key(upgrade.key.as_bytes())
-    );
-    stream.write_all(response.as_bytes())
+         Sec-WebSocket-Accept: {}\r\n",
+        derive_accept_key(&upgrade.key)
+    )?;
+    if let Some(p) = subprotocol {
+        write!(out, "Sec-WebSocket-Protocol: {p}\r\n")?;
+    }
+    out.write_all(b"\r\n")?;
+    let len = usize::try_from(out.position()).unwrap_or(buf.len());
+    stream.write_all(&buf[..len])
 }
 
-/// Write the refusal, end our side, and read what is left for a moment so the
-/// client sees the answer rather than a reset. Errors are ignored: the
-/// connection is being dropped either way.
 pub fn refuse(mut stream: &TcpStream, refusal: &Refusal) {
     let mut response = format!("HTTP/1.1 {} {}\r\n", refusal.status, refusal.reason);
     let mut connection = "close".to_owned();
@@ -302,12 +299,9 @@ mod tests {
         req.extend_from_slice(b"\x81");
         let up = checked(&req).unwrap();
         assert_eq!(up.rest, b"\x81");
-        assert_eq!(up.target, "/chat?room=a");
+        assert_eq!(up.target(), "/chat?room=a");
         // RFC 6455 section 1.3's example.
-        assert_eq!(
-            derive_accept_key(up.key.as_bytes()),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
+        assert_eq!(derive_accept_key(&up.key), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub struct Member<H> {
     /// The resume secret it gave, if any.
     pub session: Option<SessionId>,
     /// Lines it did not get, kept for a resume (only for a member with a
-    /// session whose connection is ending or gone).
-    pub missed: Option<Missed>,
+    /// session whose connection is ending or gone). Boxed: every member's
+    /// entry in the room's table is as large as the largest field, and
+    /// almost no member has any.
+    pub missed: Option<Box<Missed>>,
     /// Set while away: when its grace ends.
     pub away_until: Option<Time>,
     /// A teacher here (by the key, or `/op`), until it leaves.
@@ -49,7 +51,13 @@ pub struct Member<H> {
 
 /// Every member of one room, with the indexes the commands need.
 pub struct Members<H> {
-    by_id: HashMap<ClientId, Member<H>>,
+    /// Every member, packed in a vector (in no particular order). A hash
+    /// table of members would round up to a power of two of entries, up to
+    /// twice as many as there are members, each as large as a `Member`;
+    /// here only the index does, and its entries are two words.
+    slots: Vec<(ClientId, Member<H>)>,
+    /// Member id -> its place in `slots`.
+    by_id: HashMap<ClientId, usize>,
     /// Case-folded nickname -> member: names are unique ignoring case.
     names: HashMap<String, ClientId>,
     /// The N of every `user-N` in use.
@@ -63,6 +71,7 @@ pub struct Members<H> {
 impl<H> Default for Members<H> {
     fn default() -> Self {
         Members {
+            slots: Vec::new(),
             by_id: HashMap::new(),
             names: HashMap::new(),
             numbers: HashSet::new(),
@@ -79,19 +88,21 @@ impl<H> Members<H> {
     }
 
     pub fn get(&self, id: ClientId) -> Option<&Member<H>> {
-        self.by_id.get(&id)
+        let &at = self.by_id.get(&id)?;
+        self.slots.get(at).map(|(_, m)| m)
     }
 
     pub fn get_mut(&mut self, id: ClientId) -> Option<&mut Member<H>> {
-        self.by_id.get_mut(&id)
+        let &at = self.by_id.get(&id)?;
+        self.slots.get_mut(at).map(|(_, m)| m)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&ClientId, &Member<H>)> {
-        self.by_id.iter()
+        self.slots.iter().map(|(id, m)| (id, m))
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&ClientId, &mut Member<H>)> {
-        self.by_id.iter_mut()
+        self.slots.iter_mut().map(|(id, m)| (&*id, m))
     }
 
     /// The member holding `session`, if any.
@@ -121,11 +132,25 @@ impl<H> Members<H> {
         }
         self.next_arrival = self.next_arrival.max(member.arrival);
         self.arrivals.insert(member.arrival, id);
-        self.by_id.insert(id, member);
+        match self.by_id.get(&id).and_then(|&at| self.slots.get_mut(at)) {
+            Some(slot) => slot.1 = member,
+            None => {
+                self.by_id.insert(id, self.slots.len());
+                self.slots.push((id, member));
+            }
+        }
     }
 
     pub fn remove(&mut self, id: ClientId) -> Option<Member<H>> {
-        let member = self.by_id.remove(&id)?;
+        let at = self.by_id.remove(&id)?;
+        if at >= self.slots.len() {
+            return None;
+        }
+        // The last member takes the freed place.
+        let (_, member) = self.slots.swap_remove(at);
+        if let Some((moved, _)) = self.slots.get(at) {
+            self.by_id.insert(*moved, at);
+        }
         self.names.remove(&fold(&member.nickname));
         if let Some(n) = member.number {
             self.numbers.remove(&n);
@@ -144,7 +169,8 @@ impl<H> Members<H> {
         if self.names.get(&key).is_some_and(|&holder| holder != id) {
             return Err(Taken);
         }
-        let member = self.by_id.get_mut(&id).ok_or(Taken)?;
+        let &at = self.by_id.get(&id).ok_or(Taken)?;
+        let (_, member) = self.slots.get_mut(at).ok_or(Taken)?;
         self.names.remove(&fold(&member.nickname));
         if let Some(n) = member.number.take() {
             self.numbers.remove(&n);
@@ -157,7 +183,7 @@ impl<H> Members<H> {
     /// order of arrival.
     pub fn arrivals(&self) -> impl Iterator<Item = (u64, &str, bool)> {
         self.arrivals.iter().filter_map(|(&a, id)| {
-            let member = self.by_id.get(id)?;
+            let member = self.get(*id)?;
             Some((a, member.nickname.as_str(), member.teacher))
         })
     }
@@ -188,7 +214,7 @@ impl<H> Members<H> {
     pub fn rekey(&mut self, old: ClientId, new: ClientId) -> Option<&mut Member<H>> {
         let member = self.remove(old)?;
         self.insert(new, member);
-        self.by_id.get_mut(&new)
+        self.get_mut(new)
     }
 }
 

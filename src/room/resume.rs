@@ -54,7 +54,7 @@ impl Missed {
 impl<H> Member<H> {
     /// Keep events for this away member's resume; false past `limit`.
     pub fn keep_events(&mut self, events: &[Arc<Event>], limit: usize) -> bool {
-        let missed = self.missed.get_or_insert_with(Missed::default);
+        let missed = self.missed.get_or_insert_with(Box::default);
         if !missed.fits(events.len(), limit) {
             return false;
         }
@@ -139,7 +139,7 @@ impl<H: Clone> Room<H> {
         member.since = since;
         let was = std::mem::replace(&mut member.peer, peer);
         let nickname = member.nickname.clone();
-        let missed = member.missed.take().unwrap_or_default();
+        let missed = *member.missed.take().unwrap_or_default();
         self.log(
             log::Level::Info,
             format!(
@@ -161,7 +161,7 @@ impl<H: Clone> Room<H> {
         if member.session.is_none() {
             return;
         }
-        let missed = member.missed.get_or_insert_with(Missed::default);
+        let missed = member.missed.get_or_insert_with(Box::default);
         if missed.fits(lines, limit) {
             missed.frames.extend(frames);
             return;
