@@ -20,8 +20,9 @@ use crate::nickname::fold;
 #[derive(Debug, Clone)]
 pub struct Bar {
     pub nick: String,
-    /// Its session, if it had one: a newcomer with it is barred.
-    pub session: Option<SessionId>,
+    /// Its session's digest ([`SessionId::digest`]), if it had one: a
+    /// newcomer with that session is barred.
+    pub session: Option<String>,
     /// Its address (canonical: an IPv4-mapped IPv6 address is IPv4).
     pub address: IpAddr,
     pub until: Time,
@@ -163,7 +164,7 @@ impl Moderation {
         self.bars.values().any(|bar| {
             bar.until > now
                 && (bar.address == address
-                    || (session.is_some() && bar.session.as_ref() == session))
+                    || session.is_some_and(|s| bar.session.as_deref() == Some(&*s.digest())))
         })
     }
 
@@ -183,9 +184,10 @@ impl Moderation {
     }
 }
 
-/// A bar as the store keeps it: `NICK\tADDRESS\tUNTIL\tSESSION`.
+/// A bar as the store keeps it: `NICK\tADDRESS\tUNTIL\tDIGEST` (the
+/// session's digest, never the session ID).
 pub fn bar_value(bar: &Bar) -> String {
-    let session = bar.session.as_ref().map_or("", SessionId::as_secret);
+    let session = bar.session.as_deref().unwrap_or("");
     format!("{}\t{}\t{}\t{session}", bar.nick, bar.address, bar.until.0)
 }
 
@@ -194,7 +196,10 @@ fn parse_bar(value: &str) -> Option<Bar> {
     let nick = parts.next()?.to_owned();
     let address = parts.next()?.parse().ok()?;
     let until = Time(parts.next()?.parse().ok()?);
-    let session = parts.next().and_then(SessionId::parse);
+    let session = parts
+        .next()
+        .filter(|d| d.len() == 16 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
     Some(Bar {
         nick,
         session,
@@ -225,7 +230,7 @@ mod tests {
         let now = Time(1_000_000);
         let bar = Bar {
             nick: "Bob".into(),
-            session: SessionId::parse("aaaaaaaaaaaaaaaaaaaa"),
+            session: SessionId::parse("aaaaaaaaaaaaaaaaaaaa").map(|s| s.digest()),
             address: "10.0.0.7".parse().unwrap(),
             until: after_minutes(now, 5),
         };
@@ -253,7 +258,12 @@ mod tests {
         assert!(m.barred(None, v4, now));
         assert!(m.barred(None, mapped, now), "the same host however written");
         assert!(!m.barred(None, other, now));
-        assert!(m.barred(bar.session.as_ref(), other, now), "by session");
+        let session = SessionId::parse("aaaaaaaaaaaaaaaaaaaa");
+        assert!(m.barred(session.as_ref(), other, now), "by session");
+        assert!(
+            !bar_value(&bar).contains("aaaaaaaaaaaaaaaaaaaa"),
+            "never the ID itself"
+        );
         assert!(!m.barred(None, v4, bar.until), "over once it ends");
         let again = Moderation::restore(&m.settings(), now);
         assert!(again.locked && again.slow == 30 && again.pin.is_some());

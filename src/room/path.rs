@@ -71,6 +71,17 @@ impl SessionId {
     }
 
     /// The secret itself, for the Redis layer to digest (never to log).
+    /// What a bar keeps of the session, in memory and in the store: a
+    /// 64-bit SipHash of it, in hex, never the ID itself (the ID is a
+    /// secret: whoever has it can resume as that member).
+    pub fn digest(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        "chat-server bar".hash(&mut hasher);
+        self.0.hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    }
+
     pub fn as_secret(&self) -> &str {
         &self.0
     }

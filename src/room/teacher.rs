@@ -522,7 +522,7 @@ impl<H: Clone> Room<H> {
         if let Some(minutes) = bar {
             let bar = Bar {
                 nick: nickname.clone(),
-                session,
+                session: session.as_ref().map(super::path::SessionId::digest),
                 address: host(peer),
                 until: after_minutes(self.now, minutes),
             };
