@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// A request head larger than this is refused: 414 if the request line
-/// alone is longer, else 431. Both ports (issue 9, point 1).
+/// alone is longer, else 431. Both ports.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// A head with more header lines than this is refused with 431. Both ports.
 pub const MAX_FIELDS: usize = 48;
