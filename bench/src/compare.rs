@@ -71,6 +71,9 @@ pub struct Summary {
     /// The scale-out row: one instance against two over Redis,
     /// one sentence each; empty when not run.
     pub scale_out: Vec<String>,
+    /// The bell, the big room, the lecture and fan-out by store, one
+    /// sentence each; empty when not run.
+    pub moments: Vec<String>,
 }
 
 /// The scenario `key` of `server` holding figure `figure`, and that row.
@@ -287,6 +290,86 @@ impl Summary {
                 ));
             }
         }
+        let mut moments = Vec::new();
+        if find(all, "bell", ours, "bell.p50").is_some() {
+            let (n, within) = cfg.bell;
+            moments.push(format!(
+                "the bell ({n} joins within {:.0} s into a room with 100 lines of history, the store on): {} greeted; connect to presence line p50 {} ms, p99 {} ms, max {} ms; server CPU {} us per join",
+                within.as_secs_f64(),
+                cell(all, "bell", ours, "bell.greeted", 1.0),
+                cell(all, "bell", ours, "bell.p50", 1.0),
+                cell(all, "bell", ours, "bell.p99", 1.0),
+                cell(all, "bell", ours, "bell.max", 1.0),
+                cell(all, "bell", ours, "bell.server_cpu_per_join", 1.0),
+            ));
+        }
+        for &n in &cfg.big_room {
+            let p = format!("bigroom_{n}");
+            if find(all, "bigroom", ours, &format!("{p}.last_member_p50")).is_some() {
+                moments.push(format!(
+                    "the big room ({n} members, one line at a time): to the last member p50 {} ms, p99 {} ms",
+                    cell(all, "bigroom", ours, &format!("{p}.last_member_p50"), 1.0),
+                    cell(all, "bigroom", ours, &format!("{p}.last_member_p99"), 1.0),
+                ));
+            }
+        }
+        for &(n, _) in &cfg.big_fanout {
+            let p = format!("fanout_n{n}");
+            if find(all, "bigroom", ours, &format!("{p}.deliveries_per_s")).is_some() {
+                let tokio = if cfg.peers.iter().any(|p| p.name == "tokio") {
+                    format!(
+                        " (tokio-tungstenite example: {} M, {} us)",
+                        cell(
+                            all,
+                            "bigroom",
+                            "tokio",
+                            &format!("{p}.deliveries_per_s"),
+                            1e-6
+                        ),
+                        cell(
+                            all,
+                            "bigroom",
+                            "tokio",
+                            &format!("{p}.server_cpu_per_delivery"),
+                            1.0
+                        ),
+                    )
+                } else {
+                    String::new()
+                };
+                moments.push(format!(
+                    "the big room's fan-out, {n} members, closed loop: {} M deliveries/s, server CPU {} us per delivery{tokio}",
+                    cell(all, "bigroom", ours, &format!("{p}.deliveries_per_s"), 1e-6),
+                    cell(all, "bigroom", ours, &format!("{p}.server_cpu_per_delivery"), 1.0),
+                ));
+            }
+        }
+        if find(all, "lecture", ours, "lecture.p99").is_some() {
+            let (students, chatters, secs, _) = cfg.lecture;
+            moments.push(format!(
+                "a lecture ({students} students, {chatters} chatting at 1 line/s, a teacher line every 5 s, {secs} s): delivery p50 {} ms, p99 {} ms; server CPU use {} cores",
+                cell(all, "lecture", ours, "lecture.p50", 1.0),
+                cell(all, "lecture", ours, "lecture.p99", 1.0),
+                cell(all, "lecture", ours, "lecture.server_cores", 1.0),
+            ));
+        }
+        for store in crate::moments::Store::ALL {
+            let p = format!("store_{}", store.key());
+            if find(all, "store", ours, &format!("{p}.deliveries_per_s")).is_some() {
+                moments.push(format!(
+                    "fan-out with {}: {} M deliveries/s, server CPU {} us per delivery",
+                    store.label(),
+                    cell(all, "store", ours, &format!("{p}.deliveries_per_s"), 1e-6),
+                    cell(
+                        all,
+                        "store",
+                        ours,
+                        &format!("{p}.server_cpu_per_delivery"),
+                        1.0
+                    ),
+                ));
+            }
+        }
         let sizes = cfg
             .fanout
             .iter()
@@ -309,6 +392,7 @@ impl Summary {
             sizes,
             rooms,
             scale_out,
+            moments,
         }
     }
 
@@ -319,7 +403,8 @@ impl Summary {
         out.push_str("memory per idle client, KiB\n");
         out.push_str(&self.memory.text());
         out.push('\n');
-        for r in self.ratios.iter().chain(&self.rooms).chain(&self.scale_out) {
+        let all = self.ratios.iter().chain(&self.rooms);
+        for r in all.chain(&self.scale_out).chain(&self.moments) {
             let _ = writeln!(out, "{r}");
         }
         out

@@ -178,6 +178,18 @@ pub fn write_all(
                 .join("\n")
         )
     };
+    let moments = if side.moments.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nOurs at a class's moments:\n\n{}\n",
+            side.moments
+                .iter()
+                .map(|r| format!("- {r}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    };
     let scale_out = if side.scale_out.is_empty() {
         String::new()
     } else {
@@ -194,7 +206,7 @@ pub fn write_all(
     let latest = format!(
         "# Latest `make bench` run\n\n{header}\n\n{peers}\n\n![ours and the peers](chart.svg)\n\n\
          ## Ours and the peers\n\nSame load generator, same run. Deliveries are lines read by clients; \
-         server CPU is the server process's user + system time (`/proc/PID/stat`) over the deliveries. {}\n\n{}\n{ratios}\n{rooms}{scale_out}\n\
+         server CPU is the server process's user + system time (`/proc/PID/stat`) over the deliveries. {}\n\n{}\n{ratios}\n{rooms}{scale_out}{moments}\n\
          ## Memory per idle client, KiB\n\nResident memory (`VmRSS`), kernel stacks (`KernelStack` in `/proc/meminfo`) \
          and TCP buffers (`mem` in `/proc/net/sockstat`, both ends of each loopback connection), each as (after - before) / clients.\n\n{}\n\
          ## Every figure\n\n```text\n{}```\n",
@@ -219,7 +231,7 @@ pub fn write_all(
         return Err(format!("{}: {END} before {BEGIN}", readme.display()));
     }
     let block = format!(
-        "{BEGIN}\n{header}\n\n{}\n\n{}\n{ratios}\n{rooms}{scale_out}\nMemory per idle client, KiB:\n\n{}\n![ours and the peers](docs/bench/chart.svg)\n\n\
+        "{BEGIN}\n{header}\n\n{}\n\n{}\n{ratios}\n{rooms}{scale_out}{moments}\nMemory per idle client, KiB:\n\n{}\n![ours and the peers](docs/bench/chart.svg)\n\n\
          Every figure of this run: [docs/bench/latest.md](docs/bench/latest.md).\n",
         side.sizes,
         side.throughput.markdown(),

@@ -202,6 +202,12 @@ pub fn read_head(
         }
         if let Some((head, len)) = parse(&buf)? {
             buf.drain(..len);
+            // A long head (a browser's cookies) grew the buffer: it is the
+            // read buffer from now on, for the whole session, so give the
+            // rest back.
+            if buf.capacity() > 2 * HEAD_CHUNK {
+                buf.shrink_to(HEAD_CHUNK.max(buf.len()));
+            }
             return Ok((head, buf));
         }
     }
@@ -301,6 +307,25 @@ mod tests {
             Err(ReadFailure::Bad(status, _)) => status,
             Err(e) => panic!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn what_follows_the_head_is_kept_in_a_small_buffer() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let cookie = "c".repeat(3000);
+        let head = format!("GET / HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n");
+        client.write_all(head.as_bytes()).unwrap();
+        client.write_all(b"early").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // The early bytes may or may not come in the head's last read.
+        let (head, rest) = read_head(&server, deadline).unwrap();
+        assert_eq!(head.target(), "/");
+        assert_eq!(head.values("Cookie").next().map(str::len), Some(3000));
+        assert!(rest.is_empty() || rest == b"early", "{rest:?}");
+        assert!(rest.capacity() <= 2 * HEAD_CHUNK, "{}", rest.capacity());
     }
 
     #[test]
