@@ -190,3 +190,34 @@ pub fn thread_count() -> usize {
         .map(|dir| dir.count())
         .unwrap_or(0)
 }
+
+/// Run the binary at `bin` with `args` to its end (stdin and stdout null,
+/// stderr read), bounded by [`WAIT`] (killed past it): its exit code
+/// (`None` if it had to be killed) and its stderr. For start-up errors.
+/// Panics if it cannot be started.
+pub fn run_to_end(bin: &str, args: &[&str]) -> (Option<i32>, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run chat-server");
+    let exited = crate::wait_until(WAIT, || matches!(child.try_wait(), Ok(Some(_))));
+    if !exited {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("chat-server output");
+    let code = if exited { out.status.code() } else { None };
+    (code, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The lines of `stderr` a failed start prints: those that start with
+/// `chat-server: ` (one, when it says what to change).
+pub fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("chat-server: "))
+        .collect()
+}

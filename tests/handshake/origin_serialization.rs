@@ -60,7 +60,6 @@ fn different_origins_stay_different() {
 
 #[test]
 fn a_configured_value_that_is_not_an_origin_stops_the_server() {
-    use std::process::{Command, Stdio};
     for bad in [
         "chat.example",
         "https://chat.example/chat",
@@ -70,21 +69,11 @@ fn a_configured_value_that_is_not_an_origin_stops_the_server() {
         "https://",
         "null",
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-            .args(["--http-port", "0", "--ws-port", "0", "--allow-origin", bad])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run chat-server");
-        let exited = wait_until(WAIT, || matches!(child.try_wait(), Ok(Some(_))));
-        if !exited {
-            let _ = child.kill();
-        }
-        let out = child.wait_with_output().expect("chat-server output");
-        assert!(exited, "{bad}: the server started");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{bad}: {stderr}");
+        let (code, stderr) = run_to_end(
+            env!("CARGO_BIN_EXE_chat-server"),
+            &["--http-port", "0", "--ws-port", "0", "--allow-origin", bad],
+        );
+        assert_eq!(code, Some(1), "{bad}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{bad}: {stderr}");
         assert!(stderr.contains(bad), "{bad}: {stderr}");
         assert!(stderr.contains("origin"), "{bad}: {stderr}");

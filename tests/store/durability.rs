@@ -4,7 +4,6 @@
 //! cannot be made is one line naming `--data-dir` and exit 1; `--retain`
 //! forgets what is older.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use testkit::*;
@@ -66,26 +65,13 @@ fn a_data_directory_that_cannot_be_made_is_one_line_and_exit_1() {
     let file = scratch.path("a-file");
     std::fs::write(&file, b"not a directory").expect("write");
     let bad = file.join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--http-port", "0", "--ws-port", "0", "--data-dir"])
-        .arg(&bad)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run chat-server");
-    let exited = wait_until(WAIT, || matches!(child.try_wait(), Ok(Some(_))));
-    if !exited {
-        let _ = child.kill();
-    }
-    let out = child.wait_with_output().expect("wait");
-    assert!(exited, "it did not stop");
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("chat-server: "))
-        .collect();
+    let bad = bad.to_str().expect("a UTF-8 path");
+    let (code, stderr) = run_to_end(
+        env!("CARGO_BIN_EXE_chat-server"),
+        &["--http-port", "0", "--ws-port", "0", "--data-dir", bad],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let errors = error_lines(&stderr);
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("--data-dir"), "{}", errors[0]);
 }
