@@ -311,20 +311,21 @@ pub fn encode(event: &Event, format: Format, history: bool, out: &mut Vec<u8>) {
 
 /// The plain-text frame of `event`, written in parts (no line built first).
 fn encode_text(event: &Event, out: &mut Vec<u8>) {
-    let text = |parts: &[&str], out: &mut Vec<u8>| {
-        let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
-        frame::encode_parts(frame::TEXT, &parts, out);
-    };
+    // The parts straight into the frame: no line built, nothing allocated
+    // (this runs once per event per batch, on the broadcaster).
+    fn text<const N: usize>(parts: [&str; N], out: &mut Vec<u8>) {
+        frame::encode_parts(frame::TEXT, &parts.map(str::as_bytes), out);
+    }
     match &event.what {
-        What::Chat { nick, text: t } => text(&[&name(nick), ": ", &clean(t)], out),
-        What::Action { nick, text: t } => text(&["* ", &name(nick), " ", &clean(t)], out),
+        What::Chat { nick, text: t } => text([&name(nick), ": ", &clean(t)], out),
+        What::Action { nick, text: t } => text(["* ", &name(nick), " ", &clean(t)], out),
         What::Private { from, to, text: t } => {
-            text(&[&name(from), " -> ", &name(to), ": ", &clean(t)], out)
+            text([&name(from), " -> ", &name(to), ": ", &clean(t)], out)
         }
-        What::Join { nick } => text(&[SYSTEM, &name(nick), " has joined."], out),
-        What::Leave { nick } => text(&[SYSTEM, &name(nick), " has left."], out),
-        What::Rename { from, to } => text(&[SYSTEM, &name(from), " is now ", &name(to), "."], out),
-        What::Welcome { nick, .. } => text(&[SYSTEM, "you are ", &name(nick), "."], out),
+        What::Join { nick } => text([SYSTEM, &name(nick), " has joined."], out),
+        What::Leave { nick } => text([SYSTEM, &name(nick), " has left."], out),
+        What::Rename { from, to } => text([SYSTEM, &name(from), " is now ", &name(to), "."], out),
+        What::Welcome { nick, .. } => text([SYSTEM, "you are ", &name(nick), "."], out),
         What::Presence { members, count } => {
             let names: Vec<String> = members
                 .iter()
@@ -337,12 +338,12 @@ fn encode_text(event: &Event, out: &mut Vec<u8>) {
                 })
                 .collect();
             let line = here_now(*count, names.iter().map(String::as_str));
-            text(&[&line], out)
+            text([&line], out)
         }
-        What::Notice { text: t } => text(&[SYSTEM, &clean(t)], out),
+        What::Notice { text: t } => text([SYSTEM, &clean(t)], out),
         other => {
             let line = teacher_line(other).unwrap_or_default();
-            text(&[SYSTEM, &clean(&line)], out)
+            text([SYSTEM, &clean(&line)], out)
         }
     }
 }

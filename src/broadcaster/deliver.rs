@@ -73,13 +73,12 @@ impl Broadcaster {
         };
         let events = batch.events;
         if let Some(store) = &self.store {
-            // Room events are kept (the store takes those it keeps).
-            for event in events.iter().filter(|e| e.id > 0) {
-                store.write(Write::Event {
-                    room: name.to_string(),
-                    event: Event::clone(event),
-                });
-            }
+            // The batch's events are kept (the store takes those it keeps):
+            // one write a batch, sharing the events, copying nothing.
+            store.write(Write::Events {
+                room: name.to_string(),
+                events: events.clone(),
+            });
         }
         let needs = |f: Format| batch.targets.iter().any(|t| t.handle.format == f);
         let text = needs(Format::Text).then(|| Rendered::new(&events, Format::Text));

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 
-use rand::rngs::SmallRng;
+use rand::rngs::StdRng;
 use rand::RngExt;
 
 use super::path::SessionId;
@@ -191,7 +191,7 @@ impl<H> Members<H> {
     /// A nickname number no member has: uniformly random (the seed's
     /// `(random 100000)`), re-rolled on collision. `None` when every
     /// number is in use.
-    pub fn free_number(&self, rng: &mut SmallRng) -> Option<u32> {
+    pub fn free_number(&self, rng: &mut StdRng) -> Option<u32> {
         // (`user-N` cannot be chosen with /nick, so `numbers` is enough.)
         let taken = |n: u32| self.numbers.contains(&n);
         if self.numbers.len() >= NICKNAME_SPACE as usize {

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::rngs::SmallRng;
+use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::event::{Claim, Envelope, Event, RoomState, Time};
@@ -310,7 +310,7 @@ pub struct Core<H> {
     closing: bool,
     out: VecDeque<Output<H>>,
     /// Seeds each new room's random nicknames.
-    rng: SmallRng,
+    rng: StdRng,
     /// What the store kept of rooms not open yet: their last id, history
     /// and rules, taken when the room opens.
     kept: HashMap<RoomName, Kept>,
@@ -335,7 +335,7 @@ impl<H: Clone> Core<H> {
             inputs: 0,
             closing: false,
             out: VecDeque::new(),
-            rng: SmallRng::seed_from_u64(seed),
+            rng: StdRng::seed_from_u64(seed),
             kept: HashMap::new(),
             teacher_key: None,
             page_url: "http://localhost:8080/".into(),

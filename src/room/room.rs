@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rand::rngs::SmallRng;
+use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::history::History;
@@ -53,7 +53,10 @@ pub struct Room<H> {
     /// Ids no longer in this room (removed, or taken over by a resume),
     /// for the core's directory.
     pub(super) gone: Vec<ClientId>,
-    pub(super) rng: SmallRng,
+    /// Nickname numbers and join codes: a cryptographic generator (a join
+    /// code must not be guessable from the codes a class has seen), seeded
+    /// by the core from the seed the broadcaster takes from the OS.
+    pub(super) rng: StdRng,
     /// Where people open the page (for `/transcript`).
     pub(super) page_url: Arc<str>,
     /// Its teachers' rules (see `moderation.rs`).
@@ -77,7 +80,7 @@ impl<H: Clone> Room<H> {
             now,
             out: Vec::new(),
             gone: Vec::new(),
-            rng: SmallRng::seed_from_u64(seed),
+            rng: StdRng::seed_from_u64(seed),
             page_url: "http://localhost:8080/".into(),
             moderation: Moderation::default(),
             lobby: Lobby::default(),

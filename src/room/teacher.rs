@@ -437,15 +437,7 @@ impl<H: Clone> Room<H> {
             self.acted(id, "removed the join code of", "the room");
             protocol::NO_CODE.to_owned()
         };
-        let teachers: Vec<ClientId> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.teacher)
-            .map(|(&id, _)| id)
-            .collect();
-        for teacher in teachers {
-            self.tell(teacher, &[&line]);
-        }
+        self.tell_teachers(&line);
     }
 
     /// `/kick` (`bar`: None) or `/ban` (`bar`: its minutes), of a member

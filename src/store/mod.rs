@@ -72,12 +72,16 @@ pub const FILE_NAME: &str = "chat.sqlite3";
 /// One thing for the store to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    /// A room event: chat and action lines (kept for the history and the
-    /// transcript), joins, leaves and renames (transcript only). Other kinds
-    /// (private lines, notices, welcome and presence lines) and events
-    /// without an id (zero) are not kept; any id still counts for the room's
-    /// `last_id`.
-    Event { room: String, event: Event },
+    /// A room's events, in order (one delivered batch: shared with the
+    /// batch, not copied): chat and action lines (kept for the history and
+    /// the transcript), joins, leaves and renames (transcript only). Other
+    /// kinds (private lines, notices, welcome and presence lines) and events
+    /// without an id (zero) are not kept; any id still counts for the
+    /// room's `last_id`.
+    Events {
+        room: String,
+        events: Vec<Arc<Event>>,
+    },
     /// Remove these lines (event ids) of a room: a teacher's delete or
     /// purge. Ids the room does not have are ignored.
     Delete { room: String, ids: Vec<u64> },

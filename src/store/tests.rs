@@ -26,9 +26,9 @@ fn open(dir: &Path, retain: Duration, history: usize, now: Time) -> (Store, Vec<
 }
 
 fn event(room: &str, id: u64, time: Time, what: What) -> Write {
-    Write::Event {
+    Write::Events {
         room: room.into(),
-        event: Event { id, time, what },
+        events: vec![std::sync::Arc::new(Event { id, time, what })],
     }
 }
 

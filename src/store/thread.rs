@@ -24,7 +24,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::schema::{to_sql, Kind};
 use super::{Health, Msg, Queue, Write, BATCH_MAX, QUEUE_MAX, STOP_WAIT};
-use crate::event::{Time, What};
+use crate::event::{Event, Time, What};
 
 /// How long after a failed write the store tries again: 1 second.
 pub const RETRY: Duration = Duration::from_secs(1);
@@ -206,35 +206,9 @@ fn apply_one(
     w: &Write,
 ) -> rusqlite::Result<()> {
     match w {
-        Write::Event { room, event } => {
-            let line = match &event.what {
-                What::Chat { nick, text } => Some((Kind::Chat, nick.as_str(), text.as_str())),
-                What::Action { nick, text } => Some((Kind::Action, nick.as_str(), text.as_str())),
-                What::Join { nick } => Some((Kind::Join, nick.as_str(), "")),
-                What::Leave { nick } => Some((Kind::Leave, nick.as_str(), "")),
-                What::Rename { from, to } => Some((Kind::Rename, from.as_str(), to.as_str())),
-                _ => None,
-            };
-            if event.id == 0 {
-                return Ok(());
-            }
-            let Some(room) = room_id(tx, rooms, room, true)? else {
-                return Ok(());
-            };
-            let last = last_ids.entry(room).or_insert(0);
-            *last = (*last).max(event.id);
-            if let Some((kind, nick, text)) = line {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO line (room, id, time, kind, nick, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
-                    room,
-                    to_sql(event.id),
-                    to_sql(event.time.0),
-                    kind as i64,
-                    nick,
-                    text
-                ])?;
+        Write::Events { room, events } => {
+            for event in events {
+                event_one(tx, rooms, last_ids, room, event)?;
             }
         }
         Write::Delete { room, ids } => {
@@ -401,4 +375,44 @@ impl Runner<'_> {
             std::thread::sleep(RETRY);
         }
     }
+}
+
+/// One room event into the transcript (and the room's `last_id`).
+fn event_one(
+    tx: &Transaction<'_>,
+    rooms: &mut HashMap<String, i64>,
+    last_ids: &mut HashMap<i64, u64>,
+    room: &str,
+    event: &Event,
+) -> rusqlite::Result<()> {
+    let line = match &event.what {
+        What::Chat { nick, text } => Some((Kind::Chat, nick.as_str(), text.as_str())),
+        What::Action { nick, text } => Some((Kind::Action, nick.as_str(), text.as_str())),
+        What::Join { nick } => Some((Kind::Join, nick.as_str(), "")),
+        What::Leave { nick } => Some((Kind::Leave, nick.as_str(), "")),
+        What::Rename { from, to } => Some((Kind::Rename, from.as_str(), to.as_str())),
+        _ => None,
+    };
+    if event.id == 0 {
+        return Ok(());
+    }
+    let Some(room) = room_id(tx, rooms, room, true)? else {
+        return Ok(());
+    };
+    let last = last_ids.entry(room).or_insert(0);
+    *last = (*last).max(event.id);
+    if let Some((kind, nick, text)) = line {
+        tx.prepare_cached(
+                    "INSERT OR REPLACE INTO line (room, id, time, kind, nick, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    room,
+                    to_sql(event.id),
+                    to_sql(event.time.0),
+                    kind as i64,
+                    nick,
+                    text
+                ])?;
+    }
+    Ok(())
 }

@@ -7,19 +7,14 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use chat_server::{Config, Limits};
 use testkit::*;
 
 const PAGE_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn server(page_connections: usize) -> TestServer {
-    start_server_with(Config {
-        limits: Limits {
-            page_timeout: PAGE_TIMEOUT,
-            page_connections,
-            ..test_config().limits
-        },
-        ..test_config()
+    start_server_with_limits(|limits| {
+        limits.page_timeout = PAGE_TIMEOUT;
+        limits.page_connections = page_connections;
     })
 }
 
